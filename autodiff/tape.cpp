@@ -1,0 +1,322 @@
+#include "tapegrad/autodiff/tape.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/index.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
+
+namespace tg {
+
+namespace detail {
+thread_local int active_tape_count = 0;
+thread_local int no_grad_depth = 0;
+}  // namespace detail
+
+namespace {
+
+// The tapes alive on this thread, innermost last.
+thread_local std::vector<GradientTape*> active_tapes;
+std::atomic<std::uint64_t> next_serial{1};
+
+// Sum of the gradients reaching one tensor: dense parts are added as they come
+// (with the differentiable add, so an outer tape sees the accumulation); sparse
+// parts are kept as a list and concatenated once at the end.
+struct Accumulator {
+  Tensor dense;
+  std::vector<Tensor> indices, values;
+  Shape sparse_shape;
+
+  void add(Gradient g) {
+    if (g.is_sparse()) {
+      indices.push_back(g.indices());
+      values.push_back(g.values());
+      sparse_shape = g.shape();
+    } else {
+      dense = dense.defined() ? tg::add(dense, g.dense()) : g.dense();
+    }
+  }
+  Gradient sparse() const {
+    if (indices.empty()) return dense;
+    Tensor idx = indices.size() == 1 ? indices[0] : concat(indices, 0);
+    Tensor val = values.size() == 1 ? values[0] : concat(values, 0);
+    Gradient rows = Gradient::rows(idx, val, sparse_shape);
+    if (!dense.defined()) return rows;
+    return tg::add(dense, rows.dense());
+  }
+  Tensor to_dense() const { return sparse().dense(); }
+};
+
+std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+
+}  // namespace
+
+// ---- Gradient ----------------------------------------------------------------
+
+Gradient::Gradient(Tensor dense) : dense_(std::move(dense)) {}
+
+Gradient Gradient::rows(Tensor indices, Tensor values, Shape dense_shape) {
+  if (indices.dtype() != DType::int64 || indices.rank() != 1)
+    throw std::invalid_argument("Gradient::rows: indices must be a 1-D int64 tensor, received " + describe(indices));
+  if (values.rank() != dense_shape.rank() || values.dim(0) != indices.dim(0))
+    throw std::invalid_argument("Gradient::rows: values of shape " + values.shape().str() + " do not fit " +
+                                std::to_string(indices.dim(0)) + " rows of a tensor of shape " + dense_shape.str());
+  for (int i = 1; i < dense_shape.rank(); ++i)
+    if (values.shape()[i] != dense_shape[i])
+      throw std::invalid_argument("Gradient::rows: values of shape " + values.shape().str() +
+                                  " do not match the rows of a tensor of shape " + dense_shape.str());
+  Gradient g;
+  g.indices_ = std::move(indices);
+  g.values_ = std::move(values);
+  g.dense_shape_ = dense_shape;
+  return g;
+}
+
+Tensor Gradient::dense() const {
+  if (!is_sparse()) return dense_;
+  return scatter_add_rows(indices_, values_, dense_shape_[0]);
+}
+
+void BackwardContext::add(std::size_t i, Gradient g) {
+  if (i >= inputs_.size())
+    throw std::logic_error("backward: gradient for input " + std::to_string(i) + " but the op has " +
+                           std::to_string(inputs_.size()) + " inputs");
+  const Tensor& input = inputs_[i];
+  if (g.shape() != input.shape() || g.dtype() != input.dtype())
+    throw std::logic_error("backward: gradient for input " + std::to_string(i) + " is " + g.shape().str() + " " +
+                           dtype_name(g.dtype()) + " but the input is " + describe(input));
+  if (!needs(i)) ++unneeded_;
+  Gradient& slot = grads_[i];
+  // An op adding twice to one input (rare) gets the dense sum.
+  slot = slot.defined() ? Gradient(tg::add(slot.dense(), g.dense())) : std::move(g);
+}
+
+// ---- recording ---------------------------------------------------------------
+
+void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output,
+               BackwardFunction backward) {
+  if (!is_recording()) return;
+  record_op(name, std::vector<Tensor>(inputs), output, std::move(backward));
+}
+
+void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward) {
+  if (!is_recording()) return;
+  detail::TensorImpl* out = output.impl().get();
+  for (GradientTape* tape : active_tapes) {
+    if (tape->paused_) continue;
+    std::uint64_t mask = 0;  // inputs past the 64th count as needed (BackwardContext::needs)
+    bool any_watched = false;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& in = inputs[i];
+      if (!in.defined() || !in.is_floating()) continue;
+      const auto& impl = *in.impl();
+      if ((impl.trainable && tape->watch_accessed_variables_) || impl.watched_by.contains(tape->serial_)) {
+        any_watched = true;
+        if (i < 64) mask |= std::uint64_t{1} << i;
+      }
+    }
+    if (!any_watched) continue;
+    for (const Tensor& in : inputs)
+      if (in.impl().get() == out)
+        throw std::logic_error(std::string("record_op: op '") + name +
+                               "' returned one of its inputs; an op must return a new tensor");
+    tape->records_.push_back({name, inputs, output, backward, mask});
+    out->watched_by.insert(tape->serial_);
+  }
+}
+
+// ---- GradientTape ------------------------------------------------------------
+
+GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
+    : serial_(next_serial.fetch_add(1)), persistent_(persistent), watch_accessed_variables_(watch_accessed_variables) {
+  active_tapes.push_back(this);
+  detail::active_tape_count = static_cast<int>(active_tapes.size());
+}
+
+GradientTape::~GradientTape() {
+  auto it = std::find(active_tapes.begin(), active_tapes.end(), this);
+  if (it != active_tapes.end()) active_tapes.erase(it);
+  detail::active_tape_count = static_cast<int>(active_tapes.size());
+}
+
+void GradientTape::watch(const Tensor& tensor) {
+  if (!tensor.defined()) throw std::invalid_argument("GradientTape::watch: the tensor is undefined");
+  if (!tensor.is_floating())
+    throw std::invalid_argument(std::string("GradientTape::watch: only floating tensors can be watched, received ") +
+                                describe(tensor));
+  tensor.impl()->watched_by.insert(serial_);
+  watched_.push_back(tensor);
+}
+
+void GradientTape::watch(const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors) watch(t);
+}
+
+bool GradientTape::is_watched(const Tensor& tensor) const {
+  const auto& impl = *tensor.impl();
+  return (impl.trainable && watch_accessed_variables_) || impl.watched_by.contains(serial_);
+}
+
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                                           const Tensor& output_gradient) {
+  std::vector<Gradient> grads = run_backward(target, sources, output_gradient, "GradientTape::gradient");
+  std::vector<Tensor> dense;
+  dense.reserve(grads.size());
+  for (const Gradient& g : grads) dense.push_back(g.dense());
+  return dense;
+}
+
+std::vector<Gradient> GradientTape::sparse_gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                                                    const Tensor& output_gradient) {
+  return run_backward(target, sources, output_gradient, "GradientTape::sparse_gradient");
+}
+
+std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std::vector<Tensor>& sources,
+                                                 const Tensor& output_gradient, const char* caller) {
+  const std::string fn = caller;
+  if (used_ && !persistent_)
+    throw std::logic_error(fn + ": this tape has already computed a gradient; construct it as "
+                                "GradientTape(/*persistent=*/true) to call gradient() more than once");
+  if (!target.defined()) throw std::invalid_argument(fn + ": the target is undefined");
+  if (!target.is_floating())
+    throw std::invalid_argument(fn + ": the target must be a floating tensor, received " + describe(target));
+  for (std::size_t i = 0; i < sources.size(); ++i)
+    if (!sources[i].defined() || !sources[i].is_floating())
+      throw std::invalid_argument(fn + ": source " + std::to_string(i) + " must be a floating tensor, received " +
+                                  (sources[i].defined() ? describe(sources[i]) : std::string("an undefined tensor")));
+  Tensor seed = output_gradient;
+  if (seed.defined()) {
+    if (seed.shape() != target.shape() || seed.dtype() != target.dtype())
+      throw std::invalid_argument(fn + ": output_gradient must match the target, " + describe(target) +
+                                  ", received " + describe(seed));
+  } else {
+    seed = ones_like(target);
+  }
+  used_ = true;
+
+  // The tape must not record its own gradient computation (outer tapes may).
+  struct Pause {
+    bool& flag;
+    bool saved;
+    explicit Pause(bool& f) : flag(f), saved(f) { flag = true; }
+    ~Pause() { flag = saved; }
+  } pause(paused_);
+
+  std::unordered_set<const detail::TensorImpl*> keep;
+  for (const Tensor& s : sources) keep.insert(s.impl().get());
+  std::unordered_map<const detail::TensorImpl*, Accumulator> grads;
+  grads.reserve(records_.size() + 1);
+  grads[target.impl().get()].add(seed);
+
+  for (std::size_t k = records_.size(); k-- > 0;) {
+    Record& r = records_[k];
+    auto it = grads.find(r.output.impl().get());
+    if (it == grads.end()) continue;
+    Tensor g = it->second.to_dense();
+    if (!persistent_ && !keep.count(it->first)) grads.erase(it);
+    BackwardContext ctx(r.inputs, r.needs_mask);
+    try {
+      r.backward(g, ctx);
+    } catch (const std::logic_error& e) {
+      throw std::logic_error(fn + ": in the backward of '" + r.op + "': " + e.what());
+    }
+    unneeded_gradients_ += ctx.unneeded();
+    auto& computed = ctx.gradients();
+    for (std::size_t i = 0; i < computed.size(); ++i)
+      if (computed[i].defined() && ctx.needs(i)) grads[r.inputs[i].impl().get()].add(std::move(computed[i]));
+  }
+
+  std::vector<Gradient> result;
+  result.reserve(sources.size());
+  for (const Tensor& s : sources) {
+    auto it = grads.find(s.impl().get());
+    result.push_back(it == grads.end() ? Gradient(zeros_like(s)) : it->second.sparse());
+  }
+  if (!persistent_) records_.clear();
+  return result;
+}
+
+// ---- teaching aids -----------------------------------------------------------
+
+namespace {
+
+// Labels for the tensors of a tape: a tensor's name if it has one, x0, x1, ...
+// for leaves and t<k> for the output of record k.
+std::unordered_map<const void*, std::string> label_tensors(const std::vector<GradientTape::Record>& records) {
+  std::unordered_map<const void*, std::string> labels;
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const Tensor& out = records[k].output;
+    labels[out.id()] = out.name().empty() ? "t" + std::to_string(k) : out.name();
+  }
+  int leaves = 0;
+  for (const auto& r : records)
+    for (const Tensor& in : r.inputs)
+      if (in.defined() && !labels.count(in.id()))
+        labels[in.id()] = in.name().empty() ? "x" + std::to_string(leaves++) : in.name();
+  return labels;
+}
+
+}  // namespace
+
+void GradientTape::print(std::ostream& os) const {
+  auto labels = label_tensors(records_);
+  os << "GradientTape with " << records_.size() << " recorded op" << (records_.size() == 1 ? "" : "s")
+     << (persistent_ ? " (persistent)" : "") << '\n';
+  for (std::size_t k = 0; k < records_.size(); ++k) {
+    const Record& r = records_[k];
+    os << "  #" << k << ' ' << labels[r.output.id()] << " = " << r.op << '(';
+    for (std::size_t i = 0; i < r.inputs.size(); ++i) {
+      const Tensor& in = r.inputs[i];
+      if (i) os << ", ";
+      if (!in.defined()) {
+        os << "undefined";
+        continue;
+      }
+      os << labels[in.id()] << ':' << in.shape();
+    }
+    os << ") -> " << r.output.shape() << ' ' << r.output.dtype() << '\n';
+  }
+}
+
+std::string GradientTape::to_dot() const {
+  auto labels = label_tensors(records_);
+  std::ostringstream os;
+  os << "digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
+  std::unordered_set<const void*> emitted;
+  auto tensor_node = [&](const Tensor& t) {
+    if (!emitted.insert(t.id()).second) return;
+    os << "  \"" << labels[t.id()] << "\" [shape=ellipse, label=\"" << labels[t.id()] << "\\n" << t.shape().str()
+       << ' ' << dtype_name(t.dtype()) << "\"];\n";
+  };
+  for (std::size_t k = 0; k < records_.size(); ++k) {
+    const Record& r = records_[k];
+    std::string op = "op" + std::to_string(k);
+    os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << r.op << "\"];\n";
+    for (const Tensor& in : r.inputs) {
+      if (!in.defined()) continue;
+      tensor_node(in);
+      os << "  \"" << labels[in.id()] << "\" -> " << op << ";\n";
+    }
+    tensor_node(r.output);
+    os << "  " << op << " -> \"" << labels[r.output.id()] << "\";\n";
+  }
+  os << "}\n";
+  return os.str();
+}
+
+Tensor stop_gradient(const Tensor& x) {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->shape = x.shape();
+  impl->dtype = x.dtype();
+  impl->data = x.raw_data();
+  impl->storage = x.impl()->storage;
+  return Tensor(std::move(impl));
+}
+
+}  // namespace tg

@@ -1,0 +1,422 @@
+#include "tapegrad/autodiff/tensor.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "tapegrad/autodiff/dispatch.hpp"
+
+namespace tg {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;  // one cache line; lets AVX-512 loads be aligned
+
+std::shared_ptr<detail::TensorImpl> allocate(const Shape& shape, DType dtype) {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (bytes == 0) bytes = kAlignment;
+  void* data = std::aligned_alloc(kAlignment, bytes);
+  if (!data) throw std::bad_alloc();
+  impl->data = data;
+  impl->storage = std::shared_ptr<void>(data, [](void* p) { std::free(p); });
+  return impl;
+}
+
+template <class T>
+void fill_from(Tensor& t, const std::vector<double>& values) {
+  T* out = t.data<T>();
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = static_cast<T>(values[i]);
+}
+
+Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  dispatch(dtype, [&](auto tag) { fill_from<decltype(tag)>(t, values); });
+  return t;
+}
+
+template <class List>
+void check_ragged(const List& rows, std::size_t expected, const char* what) {
+  for (const auto& row : rows)
+    if (row.size() != expected)
+      throw std::invalid_argument(std::string("Tensor: nested initializer list is ragged: ") + what +
+                                  " of length " + std::to_string(expected) + " and " + std::to_string(row.size()));
+}
+
+std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> index, const char* fn) {
+  if (static_cast<int>(index.size()) != shape.rank())
+    throw std::invalid_argument(std::string(fn) + ": expected " + std::to_string(shape.rank()) +
+                                " indices for a tensor of shape " + shape.str() + ", received " +
+                                std::to_string(index.size()));
+  std::int64_t offset = 0;
+  int axis = 0;
+  for (std::int64_t i : index) {
+    std::int64_t n = shape[axis];
+    std::int64_t j = i < 0 ? i + n : i;
+    if (j < 0 || j >= n)
+      throw std::out_of_range(std::string(fn) + ": index " + std::to_string(i) + " out of range for axis " +
+                              std::to_string(axis) + " of size " + std::to_string(n) + " (shape " + shape.str() +
+                              ")");
+    offset = offset * n + j;
+    ++axis;
+  }
+  return offset;
+}
+
+}  // namespace
+
+// ---- construction ------------------------------------------------------------
+
+Tensor::Tensor(std::initializer_list<double> values, DType dtype)
+    : Tensor(from_doubles(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())}, dtype)) {}
+
+Tensor::Tensor(std::initializer_list<std::initializer_list<double>> values, DType dtype) {
+  std::size_t cols = values.size() ? values.begin()->size() : 0;
+  check_ragged(values, cols, "rows");
+  std::vector<double> flat;
+  for (const auto& row : values) flat.insert(flat.end(), row.begin(), row.end());
+  *this = from_doubles(flat, Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(cols)}, dtype);
+}
+
+Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values, DType dtype) {
+  std::size_t d1 = values.size() ? values.begin()->size() : 0;
+  check_ragged(values, d1, "dimension 1");
+  std::size_t d2 = d1 ? values.begin()->begin()->size() : 0;
+  std::vector<double> flat;
+  for (const auto& a : values) {
+    check_ragged(a, d2, "dimension 2");
+    for (const auto& b : a) flat.insert(flat.end(), b.begin(), b.end());
+  }
+  *this = from_doubles(flat,
+                       Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(d1),
+                             static_cast<std::int64_t>(d2)},
+                       dtype);
+}
+
+Tensor::Tensor(
+    std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> values,
+    DType dtype) {
+  std::size_t d1 = values.size() ? values.begin()->size() : 0;
+  check_ragged(values, d1, "dimension 1");
+  std::size_t d2 = d1 ? values.begin()->begin()->size() : 0;
+  std::size_t d3 = d2 ? values.begin()->begin()->begin()->size() : 0;
+  std::vector<double> flat;
+  for (const auto& a : values) {
+    check_ragged(a, d2, "dimension 2");
+    for (const auto& b : a) {
+      check_ragged(b, d3, "dimension 3");
+      for (const auto& c : b) flat.insert(flat.end(), c.begin(), c.end());
+    }
+  }
+  *this = from_doubles(flat,
+                       Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(d1),
+                             static_cast<std::int64_t>(d2), static_cast<std::int64_t>(d3)},
+                       dtype);
+}
+
+Tensor Tensor::scalar(double value, DType dtype) { return from_doubles({value}, Shape{}, dtype); }
+
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(allocate(shape, dtype)); }
+
+template <class T>
+Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
+  if (static_cast<std::int64_t>(values.size()) != shape.numel())
+    throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) +
+                                " values cannot fill shape " + shape.str() + " (" + std::to_string(shape.numel()) +
+                                " elements)");
+  Tensor t = empty(shape, detail::dtype_of<T>());
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shape&);
+template Tensor Tensor::from_vector<double>(const std::vector<double>&, const Shape&);
+template Tensor Tensor::from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&);
+
+// ---- access ----------------------------------------------------------------
+
+void Tensor::check_dtype(DType expected) const {
+  if (!impl_) throw std::logic_error("Tensor: the tensor is undefined (default-constructed)");
+  if (impl_->dtype != expected)
+    throw std::invalid_argument(std::string("Tensor::data: requested ") + dtype_name(expected) +
+                                " but the tensor is " + dtype_name(impl_->dtype));
+}
+
+std::int64_t Tensor::dim(int axis) const {
+  int r = rank();
+  int a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r)
+    throw std::out_of_range("Tensor::dim: axis " + std::to_string(axis) + " out of range for shape " +
+                            shape().str());
+  return shape()[a];
+}
+
+double Tensor::item() const {
+  if (!impl_) throw std::logic_error("Tensor::item: the tensor is undefined");
+  if (numel() != 1)
+    throw std::invalid_argument("Tensor::item: expected a tensor with one element, received shape " +
+                                shape().str());
+  return dispatch(dtype(), [&](auto tag) { return static_cast<double>(*static_cast<const decltype(tag)*>(raw_data())); });
+}
+
+double Tensor::at(std::initializer_list<std::int64_t> index) const {
+  std::int64_t off = flat_index(shape(), index, "Tensor::at");
+  return dispatch(dtype(), [&](auto tag) {
+    return static_cast<double>(static_cast<const decltype(tag)*>(raw_data())[off]);
+  });
+}
+
+void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
+  std::int64_t off = flat_index(shape(), index, "Tensor::set");
+  dispatch(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    static_cast<T*>(raw_data())[off] = static_cast<T>(value);
+  });
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  const T* p = data<T>();
+  return std::vector<T>(p, p + numel());
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+
+Tensor Tensor::to(DType target) const {
+  Tensor out = empty(shape(), target);
+  std::int64_t n = numel();
+  dispatch(dtype(), [&](auto from_tag) {
+    using From = decltype(from_tag);
+    const From* src = static_cast<const From*>(raw_data());
+    dispatch(target, [&](auto to_tag) {
+      using To = decltype(to_tag);
+      To* dst = static_cast<To*>(out.raw_data());
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = static_cast<To>(src[i]);
+    });
+  });
+  return out;
+}
+
+Tensor Tensor::clone() const { return to(dtype()); }
+
+void Tensor::assign(const Tensor& values) {
+  if (values.shape() != shape() || values.dtype() != dtype())
+    throw std::invalid_argument("Tensor::assign: expected values of shape " + shape().str() + " and dtype " +
+                                dtype_name(dtype()) + ", received shape " + values.shape().str() + " and dtype " +
+                                dtype_name(values.dtype()));
+  if (values.raw_data() != raw_data())
+    std::memmove(raw_data(), values.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+}
+
+Tensor& Tensor::set_trainable(bool trainable) {
+  if (trainable && !is_floating())
+    throw std::invalid_argument(std::string("Tensor::set_trainable: only floating tensors can be trainable, this one is ") +
+                                dtype_name(dtype()));
+  impl_->trainable = trainable;
+  return *this;
+}
+
+Tensor& Tensor::set_name(std::string name) {
+  impl_->name = std::move(name);
+  return *this;
+}
+
+Tensor Variable(const Tensor& initial_value, std::string name) {
+  Tensor v = initial_value.clone();
+  v.set_trainable(true);
+  v.set_name(std::move(name));
+  return v;
+}
+
+// ---- printing ----------------------------------------------------------------
+
+namespace {
+
+template <class T>
+void print_values(std::ostream& os, const T* p, const Shape& shape, int axis, std::int64_t offset,
+                  std::int64_t stride_product) {
+  constexpr std::int64_t kEdge = 3;  // elements shown at each end of a long axis
+  if (shape.rank() == 0) {
+    os << +p[0];
+    return;
+  }
+  std::int64_t n = shape[axis];
+  std::int64_t inner = stride_product / n;
+  bool truncate = n > 2 * kEdge + 1 && shape.numel() > 1000;
+  os << '[';
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (truncate && i == kEdge) {
+      os << "..., ";
+      i = n - kEdge;
+    }
+    if (axis + 1 == shape.rank()) os << +p[offset + i];
+    else print_values(os, p, shape, axis + 1, offset + i * inner, inner);
+    if (i + 1 < n) os << (axis + 1 == shape.rank() ? ", " : ",\n" + std::string(static_cast<std::size_t>(8 + axis), ' '));
+  }
+  os << ']';
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  if (!t.defined()) return os << "tensor(undefined)";
+  std::ostringstream body;
+  body << std::setprecision(t.dtype() == DType::float64 ? 10 : 6);
+  dispatch(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    print_values(body, static_cast<const T*>(t.raw_data()), t.shape(), 0, 0, t.numel());
+  });
+  os << "tensor(" << body.str() << ", shape=" << t.shape() << ", dtype=" << t.dtype();
+  if (t.trainable()) os << ", trainable";
+  if (!t.name().empty()) os << ", name=" << t.name();
+  return os << ')';
+}
+
+std::string to_string(const Tensor& t) {
+  std::ostringstream os;
+  os << t;
+  return os.str();
+}
+
+// ---- factories -------------------------------------------------------------
+
+Tensor full(const Shape& shape, double value, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  std::int64_t n = t.numel();
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    T v = static_cast<T>(value);
+    for (std::int64_t i = 0; i < n; ++i) p[i] = v;
+  });
+  return t;
+}
+Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype()); }
+Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype()); }
+Tensor full_like(const Tensor& like, double value) { return full(like.shape(), value, like.dtype()); }
+
+Tensor arange(double start, double stop, double step, DType dtype) {
+  if (step == 0.0) throw std::invalid_argument("arange: step must be non-zero, received 0");
+  double count = std::ceil((stop - start) / step);
+  std::int64_t n = count > 0 ? static_cast<std::int64_t>(count) : 0;
+  Tensor t = Tensor::empty(Shape{n}, dtype);
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  return t;
+}
+Tensor arange(double stop, DType dtype) { return arange(0.0, stop, 1.0, dtype); }
+
+// xoshiro256** seeded through splitmix64: fast, small and the same everywhere.
+Generator::Generator(std::uint64_t seed) {
+  std::uint64_t z = seed;
+  for (auto& s : state_) {
+    z += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t x = z;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    s = x ^ (x >> 31);
+  }
+}
+
+std::uint64_t Generator::next_u64() {
+  auto rotl = [](std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+  std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+  std::uint64_t t = state_[1] << 17;
+  state_[2] ^= state_[0];
+  state_[3] ^= state_[1];
+  state_[1] ^= state_[2];
+  state_[0] ^= state_[3];
+  state_[2] ^= t;
+  state_[3] = rotl(state_[3], 45);
+  return result;
+}
+
+double Generator::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+
+double Generator::normal() {
+  if (has_spare_) {
+    has_spare_ = false;
+    return spare_;
+  }
+  double u1 = 0.0;
+  while (u1 <= 0.0) u1 = uniform();
+  double u2 = uniform();
+  double r = std::sqrt(-2.0 * std::log(u1));
+  constexpr double kTwoPi = 6.283185307179586476925286766559;
+  spare_ = r * std::sin(kTwoPi * u2);
+  has_spare_ = true;
+  return r * std::cos(kTwoPi * u2);
+}
+
+std::uint64_t Generator::below(std::uint64_t n) {
+  if (n == 0) throw std::invalid_argument("Generator::below: n must be positive, received 0");
+  // Rejection sampling: no modulo bias.
+  std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  std::uint64_t x;
+  do x = next_u64();
+  while (x >= limit);
+  return x % n;
+}
+
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+  if (!is_floating(dtype)) throw std::invalid_argument("randn: dtype must be float32 or float64, received int64");
+  Tensor t = Tensor::empty(shape, dtype);
+  std::int64_t n = t.numel();
+  dispatch_float(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(gen.normal());
+  });
+  return t;
+}
+Tensor randn(const Shape& shape, std::uint64_t seed, DType dtype) {
+  Generator gen(seed);
+  return randn(shape, gen, dtype);
+}
+
+Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype) {
+  if (!is_floating(dtype)) throw std::invalid_argument("uniform: dtype must be float32 or float64, received int64");
+  if (!(low <= high))
+    throw std::invalid_argument("uniform: expected low <= high, received low " + std::to_string(low) + " and high " +
+                                std::to_string(high));
+  Tensor t = Tensor::empty(shape, dtype);
+  std::int64_t n = t.numel();
+  dispatch_float(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(t.raw_data());
+    for (std::int64_t i = 0; i < n; ++i) {
+      T v = static_cast<T>(low + (high - low) * gen.uniform());
+      p[i] = v < static_cast<T>(high) || low == high ? v : static_cast<T>(low);  // rounding must not reach high
+    }
+  });
+  return t;
+}
+Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed, DType dtype) {
+  Generator gen(seed);
+  return uniform(shape, low, high, gen, dtype);
+}
+
+Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& gen) {
+  if (high <= low)
+    throw std::invalid_argument("randint: expected low < high, received low " + std::to_string(low) + " and high " +
+                                std::to_string(high));
+  Tensor t = Tensor::empty(shape, DType::int64);
+  auto* p = static_cast<std::int64_t*>(t.raw_data());
+  for (std::int64_t i = 0; i < t.numel(); ++i)
+    p[i] = low + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(high - low)));
+  return t;
+}
+
+}  // namespace tg

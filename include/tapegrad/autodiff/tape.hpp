@@ -1,0 +1,176 @@
+// GradientTape: reverse-mode automatic differentiation by recording.
+//
+// While a GradientTape is alive, every differentiable op whose inputs it
+// watches is appended to it, in execution order (a Wengert list). Trainable
+// tensors (tg::Variable) are watched automatically; `tape.watch(t)` watches any
+// other floating tensor, and an op's output is watched by every tape that
+// recorded it. `tape.gradient(y, {x, ...})` walks the records backwards from y,
+// calling each op's backward function and *adding* the results into the
+// gradients of the op's inputs.
+//
+//   tg::Tensor x = tg::Tensor({1.0, 2.0, 3.0});
+//   tg::GradientTape tape;
+//   tape.watch(x);
+//   tg::Tensor y = tg::sum(x * x);
+//   tg::Tensor dx = tape.gradient(y, {x})[0];   // [2, 4, 6]
+//
+// Backward functions are written with the library's own ops, so while an outer
+// tape is active the backward computation of an inner tape is itself recorded
+// on the outer one: nested tapes give higher-order derivatives (as TensorFlow).
+// A tape does not record the ops of its own gradient computation.
+//
+// Conventions: a source not connected to the target gets a gradient of zeros
+// (TensorFlow's unconnected_gradients=ZERO), of the source's shape and dtype.
+// A tape answers one gradient() call unless constructed persistent.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg {
+
+// A gradient that is either dense (a Tensor) or row-sparse: the rows `indices`
+// of a tensor of shape `dense_shape` hold `values` (repeated indices add up), as
+// TensorFlow's IndexedSlices. Embedding lookups produce the row-sparse form, so
+// an optimizer can update only the rows a batch touched.
+class Gradient {
+ public:
+  Gradient() = default;
+  Gradient(Tensor dense);  // NOLINT: a dense tensor is a gradient
+  static Gradient rows(Tensor indices, Tensor values, Shape dense_shape);
+
+  bool defined() const { return dense_.defined() || indices_.defined(); }
+  bool is_sparse() const { return indices_.defined(); }
+  const Shape& shape() const { return is_sparse() ? dense_shape_ : dense_.shape(); }
+  DType dtype() const { return is_sparse() ? values_.dtype() : dense_.dtype(); }
+  // The dense tensor (row-sparse gradients are scattered into zeros).
+  Tensor dense() const;
+  // Row-sparse parts: int64 indices of shape (n,), values of shape (n, rest of dense_shape...).
+  const Tensor& indices() const { return indices_; }
+  const Tensor& values() const { return values_; }
+
+ private:
+  Tensor dense_;
+  Tensor indices_, values_;
+  Shape dense_shape_;
+};
+
+// Handed to a backward function: which inputs need a gradient, and where to put it.
+class BackwardContext {
+ public:
+  BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask)
+      : inputs_(inputs), needs_mask_(needs_mask), grads_(inputs.size()) {}
+  // True if input i needs a gradient (it is watched); compute only those.
+  bool needs(std::size_t i) const { return i >= 64 || ((needs_mask_ >> i) & 1U); }
+  // Adds g to input i's gradient. g must have the input's shape and dtype.
+  void add(std::size_t i, Gradient g);
+  std::vector<Gradient>& gradients() { return grads_; }
+  std::size_t unneeded() const { return unneeded_; }
+
+ private:
+  const std::vector<Tensor>& inputs_;
+  std::uint64_t needs_mask_;
+  std::vector<Gradient> grads_;
+  std::size_t unneeded_ = 0;
+};
+
+// Computes the inputs' gradients from the output's gradient.
+using BackwardFunction = std::function<void(const Tensor& grad_output, BackwardContext& ctx)>;
+
+namespace detail {
+extern thread_local int active_tape_count;
+extern thread_local int no_grad_depth;
+}  // namespace detail
+
+// True if some tape might record an op now: one check, inlined, so ops outside
+// any tape pay nothing else.
+inline bool is_recording() { return detail::active_tape_count > 0 && detail::no_grad_depth == 0; }
+
+// Records `output = op(inputs)` on every active tape that watches one of the
+// inputs, and marks `output` as watched by those tapes. Ops call it as
+//
+//   if (tg::is_recording())
+//     tg::record_op("mul", {a, b}, out, [a, b](const Tensor& g, BackwardContext& ctx) { ... });
+//
+// The backward function must capture by value what it needs (tensor handles are
+// cheap) and write its gradients with differentiable ops. `output` must be a
+// tensor created by the op, not one of its inputs.
+void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output,
+               BackwardFunction backward);
+void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward);
+
+class GradientTape {
+ public:
+  explicit GradientTape(bool persistent = false, bool watch_accessed_variables = true);
+  ~GradientTape();
+  GradientTape(const GradientTape&) = delete;
+  GradientTape& operator=(const GradientTape&) = delete;
+
+  // Watches a floating tensor: ops on it are recorded from now on.
+  void watch(const Tensor& tensor);
+  void watch(const std::vector<Tensor>& tensors);
+  bool is_watched(const Tensor& tensor) const;
+
+  // d target / d source for each source (dense, with the source's shape and
+  // dtype). A non-scalar target takes `output_gradient` (default: ones).
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                               const Tensor& output_gradient = Tensor());
+  // As gradient(), keeping row-sparse gradients (embedding lookups) sparse.
+  std::vector<Gradient> sparse_gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                                        const Tensor& output_gradient = Tensor());
+
+  bool persistent() const { return persistent_; }
+  // Number of recorded ops.
+  std::size_t size() const { return records_.size(); }
+  // Gradients that backward functions computed for inputs that did not need
+  // one, over this tape's gradient calls: wasted work, which gradcheck reports.
+  std::size_t unneeded_gradients() const { return unneeded_gradients_; }
+
+  // Lists each recorded op with its inputs and its output's shape and dtype.
+  void print(std::ostream& os) const;
+  // Graphviz DOT of the recorded graph: tensors as ellipses, ops as boxes.
+  std::string to_dot() const;
+
+  struct Record {
+    const char* op;
+    std::vector<Tensor> inputs;
+    Tensor output;
+    BackwardFunction backward;
+    std::uint64_t needs_mask;  // bit i: input i is watched by this tape
+  };
+
+ private:
+  friend void record_op(const char*, std::vector<Tensor>, const Tensor&, BackwardFunction);
+  std::vector<Gradient> run_backward(const Tensor& target, const std::vector<Tensor>& sources,
+                                     const Tensor& output_gradient, const char* caller);
+
+  std::uint64_t serial_;
+  bool persistent_;
+  bool watch_accessed_variables_;
+  bool used_ = false;
+  bool paused_ = false;
+  std::size_t unneeded_gradients_ = 0;
+  std::vector<Record> records_;
+  std::vector<Tensor> watched_;  // keeps watched tensors alive, so their identity stays unique
+};
+
+// Disables recording on every tape of this thread while alive (for
+// initialization, optimizer steps, evaluation).
+class NoGradGuard {
+ public:
+  NoGradGuard() { ++detail::no_grad_depth; }
+  ~NoGradGuard() { --detail::no_grad_depth; }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+};
+
+// The same values, seen by no tape: gradients do not flow through it.
+Tensor stop_gradient(const Tensor& x);
+
+}  // namespace tg

@@ -1,0 +1,197 @@
+// Tensor: a shape, a runtime dtype and a contiguous row-major buffer.
+//
+// A Tensor is a cheap handle (one shared_ptr). Copying a Tensor shares its
+// data: `Tensor b = a;` makes b another name for the same values, exactly as
+// in PyTorch or NumPy assignment. Use `clone()` for an independent copy. Ops
+// never modify their inputs; they always return a new tensor.
+//
+// Storage is a 64-byte-aligned contiguous buffer so that kernels are plain
+// vectorizable loops. xtensor is the interchange format: include
+// <tapegrad/xtensor.hpp> to build a Tensor from an xt::xarray or view a tensor as
+// one without copying (docs/design.md says why the storage is not an xarray).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tapegrad/autodiff/shape.hpp"
+
+namespace tg {
+
+namespace detail {
+
+// The serial numbers of the tapes watching a tensor. Serials are never reused,
+// so a serial left behind by a destroyed tape is harmless.
+class WatchSet {
+ public:
+  bool contains(std::uint64_t serial) const {
+    for (int i = 0; i < count_; ++i)
+      if (inline_[static_cast<std::size_t>(i)] == serial) return true;
+    for (auto s : overflow_)
+      if (s == serial) return true;
+    return false;
+  }
+  void insert(std::uint64_t serial) {
+    if (contains(serial)) return;
+    if (count_ < 4) inline_[static_cast<std::size_t>(count_++)] = serial;
+    else overflow_.push_back(serial);
+  }
+
+ private:
+  std::uint64_t inline_[4] = {};
+  int count_ = 0;
+  std::vector<std::uint64_t> overflow_;
+};
+
+struct TensorImpl {
+  Shape shape;
+  DType dtype = DType::float32;
+  bool trainable = false;
+  void* data = nullptr;
+  std::shared_ptr<void> storage;  // owns `data`; shared by views such as reshape
+  WatchSet watched_by;
+  std::string name;  // optional, shown by tape.print() and in error messages
+};
+
+template <class T>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<T, float>) return DType::float32;
+  else if constexpr (std::is_same_v<T, double>) return DType::float64;
+  else {
+    static_assert(std::is_same_v<T, std::int64_t>, "tapegrad tensors hold float, double or int64_t");
+    return DType::int64;
+  }
+}
+
+}  // namespace detail
+
+class Tensor {
+ public:
+  // An undefined tensor (no storage); `defined()` is false.
+  Tensor() = default;
+
+  // From nested initializer lists: Tensor({{1, 2}, {3, 4}}) is a (2, 2) float32.
+  Tensor(std::initializer_list<double> values, DType dtype = DType::float32);
+  Tensor(std::initializer_list<std::initializer_list<double>> values, DType dtype = DType::float32);
+  Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values,
+         DType dtype = DType::float32);
+  Tensor(std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> values,
+         DType dtype = DType::float32);
+
+  // A 0-d tensor holding one value.
+  static Tensor scalar(double value, DType dtype = DType::float32);
+  // A tensor of the given shape from row-major values; T is float, double or int64_t.
+  template <class T>
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape);
+  // Uninitialized storage of the given shape (the values are unspecified).
+  static Tensor empty(const Shape& shape, DType dtype = DType::float32);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl_->shape; }
+  int rank() const { return impl_->shape.rank(); }
+  // Size of dimension `axis`; negative axes count from the end.
+  std::int64_t dim(int axis) const;
+  std::int64_t numel() const { return impl_->shape.numel(); }
+  DType dtype() const { return impl_->dtype; }
+  bool is_floating() const { return tg::is_floating(impl_->dtype); }
+
+  // Typed access to the contiguous row-major buffer; throws if T does not match dtype().
+  template <class T>
+  T* data() {
+    check_dtype(detail::dtype_of<T>());
+    return static_cast<T*>(impl_->data);
+  }
+  template <class T>
+  const T* data() const {
+    check_dtype(detail::dtype_of<T>());
+    return static_cast<const T*>(impl_->data);
+  }
+  void* raw_data() const { return impl_->data; }
+
+  // The single value of a one-element tensor, converted to double.
+  double item() const;
+  // One element by multi-index (negative indices count from the end), converted to double.
+  double at(std::initializer_list<std::int64_t> index) const;
+  // Writes one element in place (converted to the tensor's dtype).
+  void set(std::initializer_list<std::int64_t> index, double value);
+  template <class T>
+  std::vector<T> to_vector() const;
+
+  // A copy converted to `dtype` (a plain copy when the dtype is already `dtype`).
+  Tensor to(DType dtype) const;
+  // An independent copy of the values (not trainable, not watched).
+  Tensor clone() const;
+  // Overwrites the values in place with `values` (same shape, same dtype), keeping
+  // this tensor's identity: how optimizers and load_weights update variables.
+  void assign(const Tensor& values);
+
+  // Trainable tensors (variables) are watched by every tape automatically.
+  bool trainable() const { return impl_->trainable; }
+  Tensor& set_trainable(bool trainable);
+  const std::string& name() const { return impl_->name; }
+  Tensor& set_name(std::string name);
+
+  // Identity used by tapes; two handles to the same tensor have the same id.
+  const void* id() const { return impl_.get(); }
+  const std::shared_ptr<detail::TensorImpl>& impl() const { return impl_; }
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  void check_dtype(DType expected) const;
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+// A trainable tensor: a copy of `initial_value` watched by every GradientTape.
+Tensor Variable(const Tensor& initial_value, std::string name = "");
+
+// Prints values, shape and dtype, e.g.
+// tensor([[1, 2], [3, 4]], shape=(2, 2), dtype=float32)
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor);
+std::string to_string(const Tensor& tensor);
+
+// ---- factories -------------------------------------------------------------
+Tensor zeros(const Shape& shape, DType dtype = DType::float32);
+Tensor ones(const Shape& shape, DType dtype = DType::float32);
+Tensor full(const Shape& shape, double value, DType dtype = DType::float32);
+Tensor zeros_like(const Tensor& like);
+Tensor ones_like(const Tensor& like);
+Tensor full_like(const Tensor& like, double value);
+// Values start, start + step, ... below stop (as numpy.arange).
+Tensor arange(double start, double stop, double step = 1.0, DType dtype = DType::float32);
+Tensor arange(double stop, DType dtype = DType::float32);
+
+// A seeded random source whose sequence is the same on every run and platform
+// (it does not use std::normal_distribution, whose output is implementation-defined).
+class Generator {
+ public:
+  explicit Generator(std::uint64_t seed = 0);
+  std::uint64_t next_u64();
+  // Uniform in [0, 1).
+  double uniform();
+  // Standard normal (Box-Muller).
+  double normal();
+  // Uniform integer in [0, n).
+  std::uint64_t below(std::uint64_t n);
+
+ private:
+  std::uint64_t state_[4];
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
+
+Tensor randn(const Shape& shape, Generator& generator, DType dtype = DType::float32);
+Tensor randn(const Shape& shape, std::uint64_t seed, DType dtype = DType::float32);
+// Uniform in [low, high).
+Tensor uniform(const Shape& shape, double low, double high, Generator& generator,
+               DType dtype = DType::float32);
+Tensor uniform(const Shape& shape, double low, double high, std::uint64_t seed,
+               DType dtype = DType::float32);
+// Integers uniform in [low, high), int64.
+Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generator& generator);
+
+}  // namespace tg

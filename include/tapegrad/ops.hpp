@@ -1,0 +1,9 @@
+// Every op family.
+#pragma once
+
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/index.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape_ops.hpp"

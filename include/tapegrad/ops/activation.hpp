@@ -1,0 +1,23 @@
+// Activations. Each is stable for large |x|: no overflow, no NaN.
+#pragma once
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg {
+
+// max(x, 0); gradient g where x > 0, 0 elsewhere (0 at x == 0, as PyTorch).
+Tensor relu(const Tensor& x);
+// 1 / (1 + exp(-x)), evaluated without overflow; d = g * y * (1 - y).
+Tensor sigmoid(const Tensor& x);
+// d = g * (1 - y^2).
+Tensor tanh(const Tensor& x);
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); d = g * sigmoid(x).
+Tensor softplus(const Tensor& x);
+// log(sigmoid(x)) = -softplus(-x); d = g * sigmoid(-x).
+Tensor log_sigmoid(const Tensor& x);
+// exp(x - max) / sum(exp(x - max)) along `axis`; d = y * (g - sum(g * y, axis)).
+Tensor softmax(const Tensor& x, int axis = -1);
+// x - logsumexp(x, axis); d = g - softmax(x) * sum(g, axis).
+Tensor log_softmax(const Tensor& x, int axis = -1);
+
+}  // namespace tg

@@ -1,0 +1,32 @@
+// Reductions over one axis, several axes, or all of them.
+//
+// `axes` may hold negative axes (counted from the end); an empty `axes` list
+// means every axis. With keepdims the reduced axes stay as size 1. float32
+// inputs are accumulated in double, so long sums lose no precision.
+#pragma once
+
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg {
+
+using Axes = std::vector<int>;
+
+// d sum = g broadcast back over the reduced axes.
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// sum / count; the mean over zero elements is NaN (as NumPy and PyTorch).
+Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// Max / min; the gradient is shared equally between tied extrema (as PyTorch's
+// amax/amin). Reducing an empty axis is an error.
+Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x).
+Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// Vector p-norm over `axes` (torch.linalg.vector_norm): p = 2 (default), 1,
+// infinity (max |x|) or any p > 0: (sum |x|^p)^(1/p). At a zero vector the
+// gradient is 0 for every p (the naive sqrt(sum(x^2)) would give NaN); for
+// p = infinity tied maxima share the gradient equally.
+Tensor norm(const Tensor& x, double p = 2.0, const Axes& axes = {}, bool keepdims = false);
+
+}  // namespace tg

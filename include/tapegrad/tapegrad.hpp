@@ -1,0 +1,10 @@
+// The whole public API of tapegrad: #include <tapegrad/tapegrad.hpp>.
+// Finer headers (tapegrad/autodiff/*.hpp, tapegrad/ops/*.hpp, ...) can be included on their own.
+#pragma once
+
+#include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/gradcheck.hpp"
+#include "tapegrad/autodiff/shape.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/ops.hpp"

@@ -1,0 +1,157 @@
+// Activations: stable forward formulas; backward passes written with ops.
+#include "tapegrad/ops/activation.hpp"
+
+#include <cmath>
+
+#include "support.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/reduce.hpp"
+
+namespace tg {
+
+using detail::check_float;
+
+namespace {
+
+template <class F>
+Tensor map(const char* op, const Tensor& x, F f) {
+  check_float(op, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  const std::int64_t n = x.numel();
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(in[i]);
+  });
+  return out;
+}
+
+// 1 / (1 + exp(-v)) without overflow: exp is only taken of a non-positive number.
+template <class T>
+T stable_sigmoid(T v) {
+  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+  T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+// log(1 + exp(v)) = max(v, 0) + log1p(exp(-|v|)).
+template <class T>
+T stable_softplus(T v) {
+  return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+}
+
+// Views x as (outer, n, inner) around `axis` and calls f(row pointer, n, stride) for each lane.
+template <class T, class F>
+void for_each_lane(const Shape& shape, int axis, F f) {
+  std::int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= shape[d];
+  for (int d = axis + 1; d < shape.rank(); ++d) inner *= shape[d];
+  const std::int64_t n = shape[axis];
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t i = 0; i < inner; ++i) f(o * n * inner + i, n, inner);
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& x) {
+  Tensor out = map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  if (is_recording())
+    record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0))));
+    });
+  return out;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor out = map("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
+  if (is_recording())
+    record_op("sigmoid", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, mul(g, mul(out, 1.0 - out)));
+    });
+  return out;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor out = map("tanh", x, [](auto v) { return std::tanh(v); });
+  if (is_recording())
+    record_op("tanh", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, mul(g, 1.0 - square(out)));
+    });
+  return out;
+}
+
+Tensor softplus(const Tensor& x) {
+  Tensor out = map("softplus", x, [](auto v) { return stable_softplus(v); });
+  if (is_recording())
+    record_op("softplus", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, sigmoid(x))); });
+  return out;
+}
+
+Tensor log_sigmoid(const Tensor& x) {
+  Tensor out = map("log_sigmoid", x, [](auto v) { return -stable_softplus(-v); });
+  if (is_recording())
+    record_op("log_sigmoid", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, mul(g, sigmoid(neg(x))));
+    });
+  return out;
+}
+
+Tensor softmax(const Tensor& x, int axis) {
+  check_float("softmax", x);
+  if (x.rank() == 0) throw std::invalid_argument("softmax: expected a tensor of rank >= 1, received a 0-d tensor");
+  int a = detail::normalize_axis("softmax", axis, x.rank());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
+      T m = -std::numeric_limits<T>::infinity();
+      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
+      if (!std::isfinite(m)) m = T(0);
+      double total = 0;
+      for (std::int64_t k = 0; k < n; ++k) {
+        T e = std::exp(in[base + k * stride] - m);
+        o[base + k * stride] = e;
+        total += e;
+      }
+      for (std::int64_t k = 0; k < n; ++k) o[base + k * stride] = static_cast<T>(o[base + k * stride] / total);
+    });
+  });
+  if (is_recording())
+    record_op("softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {
+      Tensor gy = mul(g, out);
+      ctx.add(0, sub(gy, mul(out, sum(gy, {a}, true))));
+    });
+  return out;
+}
+
+Tensor log_softmax(const Tensor& x, int axis) {
+  check_float("log_softmax", x);
+  if (x.rank() == 0)
+    throw std::invalid_argument("log_softmax: expected a tensor of rank >= 1, received a 0-d tensor");
+  int a = detail::normalize_axis("log_softmax", axis, x.rank());
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
+      T m = -std::numeric_limits<T>::infinity();
+      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
+      if (!std::isfinite(m)) m = T(0);
+      double total = 0;
+      for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[base + k * stride] - m));
+      const T lse = static_cast<T>(m + std::log(total));
+      for (std::int64_t k = 0; k < n; ++k) o[base + k * stride] = in[base + k * stride] - lse;
+    });
+  });
+  if (is_recording())
+    record_op("log_softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, sub(g, mul(exp(out), sum(g, {a}, true))));
+    });
+  return out;
+}
+
+}  // namespace tg

@@ -1,0 +1,280 @@
+// Elementwise ops. Each forward is a loop over contiguous memory (with a
+// broadcast loop when shapes differ); each backward is written with these same
+// ops, so it is itself differentiable (nested tapes give higher derivatives).
+#include "tapegrad/ops/elementwise.hpp"
+
+#include <cmath>
+
+#include "support.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
+
+namespace tg {
+
+using detail::check_float;
+using detail::check_same_float;
+
+namespace {
+
+// y = f(x) elementwise for a floating x; f is a generic lambda over the element type.
+template <class F>
+Tensor unary(const char* op, const Tensor& x, F f) {
+  check_float(op, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  const std::int64_t n = x.numel();
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) o[i] = f(in[i]);
+  });
+  return out;
+}
+
+// out = f(a, b) with broadcasting, for operands of one dtype (floating unless allow_int).
+template <class F>
+Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f, bool allow_int = false) {
+  if (allow_int) {
+    detail::check_defined(op, a);
+    detail::check_defined(op, b);
+    if (a.dtype() != b.dtype())
+      throw std::invalid_argument(std::string(op) + ": dtypes differ: " + dtype_name(a.dtype()) + " and " +
+                                  dtype_name(b.dtype()) + " (convert one with .to())");
+  } else {
+    check_same_float(op, a, b);
+  }
+  Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor out = Tensor::empty(shape, a.dtype());
+  dispatch(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    detail::broadcast_binary(a.data<T>(), a.shape(), b.data<T>(), b.shape(), out.data<T>(), shape, f);
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor scalar_like(const Tensor& like, double value) { return Tensor::scalar(value, like.dtype()); }
+
+// ---- arithmetic --------------------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary("add", a, b, [](auto x, auto y) { return x + y; });
+  if (is_recording())
+    record_op("add", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& g, BackwardContext& ctx) {
+      if (ctx.needs(0)) ctx.add(0, sum_to(g, sa));
+      if (ctx.needs(1)) ctx.add(1, sum_to(g, sb));
+    });
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary("sub", a, b, [](auto x, auto y) { return x - y; });
+  if (is_recording())
+    record_op("sub", {a, b}, out, [sa = a.shape(), sb = b.shape()](const Tensor& g, BackwardContext& ctx) {
+      if (ctx.needs(0)) ctx.add(0, sum_to(g, sa));
+      if (ctx.needs(1)) ctx.add(1, sum_to(neg(g), sb));
+    });
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary("mul", a, b, [](auto x, auto y) { return x * y; });
+  if (is_recording())
+    record_op("mul", {a, b}, out, [a, b](const Tensor& g, BackwardContext& ctx) {
+      if (ctx.needs(0)) ctx.add(0, sum_to(mul(g, b), a.shape()));
+      if (ctx.needs(1)) ctx.add(1, sum_to(mul(g, a), b.shape()));
+    });
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary("div", a, b, [](auto x, auto y) { return x / y; });
+  if (is_recording())
+    record_op("div", {a, b}, out, [a, b, out](const Tensor& g, BackwardContext& ctx) {
+      Tensor g_over_b = div(g, b);
+      if (ctx.needs(0)) ctx.add(0, sum_to(g_over_b, a.shape()));
+      // d(a/b)/db = -a/b^2 = -out/b
+      if (ctx.needs(1)) ctx.add(1, sum_to(neg(mul(g_over_b, out)), b.shape()));
+    });
+  return out;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator-(const Tensor& x) { return neg(x); }
+
+// ---- unary -------------------------------------------------------------------
+
+Tensor neg(const Tensor& x) {
+  Tensor out = unary("neg", x, [](auto v) { return -v; });
+  if (is_recording())
+    record_op("neg", {x}, out, [](const Tensor& g, BackwardContext& ctx) { ctx.add(0, neg(g)); });
+  return out;
+}
+
+Tensor exp(const Tensor& x) {
+  Tensor out = unary("exp", x, [](auto v) { return std::exp(v); });
+  if (is_recording())
+    record_op("exp", {x}, out, [out](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, out)); });
+  return out;
+}
+
+Tensor log(const Tensor& x) {
+  Tensor out = unary("log", x, [](auto v) { return std::log(v); });
+  if (is_recording())
+    record_op("log", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, div(g, x)); });
+  return out;
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor out = unary("sqrt", x, [](auto v) { return std::sqrt(v); });
+  if (is_recording())
+    record_op("sqrt", {x}, out, [out](const Tensor& g, BackwardContext& ctx) { ctx.add(0, div(g, out * 2.0)); });
+  return out;
+}
+
+Tensor square(const Tensor& x) {
+  Tensor out = unary("square", x, [](auto v) { return v * v; });
+  if (is_recording())
+    record_op("square", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, x * 2.0)); });
+  return out;
+}
+
+Tensor pow(const Tensor& x, double p) {
+  Tensor out = unary("pow", x, [p](auto v) { return static_cast<decltype(v)>(std::pow(v, p)); });
+  if (is_recording())
+    record_op("pow", {x}, out, [x, p](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, mul(g, pow(x, p - 1.0) * p));
+    });
+  return out;
+}
+
+Tensor pow(const Tensor& x, const Tensor& y) {
+  Tensor out = binary("pow", x, y, [](auto a, auto b) { return std::pow(a, b); });
+  if (is_recording())
+    record_op("pow", {x, y}, out, [x, y, out](const Tensor& g, BackwardContext& ctx) {
+      if (ctx.needs(0)) ctx.add(0, sum_to(mul(g, mul(y, pow(x, y - 1.0))), x.shape()));
+      if (ctx.needs(1)) {
+        // log(x) with the x == 0 entries replaced before the log, so neither this
+        // gradient nor its own derivative meets log(0) (0 * -inf = NaN).
+        Tensor is_zero = equal(x, scalar_like(x, 0.0));
+        Tensor log_x = where(is_zero, scalar_like(x, 0.0), log(where(is_zero, scalar_like(x, 1.0), x)));
+        ctx.add(1, sum_to(mul(g, mul(out, log_x)), y.shape()));
+      }
+    });
+  return out;
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor out = unary("abs", x, [](auto v) { return std::abs(v); });
+  if (is_recording())
+    record_op("abs", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, sign(x))); });
+  return out;
+}
+
+Tensor sign(const Tensor& x) {
+  return unary("sign", x, [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
+}
+
+// ---- max, min, clamp, where --------------------------------------------------
+
+namespace {
+
+// The share of the gradient that goes to `a` in maximum (wins = greater) or
+// minimum (wins = less): 1 where a wins, 1/2 at ties, 0 where b wins.
+Tensor winner_mask(const Tensor& a, const Tensor& b, bool maximum_op) {
+  Tensor wins = maximum_op ? greater(a, b) : less(a, b);
+  return add(wins, mul(equal(a, b), scalar_like(a, 0.5)));
+}
+
+Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool maximum_op) {
+  Tensor out = maximum_op
+                   ? binary(op, a, b, [](auto x, auto y) { return x > y ? x : (x < y ? y : (std::isnan(x) ? x : y)); })
+                   : binary(op, a, b, [](auto x, auto y) { return x < y ? x : (x > y ? y : (std::isnan(x) ? x : y)); });
+  if (is_recording())
+    record_op(op, {a, b}, out, [a, b, maximum_op](const Tensor& g, BackwardContext& ctx) {
+      Tensor share_a = winner_mask(a, b, maximum_op);
+      if (ctx.needs(0)) ctx.add(0, sum_to(mul(g, share_a), a.shape()));
+      if (ctx.needs(1)) ctx.add(1, sum_to(mul(g, 1.0 - share_a), b.shape()));
+    });
+  return out;
+}
+
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
+Tensor maximum(const Tensor& a, double b) { return maximum(a, scalar_like(a, b)); }
+Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_like(a, b)); }
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  if (!(lo <= hi))
+    throw std::invalid_argument("clamp: expected lo <= hi, received lo " + std::to_string(lo) + " and hi " +
+                                std::to_string(hi));
+  Tensor out = unary("clamp", x, [lo, hi](auto v) {
+    using T = decltype(v);
+    return v < static_cast<T>(lo) ? static_cast<T>(lo) : (v > static_cast<T>(hi) ? static_cast<T>(hi) : v);
+  });
+  if (is_recording())
+    record_op("clamp", {x}, out, [x, lo, hi](const Tensor& g, BackwardContext& ctx) {
+      Tensor inside = mul(greater_equal(x, scalar_like(x, lo)), less_equal(x, scalar_like(x, hi)));
+      ctx.add(0, mul(g, inside));
+    });
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  detail::check_defined("where", cond);
+  check_same_float("where", a, b);
+  Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = Tensor::empty(shape, a.dtype());
+  const std::vector<std::int64_t> strides[3] = {detail::broadcast_strides(cond.shape(), shape),
+                                                detail::broadcast_strides(a.shape(), shape),
+                                                detail::broadcast_strides(b.shape(), shape)};
+  dispatch(cond.dtype(), [&](auto ctag) {
+    using C = decltype(ctag);
+    const C* c = cond.data<C>();
+    dispatch_float(a.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* o = out.data<T>();
+      detail::for_each_broadcast<3>(shape, strides, [&](std::int64_t i, const std::int64_t* offs) {
+        o[i] = c[offs[0]] != C(0) ? pa[offs[1]] : pb[offs[2]];
+      });
+    });
+  });
+  if (is_recording())
+    record_op("where", {a, b}, out, [cond, sa = a.shape(), sb = b.shape()](const Tensor& g, BackwardContext& ctx) {
+      Tensor zero = scalar_like(g, 0.0);
+      if (ctx.needs(0)) ctx.add(0, sum_to(where(cond, g, zero), sa));
+      if (ctx.needs(1)) ctx.add(1, sum_to(where(cond, zero, g), sb));
+    });
+  return out;
+}
+
+// ---- comparisons (not differentiable) ------------------------------------------
+
+#define TG_COMPARISON(name, expr)                                                                       \
+  Tensor name(const Tensor& a, const Tensor& b) {                                                      \
+    return binary(#name, a, b, [](auto x, auto y) { return static_cast<decltype(x)>(expr); }, true); \
+  }
+TG_COMPARISON(equal, x == y)
+TG_COMPARISON(not_equal, x != y)
+TG_COMPARISON(greater, x > y)
+TG_COMPARISON(greater_equal, x >= y)
+TG_COMPARISON(less, x < y)
+TG_COMPARISON(less_equal, x <= y)
+#undef TG_COMPARISON
+
+}  // namespace tg

@@ -1,0 +1,90 @@
+// Matrix products through OpenBLAS. Transposes are BLAS flags, never copies;
+// broadcast batch dimensions loop over gemm calls.
+#include "tapegrad/ops/linalg.hpp"
+
+#include <cblas.h>
+
+#include "support.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
+
+namespace tg {
+
+namespace {
+
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
+              static_cast<int>(tb ? k : n), 0.0f, c, static_cast<int>(n));
+}
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b,
+          double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b,
+              static_cast<int>(tb ? k : n), 0.0, c, static_cast<int>(n));
+}
+
+Shape batch_of(const Shape& s) {
+  Shape b;
+  for (int d = 0; d + 2 < s.rank(); ++d) b.push_back(s[d]);
+  return b;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  detail::check_same_float("matmul", a, b);
+  if (a.rank() < 2 || b.rank() < 2)
+    throw std::invalid_argument("matmul: expected operands of rank >= 2, received " + a.shape().str() + " @ " +
+                                b.shape().str() + " (reshape a vector to (1, n) or (n, 1))");
+  const std::int64_t m = transpose_a ? a.dim(-1) : a.dim(-2);
+  const std::int64_t k = transpose_a ? a.dim(-2) : a.dim(-1);
+  const std::int64_t kb = transpose_b ? b.dim(-1) : b.dim(-2);
+  const std::int64_t n = transpose_b ? b.dim(-2) : b.dim(-1);
+  if (k != kb)
+    throw std::invalid_argument("matmul: inner dimensions differ: " + a.shape().str() + (transpose_a ? "^T" : "") +
+                                " @ " + b.shape().str() + (transpose_b ? "^T" : "") + " (" + std::to_string(k) +
+                                " vs " + std::to_string(kb) + ")");
+  const Shape batch_a = batch_of(a.shape()), batch_b = batch_of(b.shape());
+  Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor out = Tensor::empty(out_shape, a.dtype());
+  const std::int64_t count = batch.numel();
+  const std::vector<std::int64_t> strides[2] = {detail::broadcast_strides(batch_a, batch),
+                                                detail::broadcast_strides(batch_b, batch)};
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* pc = out.data<T>();
+    if (count == 0 || m == 0 || n == 0) return;
+    if (k == 0) {
+      for (std::int64_t i = 0; i < out.numel(); ++i) pc[i] = T(0);
+      return;
+    }
+    const std::int64_t size_a = m * k, size_b = k * n, size_c = m * n;
+    if (batch.rank() == 0) {
+      gemm(transpose_a, transpose_b, m, n, k, pa, pb, pc);
+      return;
+    }
+    detail::for_each_broadcast<2>(batch, strides, [&](std::int64_t i, const std::int64_t* offs) {
+      gemm(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
+    });
+  });
+  if (is_recording())
+    record_op("matmul", {a, b}, out, [a, b, transpose_a, transpose_b](const Tensor& g, BackwardContext& ctx) {
+      // C = op(A) op(B): dA = G op(B)^T (or its transpose when A was transposed), dB likewise.
+      if (ctx.needs(0)) {
+        Tensor da = transpose_a ? matmul(b, g, transpose_b, true) : matmul(g, b, false, !transpose_b);
+        ctx.add(0, sum_to(da, a.shape()));
+      }
+      if (ctx.needs(1)) {
+        Tensor db = transpose_b ? matmul(g, a, true, transpose_a) : matmul(a, g, !transpose_a, false);
+        ctx.add(1, sum_to(db, b.shape()));
+      }
+    });
+  return out;
+}
+
+}  // namespace tg

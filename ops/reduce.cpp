@@ -1,0 +1,170 @@
+// Reductions. Forward passes fold each element into its output with one pass
+// over the input (float32 accumulated in double); backward passes broadcast the
+// output gradient back with differentiable ops.
+#include "tapegrad/ops/reduce.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "support.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
+
+namespace tg {
+
+using detail::check_float;
+
+namespace {
+
+struct Plan {
+  std::vector<int> axes;        // sorted, non-negative
+  std::vector<bool> reduced;    // per input axis
+  Shape kept;                   // output shape with keepdims
+  Shape out;                    // output shape as requested
+  std::int64_t count = 1;       // elements folded into each output
+};
+
+Plan plan(const char* op, const Tensor& x, const Axes& axes, bool keepdims) {
+  check_float(op, x);
+  Plan p;
+  p.axes = detail::normalize_axes(op, axes, x.rank());
+  p.reduced.assign(static_cast<std::size_t>(x.rank()), false);
+  for (int a : p.axes) {
+    p.reduced[static_cast<std::size_t>(a)] = true;
+    p.count *= x.shape()[a];
+  }
+  p.kept = detail::reduced_shape(x.shape(), p.axes, true);
+  p.out = keepdims ? p.kept : detail::reduced_shape(x.shape(), p.axes, false);
+  return p;
+}
+
+// Folds x into a tensor of shape p.out: acc starts at `init`, step(acc, v) folds
+// each element, finish(acc) gives the output value.
+template <class Step, class Finish>
+Tensor fold(const Tensor& x, const Plan& p, double init, Step step, Finish finish) {
+  Tensor out = Tensor::empty(p.out, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<double> acc(static_cast<std::size_t>(p.out.numel()), init);
+    detail::reduce_axes(x.data<T>(), x.shape(), p.reduced, acc.data(),
+                        [&](double& a, T v) { step(a, static_cast<double>(v)); });
+    T* o = out.data<T>();
+    for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(finish(acc[i]));
+  });
+  return out;
+}
+
+// g (shape p.out) reshaped to keepdims form and broadcast to `shape`.
+Tensor expand_grad(const Tensor& g, const Plan& p, const Shape& shape) {
+  return broadcast_to(reshape(g, p.kept.to_vector()), shape);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
+  Plan p = plan("sum", x, axes, keepdims);
+  Tensor out = fold(x, p, 0.0, [](double& a, double v) { a += v; }, [](double a) { return a; });
+  if (is_recording())
+    record_op("sum", {x}, out, [p, in = x.shape()](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, expand_grad(g, p, in));
+    });
+  return out;
+}
+
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
+  Plan p = plan("mean", x, axes, keepdims);
+  const double count = static_cast<double>(p.count);
+  Tensor out = fold(x, p, 0.0, [](double& a, double v) { a += v; }, [count](double a) { return a / count; });
+  if (is_recording())
+    record_op("mean", {x}, out, [p, in = x.shape(), count](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, expand_grad(g / count, p, in));
+    });
+  return out;
+}
+
+namespace {
+
+Tensor extremum(const char* op, const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
+  Plan p = plan(op, x, axes, keepdims);
+  if (p.count == 0)
+    throw std::invalid_argument(std::string(op) + ": cannot reduce over an axis of size 0 (shape " +
+                                x.shape().str() + ")");
+  const double inf = std::numeric_limits<double>::infinity();
+  // NaN propagates: once the accumulator is NaN it stays NaN.
+  Tensor out = is_max ? fold(x, p, -inf, [](double& a, double v) { if (v > a || std::isnan(v)) a = std::isnan(a) ? a : v; },
+                             [](double a) { return a; })
+                      : fold(x, p, inf, [](double& a, double v) { if (v < a || std::isnan(v)) a = std::isnan(a) ? a : v; },
+                             [](double a) { return a; });
+  if (is_recording())
+    record_op(op, {x}, out, [p, x, out](const Tensor& g, BackwardContext& ctx) {
+      // Ties share the gradient equally: mask / (number of tied elements).
+      Tensor mask = equal(x, broadcast_to(reshape(out, p.kept.to_vector()), x.shape()));
+      Tensor share = div(mask, broadcast_to(sum(mask, p.axes, true), x.shape()));
+      ctx.add(0, mul(expand_grad(g, p, x.shape()), share));
+    });
+  return out;
+}
+
+}  // namespace
+
+Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extremum("max", x, axes, keepdims, true); }
+Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extremum("min", x, axes, keepdims, false); }
+
+Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
+  Plan p = plan("logsumexp", x, axes, keepdims);
+  // m = max over the axes, held constant (its gradient contributions cancel);
+  // an infinite m (all -inf, or +inf present) is replaced by 0 so x - m stays defined.
+  Tensor m = stop_gradient(max(x, p.axes, true)).clone();
+  dispatch_float(m.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* pm = m.data<T>();
+    for (std::int64_t i = 0; i < m.numel(); ++i)
+      if (!std::isfinite(pm[i])) pm[i] = T(0);
+  });
+  Tensor result = add(log(sum(exp(sub(x, m)), p.axes, true)), m);
+  return keepdims ? result : reshape(result, p.out.to_vector());
+}
+
+Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
+  Plan p = plan("norm", x, axes, keepdims);
+  if (!(ord > 0))
+    throw std::invalid_argument("norm: p must be > 0 (1, 2, infinity or any positive p), received " +
+                                std::to_string(ord));
+  const bool is_inf = std::isinf(ord);
+  Tensor out;
+  if (is_inf)
+    out = fold(x, p, 0.0, [](double& a, double v) { a = std::isnan(v) || std::isnan(a) ? NAN : std::max(a, std::abs(v)); },
+               [](double a) { return a; });
+  else if (ord == 1.0)
+    out = fold(x, p, 0.0, [](double& a, double v) { a += std::abs(v); }, [](double a) { return a; });
+  else if (ord == 2.0)
+    out = fold(x, p, 0.0, [](double& a, double v) { a += v * v; }, [](double a) { return std::sqrt(a); });
+  else
+    out = fold(x, p, 0.0, [ord](double& a, double v) { a += std::pow(std::abs(v), ord); },
+               [ord](double a) { return std::pow(a, 1.0 / ord); });
+  if (is_recording())
+    record_op("norm", {x}, out, [p, x, out, ord, is_inf](const Tensor& g, BackwardContext& ctx) {
+      Tensor gb = expand_grad(g, p, x.shape());
+      Tensor n = broadcast_to(reshape(out, p.kept.to_vector()), x.shape());
+      Tensor zero = scalar_like(x, 0.0);
+      Tensor at_zero = equal(n, zero);
+      Tensor safe_n = where(at_zero, scalar_like(x, 1.0), n);  // the gradient at a zero vector is 0
+      Tensor grad;
+      if (is_inf) {
+        Tensor mask = equal(abs(x), n);
+        Tensor share = div(mask, broadcast_to(sum(mask, p.axes, true), x.shape()));
+        grad = mul(gb, mul(sign(x), share));
+      } else if (ord == 1.0) {
+        grad = mul(gb, sign(x));
+      } else if (ord == 2.0) {
+        grad = mul(gb, div(x, safe_n));
+      } else {
+        // d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
+        grad = mul(gb, mul(sign(x), pow(div(abs(x), safe_n), ord - 1.0)));
+      }
+      ctx.add(0, grad);
+    });
+  return out;
+}
+
+}  // namespace tg

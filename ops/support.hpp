@@ -1,0 +1,194 @@
+// Private helpers shared by the op families: argument checks with uniform
+// messages, axis normalisation, and the broadcast / reduction loops. Not
+// installed; users writing their own ops need only tape.hpp and dispatch.hpp.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg::detail {
+
+inline std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+
+inline void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) throw std::invalid_argument(std::string(op) + ": received an undefined tensor");
+}
+
+inline void check_float(const char* op, const Tensor& t) {
+  check_defined(op, t);
+  if (!t.is_floating())
+    throw std::invalid_argument(std::string(op) + ": expected a float32 or float64 tensor, received " + describe(t));
+}
+
+// Both floating and of one dtype: mixing float32 and float64 is an error, not a promotion.
+inline void check_same_float(const char* op, const Tensor& a, const Tensor& b) {
+  check_float(op, a);
+  check_float(op, b);
+  if (a.dtype() != b.dtype())
+    throw std::invalid_argument(std::string(op) + ": dtypes differ: " + dtype_name(a.dtype()) + " and " +
+                                dtype_name(b.dtype()) + " (convert one with .to(tg::float32) or .to(tg::float64))");
+}
+
+inline int normalize_axis(const char* op, int axis, int rank) {
+  int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for a tensor of rank " +
+                            std::to_string(rank) + " (expected " + std::to_string(-rank) + " to " +
+                            std::to_string(rank - 1) + ")");
+  return a;
+}
+
+// Sorted, non-negative, without duplicates; an empty list means every axis.
+inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& axes, int rank) {
+  std::vector<int> out;
+  if (axes.empty()) {
+    for (int i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (int axis : axes) out.push_back(normalize_axis(op, axis, rank));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*std::adjacent_find(out.begin(), out.end())) +
+                                " appears twice in the axes list");
+  return out;
+}
+
+// Strides (in elements) of a contiguous tensor of `shape`, right-aligned to
+// `rank` with 0 for missing or broadcast (size-1 stretched) dimensions.
+inline std::vector<std::int64_t> broadcast_strides(const Shape& shape, const Shape& out) {
+  std::vector<std::int64_t> strides(static_cast<std::size_t>(out.rank()), 0);
+  std::int64_t s = 1;
+  for (int i = shape.rank() - 1, j = out.rank() - 1; i >= 0; --i, --j) {
+    strides[static_cast<std::size_t>(j)] = shape[i] == 1 && out[j] != 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+// Calls body(offsets...) for every element of `out` in row-major order, where
+// offsets are the matching element offsets of the operands (one stride vector
+// each, from broadcast_strides). The last axis is the inner loop.
+template <std::size_t N, class Body>
+void for_each_broadcast(const Shape& out, const std::vector<std::int64_t> (&strides)[N], Body body) {
+  const int rank = out.rank();
+  if (out.numel() == 0) return;
+  if (rank == 0) {
+    std::int64_t offs[N] = {};
+    std::int64_t o = 0;
+    body(o, offs);
+    return;
+  }
+  const std::int64_t inner = out[rank - 1];
+  std::int64_t index[Shape::max_rank] = {};
+  std::int64_t base[N] = {};
+  std::int64_t inner_stride[N];
+  for (std::size_t k = 0; k < N; ++k) inner_stride[k] = strides[k][static_cast<std::size_t>(rank - 1)];
+  std::int64_t o = 0;
+  const std::int64_t total = out.numel();
+  while (o < total) {
+    std::int64_t offs[N];
+    for (std::int64_t i = 0; i < inner; ++i, ++o) {
+      for (std::size_t k = 0; k < N; ++k) offs[k] = base[k] + i * inner_stride[k];
+      body(o, offs);
+    }
+    // Advance the odometer over the outer axes.
+    for (int d = rank - 2; d >= 0; --d) {
+      for (std::size_t k = 0; k < N; ++k) base[k] += strides[k][static_cast<std::size_t>(d)];
+      if (++index[d] < out[d]) break;
+      for (std::size_t k = 0; k < N; ++k) base[k] -= strides[k][static_cast<std::size_t>(d)] * out[d];
+      index[d] = 0;
+    }
+  }
+}
+
+// out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.
+template <class T, class U, class F>
+void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
+  const std::int64_t n = so.numel();
+  if (sa == so && sb == so) {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+  } else if (sa == so && sb.numel() == 1) {
+    const T bv = b[0];
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+  } else if (sb == so && sa.numel() == 1) {
+    const T av = a[0];
+    for (std::int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+  } else {
+    const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
+    for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });
+  }
+}
+
+// Reduction over a set of axes. `reduced[d]` marks the reduced axes of `shape`;
+// out (size: product of the kept dims) must be initialized by the caller, and
+// step(out_element, x_element) folds each input element into its output.
+template <class T, class Acc, class Step>
+void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step) {
+  // Merge neighbouring axes that are both reduced or both kept: fewer, longer loops.
+  std::vector<std::int64_t> dims;
+  std::vector<bool> flags;
+  for (int d = 0; d < shape.rank(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && flags.back() == reduced[static_cast<std::size_t>(d)]) dims.back() *= shape[d];
+    else {
+      dims.push_back(shape[d]);
+      flags.push_back(reduced[static_cast<std::size_t>(d)]);
+    }
+  }
+  const std::int64_t total = shape.numel();
+  if (total == 0) return;
+  if (dims.empty()) {
+    step(out[0], x[0]);
+    return;
+  }
+  // Output strides: kept axes contiguous in order, reduced axes stride 0.
+  std::vector<std::int64_t> out_strides(dims.size(), 0);
+  std::int64_t s = 1;
+  for (std::size_t d = dims.size(); d-- > 0;)
+    if (!flags[d]) {
+      out_strides[d] = s;
+      s *= dims[d];
+    }
+  const std::int64_t inner = dims.back();
+  const bool inner_reduced = flags.back();
+  const std::vector<std::int64_t> strides[1] = {out_strides};
+  const int rank = static_cast<int>(dims.size());
+  std::int64_t index[Shape::max_rank] = {};
+  std::int64_t base = 0;
+  for (std::int64_t i = 0; i < total; i += inner) {
+    const T* row = x + i;
+    if (inner_reduced) {
+      Acc& acc = out[base];
+      for (std::int64_t j = 0; j < inner; ++j) step(acc, row[j]);
+    } else {
+      Acc* o = out + base;
+      for (std::int64_t j = 0; j < inner; ++j) step(o[j], row[j]);
+    }
+    for (int d = rank - 2; d >= 0; --d) {
+      base += strides[0][static_cast<std::size_t>(d)];
+      if (++index[d] < dims[static_cast<std::size_t>(d)]) break;
+      base -= strides[0][static_cast<std::size_t>(d)] * dims[static_cast<std::size_t>(d)];
+      index[d] = 0;
+    }
+  }
+}
+
+// Shape after reducing `axes` (sorted, normalized): removed, or kept as 1.
+inline Shape reduced_shape(const Shape& shape, const std::vector<int>& axes, bool keepdims) {
+  Shape out;
+  for (int d = 0; d < shape.rank(); ++d) {
+    bool r = std::find(axes.begin(), axes.end(), d) != axes.end();
+    if (!r) out.push_back(shape[d]);
+    else if (keepdims) out.push_back(1);
+  }
+  return out;
+}
+
+}  // namespace tg::detail
