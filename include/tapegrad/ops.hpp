@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/linalg.hpp"
