@@ -106,9 +106,10 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
     if (o.check_determinism) analytic_again = tape.gradient(y, sources, u);
   }
 
-  // Numeric gradients by central differences, recording nothing.
+  // Numeric gradients by central differences. No tape of ours is alive here, so
+  // nothing is recorded; tapes that f itself creates (gradgradcheck's inner
+  // tape) must keep working, so recording is not disabled.
   for (std::size_t s = 0; s < sources.size(); ++s) {
-    NoGradGuard no_grad;
     const std::size_t i = checked[s];
     GradcheckInputReport& rep = result.inputs[i];
     rep.checked = true;

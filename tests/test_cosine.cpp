@@ -1,0 +1,336 @@
+// The cosine family: reference values (the worked examples of the issue and
+// PyTorch fixtures), gradients (gradcheck, gradgradcheck, fused vs composed),
+// edge cases and bad input.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <tapegrad/tapegrad.hpp>
+
+#include "cosine_fixtures.hpp"
+
+using tg::Tensor;
+
+namespace {
+
+void check_close(const Tensor& got, const Tensor& expected, double rtol, double atol) {
+  REQUIRE(got.shape() == expected.shape());
+  Tensor a = got.to(tg::float64), b = expected.to(tg::float64);
+  const double* pa = a.data<double>();
+  const double* pb = b.data<double>();
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    INFO("element " << i << ": " << pa[i] << " vs " << pb[i]);
+    CHECK(std::abs(pa[i] - pb[i]) <= atol + rtol * std::abs(pb[i]));
+  }
+}
+
+// The tape's gradients of sum(u * f(inputs)).
+std::vector<Tensor> vjp(const tg::TensorFunction& f, const std::vector<Tensor>& inputs, const Tensor& u) {
+  tg::GradientTape tape;
+  tape.watch(inputs);
+  Tensor y = f(inputs);
+  return tape.gradient(y, inputs, u);
+}
+
+void check_gradcheck(const tg::TensorFunction& f, const std::vector<Tensor>& inputs) {
+  tg::GradcheckResult r = tg::gradcheck(f, inputs);
+  INFO(r.str());
+  CHECK(r.passed);
+}
+
+}  // namespace
+
+// ---- worked examples -----------------------------------------------------------
+
+TEST_CASE("cosine_similarity: the 2x2 example along both axes") {
+  // x1 = [[1, 2], [3, 4]], x2 = [[5, 6], [7, 8]].
+  // Axis 0 compares columns: (1*5 + 3*7) / (sqrt(10) sqrt(74)) = 26 / 27.2029... = 0.955779...
+  //                          (2*6 + 4*8) / (sqrt(20) sqrt(100)) = 44 / 44.7214... = 0.983870...
+  // Axis 1 compares rows:    (5 + 12) / (sqrt(5) sqrt(61)) = 0.973417..., (21 + 32) / (5 sqrt(113)) = 0.997164...
+  Tensor x1({{1, 2}, {3, 4}}, tg::float64), x2({{5, 6}, {7, 8}}, tg::float64);
+  Tensor along0 = tg::cosine_similarity(x1, x2, 0);
+  Tensor along1 = tg::cosine_similarity(x1, x2, 1);
+  CHECK(along0.shape() == tg::Shape{2});
+  CHECK(std::abs(along0.at({0}) - 0.95577900872195) < 1e-12);
+  CHECK(std::abs(along0.at({1}) - 0.9838699100999074) < 1e-12);
+  CHECK(std::abs(along1.at({0}) - 0.973417168333576) < 1e-12);
+  CHECK(std::abs(along1.at({1}) - 0.9971641204866132) < 1e-12);
+  // The same in float32, to the four digits the documentation prints.
+  Tensor f0 = tg::cosine_similarity(x1.to(tg::float32), x2.to(tg::float32), 0);
+  CHECK(f0.dtype() == tg::float32);
+  CHECK(f0.at({0}) == doctest::Approx(0.9558).epsilon(1e-4));
+  CHECK(f0.at({1}) == doctest::Approx(0.9839).epsilon(1e-4));
+  CHECK(tg::cosine_similarity(x1, x2, -1).at({1}) == along1.at({1}));
+}
+
+TEST_CASE("cosine_distance is 1 - cosine_similarity") {
+  Tensor x1({{1, 2}, {3, 4}}, tg::float64), x2({{5, 6}, {-3, -4}}, tg::float64);
+  Tensor d = tg::cosine_distance(x1, x2, 1);
+  CHECK(d.at({0}) == doctest::Approx(1 - 0.973417168333576).epsilon(1e-12));
+  CHECK(d.at({1}) == doctest::Approx(2.0));  // opposite directions
+}
+
+TEST_CASE("normalize over {1, 2, 3} of an NCHW tensor agrees with norm and with flattened cosine") {
+  Tensor x = tg::randn({3, 2, 4, 5}, 1, tg::float64), y = tg::randn({3, 2, 4, 5}, 2, tg::float64);
+  Tensor via_normalize = tg::sum(tg::normalize(x, 2, {1, 2, 3}) * tg::normalize(y, 2, {1, 2, 3}), {1, 2, 3});
+  Tensor via_norm = tg::sum((x / tg::norm(x, 2, {1, 2, 3}, true)) * (y / tg::norm(y, 2, {1, 2, 3}, true)), {1, 2, 3});
+  Tensor via_cosine = tg::cosine_similarity(tg::reshape(x, {3, -1}), tg::reshape(y, {3, -1}), 1);
+  check_close(via_normalize, via_norm, 1e-13, 1e-15);
+  check_close(via_normalize, via_cosine, 1e-13, 1e-15);
+  // keepdims through the composed oracle too
+  check_close(tg::normalize(x, 2, {1, 2, 3}), tg::composed::normalize(x, 2, {1, 2, 3}), 1e-14, 1e-15);
+}
+
+TEST_CASE("cosine_similarity_matrix equals the double loop, with a unit diagonal") {
+  Tensor a = tg::randn({100, 700}, 7);  // float32
+  Tensor s = tg::cosine_similarity_matrix(a);
+  REQUIRE(s.shape() == tg::Shape{100, 100});
+  Tensor a64 = a.to(tg::float64);
+  for (std::int64_t i = 0; i < 100; i += 7)
+    for (std::int64_t j = 0; j < 100; ++j) {
+      Tensor ri = tg::slice(a64, 0, i, i + 1), rj = tg::slice(a64, 0, j, j + 1);
+      double expected = tg::cosine_similarity(ri, rj, 1).item();
+      CHECK(std::abs(s.at({i, j}) - expected) <= 2e-6);
+    }
+  for (std::int64_t i = 0; i < 100; ++i) CHECK(s.at({i, i}) == doctest::Approx(1.0).epsilon(2e-6));
+  // Two-argument and batched forms.
+  Tensor b = tg::randn({30, 700}, 8);
+  Tensor s2 = tg::cosine_similarity_matrix(a, b);
+  CHECK(s2.shape() == tg::Shape{100, 30});
+  Tensor batched = tg::cosine_similarity_matrix(tg::stack({a, a}), tg::stack({b, b}));
+  CHECK(batched.shape() == tg::Shape{2, 100, 30});
+  check_close(tg::slice(batched, 0, 1, 2), tg::reshape(s2, {1, 100, 30}), 0, 0);
+}
+
+// ---- PyTorch fixtures ----------------------------------------------------------
+
+TEST_CASE("cosine family: values and gradients match PyTorch 1.13 fixtures") {
+  auto cases = load_cosine_fixtures(std::string(TAPEGRAD_FIXTURE_DIR) + "/cosine.txt");
+  REQUIRE(cases.size() >= 20);
+  for (const auto& c : cases) {
+    CAPTURE(c.function);
+    CAPTURE(c.name);
+    const double eps = std::stod(c.params.at("eps"));
+    tg::TensorFunction f;
+    if (c.function == "cosine_similarity") {
+      int axis = std::stoi(c.params.at("axis"));
+      f = [=](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis, eps); };
+    } else if (c.function == "normalize") {
+      double p = std::stod(c.params.at("p"));
+      auto axes = parse_axes(c.params.at("axes"));
+      f = [=](const std::vector<Tensor>& v) { return tg::normalize(v[0], p, axes, eps); };
+    } else if (c.function == "l2_normalize") {
+      auto axes = parse_axes(c.params.at("axes"));
+      f = [=](const std::vector<Tensor>& v) { return tg::l2_normalize(v[0], axes, eps); };
+    } else {
+      REQUIRE(c.function == "cosine_similarity_matrix");
+      f = [=](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1], eps); };
+    }
+    std::vector<Tensor> inputs{c.tensors.at("x1")};
+    if (c.tensors.count("x2")) inputs.push_back(c.tensors.at("x2"));
+    check_close(f(inputs), c.tensors.at("y"), 1e-12, 1e-14);
+    auto grads = vjp(f, inputs, c.tensors.at("u"));
+    check_close(grads[0], c.tensors.at("g1"), 1e-10, 1e-12);
+    if (inputs.size() > 1) check_close(grads[1], c.tensors.at("g2"), 1e-10, 1e-12);
+  }
+}
+
+// ---- gradients -----------------------------------------------------------------
+
+TEST_CASE("cosine family: gradcheck over axes and broadcast shapes") {
+  Tensor a = tg::randn({4, 5}, 11, tg::float64), b = tg::randn({4, 5}, 12, tg::float64);
+  for (int axis : {0, 1, -1}) {
+    CAPTURE(axis);
+    check_gradcheck([axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); }, {a, b});
+    check_gradcheck([axis](const std::vector<Tensor>& v) { return tg::cosine_distance(v[0], v[1], axis); }, {a, b});
+    check_gradcheck([axis](const std::vector<Tensor>& v) { return tg::l2_normalize(v[0], axis); }, {a});
+    for (double p : {1.0, 2.0, 3.0, static_cast<double>(INFINITY)})
+      check_gradcheck([axis, p](const std::vector<Tensor>& v) { return tg::normalize(v[0], p, {axis}); }, {a});
+  }
+  Tensor c = tg::randn({4, 1, 3}, 13, tg::float64), d = tg::randn({5, 3}, 14, tg::float64);
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], -1); }, {c, d});
+  Tensor e = tg::randn({2, 3, 4}, 15, tg::float64);
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::normalize(v[0], 2, {1, 2}); }, {e});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::normalize(v[0], 2, {0, 2}); }, {e});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::l2_normalize(v[0], tg::Axes{0, 1}); }, {e});
+  Tensor m = tg::randn({6, 4}, 16, tg::float64), n = tg::randn({3, 4}, 17, tg::float64);
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1]); }, {m, n});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0]); }, {m});
+  Tensor bm = tg::randn({2, 3, 4}, 18, tg::float64), bn = tg::randn({2, 5, 4}, 19, tg::float64);
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1]); }, {bm, bn});
+}
+
+TEST_CASE("cosine family: gradgradcheck") {
+  Tensor a = tg::randn({3, 4}, 21, tg::float64), b = tg::randn({3, 4}, 22, tg::float64);
+  for (int axis : {0, 1}) {
+    tg::GradcheckResult r =
+        tg::gradgradcheck([axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); }, {a, b});
+    INFO(r.str());
+    CHECK(r.passed);
+  }
+  tg::GradcheckResult n = tg::gradgradcheck([](const std::vector<Tensor>& v) { return tg::normalize(v[0], 2, {1}); }, {a});
+  INFO(n.str());
+  CHECK(n.passed);
+  tg::GradcheckResult m =
+      tg::gradgradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1]); }, {a, b});
+  INFO(m.str());
+  CHECK(m.passed);
+}
+
+TEST_CASE("cosine family: the fused kernels agree with the composed oracles") {
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
+    Tensor a = tg::randn({7, 33}, 31, dtype), b = tg::randn({7, 33}, 32, dtype);
+    Tensor u = tg::randn({7}, 33, dtype), un = tg::randn({7, 33}, 34, dtype);
+    for (int axis : {1, 0}) {
+      Tensor ua = axis == 1 ? u : tg::randn({33}, 35, dtype);
+      auto fused = [axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); };
+      auto composed = [axis](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity(v[0], v[1], axis); };
+      check_close(fused({a, b}), composed({a, b}), tol, tol);
+      auto gf = vjp(fused, {a, b}, ua), gc = vjp(composed, {a, b}, ua);
+      check_close(gf[0], gc[0], tol, tol);
+      check_close(gf[1], gc[1], tol, tol);
+    }
+    auto fused_n = [](const std::vector<Tensor>& v) { return tg::normalize(v[0], 2, {1}); };
+    auto composed_n = [](const std::vector<Tensor>& v) { return tg::composed::normalize(v[0], 2, {1}); };
+    check_close(fused_n({a}), composed_n({a}), tol, tol);
+    check_close(vjp(fused_n, {a}, un)[0], vjp(composed_n, {a}, un)[0], tol, tol);
+    auto fused_l2 = [](const std::vector<Tensor>& v) { return tg::l2_normalize(v[0], 0); };
+    auto composed_l2 = [](const std::vector<Tensor>& v) { return tg::composed::l2_normalize(v[0], {0}); };
+    check_close(vjp(fused_l2, {a}, un)[0], vjp(composed_l2, {a}, un)[0], tol, tol);
+    Tensor um = tg::randn({7, 7}, 36, dtype);
+    auto fused_m = [](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1]); };
+    auto composed_m = [](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity_matrix(v[0], v[1]); };
+    check_close(fused_m({a, b}), composed_m({a, b}), tol, tol);
+    auto gfm = vjp(fused_m, {a, b}, um), gcm = vjp(composed_m, {a, b}, um);
+    check_close(gfm[0], gcm[0], tol, tol);
+    check_close(gfm[1], gcm[1], tol, tol);
+  }
+}
+
+// ---- edge cases ------------------------------------------------------------------
+
+TEST_CASE("cosine_similarity: zero vectors give 0 and PyTorch's gradient at zero") {
+  Tensor x1({{0, 0}}, tg::float64), x2({{3, 4}}, tg::float64);
+  tg::GradientTape tape;
+  tape.watch({x1, x2});
+  Tensor y = tg::cosine_similarity(x1, x2, 1);
+  CHECK(y.item() == 0.0);
+  auto g = tape.gradient(y, {x1, x2});
+  // d/dx1 = x2_hat / eps = [0.6, 0.8] / 1e-8; d/dx2 = 0 (PyTorch 1.13 gives the same).
+  CHECK(g[0].at({0, 0}) == doctest::Approx(6e7));
+  CHECK(g[0].at({0, 1}) == doctest::Approx(8e7));
+  CHECK(g[1].at({0, 0}) == 0.0);
+  CHECK(g[1].at({0, 1}) == 0.0);
+  // Both zero: value and gradients all zero.
+  Tensor z1 = tg::zeros({1, 3}, tg::float64), z2 = tg::zeros({1, 3}, tg::float64);
+  tg::GradientTape t2;
+  t2.watch({z1, z2});
+  Tensor yz = tg::cosine_similarity(z1, z2, 1);
+  CHECK(yz.item() == 0.0);
+  for (const Tensor& gz : t2.gradient(yz, {z1, z2}))
+    for (double v : gz.to_vector<double>()) CHECK(v == 0.0);
+  // normalize of a zero vector: value 0, gradient g / eps (PyTorch's differentiable clamp).
+  Tensor z = tg::zeros({1, 2}, tg::float64);
+  tg::GradientTape t3;
+  t3.watch(z);
+  Tensor n = tg::normalize(z, 2, {1}, 1e-12);
+  CHECK(tg::sum(tg::abs(n)).item() == 0.0);
+  CHECK(t3.gradient(n, {z})[0].at({0, 1}) == doctest::Approx(1e12));
+}
+
+TEST_CASE("cosine family: gradcheck passes for norms below eps, where PyTorch's gradient does not") {
+  // With eps = 1 and vectors of norm ~0.3 the clamp is active for x1: the function is
+  // sum(x1 * x2_hat) / eps there, and our gradient is its true derivative.
+  Tensor small = tg::randn({3, 4}, 41, tg::float64) * 0.1, big = tg::randn({3, 4}, 42, tg::float64);
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], 1, 1.0); }, {small, big});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::normalize(v[0], 2, {1}, 1.0); }, {small});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::l2_normalize(v[0], 1, 1.0); }, {small});
+  check_gradcheck([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0], v[1], 1.0); },
+                  {small, big});
+}
+
+TEST_CASE("cosine_similarity: float32 never leaves [-1, 1] (pytorch#78064)") {
+  Tensor x = tg::arange(84);
+  CHECK(tg::cosine_similarity(x, x, 0).item() <= 1.0);
+  CHECK(tg::cosine_similarity(x, -x, 0).item() >= -1.0);
+  Tensor r = tg::randn({64, 300}, 43);
+  Tensor s = tg::cosine_similarity_matrix(r);
+  CHECK(tg::max(s).item() <= 1.0);
+  CHECK(tg::min(s).item() >= -1.0);
+  Tensor same = tg::cosine_similarity(r, r, 1);
+  CHECK(tg::max(same).item() <= 1.0);
+}
+
+TEST_CASE("cosine family: long float32 vectors keep float64 precision") {
+  // Sums are accumulated in double: for D = 4096 and 65536 the float32 result is the
+  // float64 result rounded once.
+  for (std::int64_t d : {4096, 65536}) {
+    Tensor a64 = tg::randn({2, d}, 51, tg::float64) + 3.0, b64 = tg::randn({2, d}, 52, tg::float64) + 3.0;
+    Tensor a = a64.to(tg::float32), b = b64.to(tg::float32);
+    Tensor exact = tg::cosine_similarity(a, b, 1).to(tg::float64);
+    Tensor ref = tg::cosine_similarity(a.to(tg::float64), b.to(tg::float64), 1);
+    check_close(exact, ref, 1e-7, 0);
+    Tensor n32 = tg::norm(a, 2, {1}), n64 = tg::norm(a.to(tg::float64), 2, {1});
+    check_close(n32.to(tg::float64), n64, 1e-7, 0);
+  }
+}
+
+TEST_CASE("cosine family: extreme magnitudes in float32 without overflow or NaN") {
+  for (double scale : {1e-20, 1e20, 1e30}) {
+    CAPTURE(scale);
+    Tensor a = tg::Tensor({{1, 2, 3}}) * scale, b = tg::Tensor({{2, 4, 6.5}}) * scale;
+    Tensor cos = tg::cosine_similarity(a, b, 1);
+    CHECK(std::isfinite(cos.item()));
+    // Above the clamp the cosine does not depend on the scale: 29.5 / (sqrt(14) sqrt(62.25)) = 0.999282...
+    if (scale > 1) CHECK(cos.item() == doctest::Approx(29.5 / (std::sqrt(14.0) * std::sqrt(62.25))).epsilon(1e-6));
+    Tensor n = tg::normalize(a, 2, {1});
+    for (float v : n.to_vector<float>()) CHECK(std::isfinite(v));
+    Tensor l2 = tg::l2_normalize(a, -1);
+    for (float v : l2.to_vector<float>()) CHECK(std::isfinite(v));
+  }
+  // Tiny vectors: norms (3.7e-20) below eps = 1e-8, so the clamp scales the cosine down to
+  // w12 / eps^2 = 14e-40 / 1e-16, about 1e-23 (PyTorch gives the same).
+  Tensor tiny = tg::Tensor({{1, 2, 3}}) * 1e-20;
+  CHECK(tg::cosine_similarity(tiny, tiny, 1).item() == doctest::Approx(0.0).epsilon(1e-20));
+}
+
+TEST_CASE("cosine family: D = 1, 1-D inputs, keepdims via norm") {
+  Tensor a({{2}, {-3}}, tg::float64), b({{5}, {4}}, tg::float64);
+  Tensor c = tg::cosine_similarity(a, b, 1);
+  CHECK(c.at({0}) == 1.0);
+  CHECK(c.at({1}) == -1.0);
+  Tensor v1({1, 0, 0}, tg::float64), v2({0, 1, 0}, tg::float64);
+  CHECK(tg::cosine_similarity(v1, v2, 0).item() == 0.0);
+  CHECK(tg::cosine_similarity(v1, v2, 0).rank() == 0);
+  Tensor x = tg::randn({2, 3, 4}, 61, tg::float64);
+  CHECK(tg::norm(x, 2, {1, 2}, true).shape() == tg::Shape{2, 1, 1});
+  CHECK(tg::norm(x, 2, {-1}).shape() == tg::Shape{2, 3});
+}
+
+TEST_CASE("cosine family: bad input") {
+  Tensor a = tg::ones({4, 3}), b = tg::ones({5, 3});
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity(a, b, 1),
+                       "cosine_similarity: shapes (4, 3) and (5, 3) cannot be broadcast (axis 0: 4 vs 5)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity(a, a, 2), doctest::Contains("axis 2 out of range"), std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity(a, a, 1, -1.0), doctest::Contains("eps must be >= 0"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity(a, a.to(tg::float64), 1), doctest::Contains("dtypes differ"),
+                       std::invalid_argument);
+  Tensor idx = tg::zeros({4, 3}, tg::int64);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity(idx, idx, 1), doctest::Contains("expected a float32 or float64"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::normalize(a, 0.0, {1}), doctest::Contains("p must be > 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::normalize(a, -2.0, {1}), doctest::Contains("p must be > 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::normalize(a, 2.0, {1}, -1e-3), doctest::Contains("eps must be >= 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::l2_normalize(a, 3), doctest::Contains("l2_normalize: axis 3 out of range"),
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::l2_normalize(idx, 1), doctest::Contains("l2_normalize"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::norm(a, 0.0, {1}), doctest::Contains("norm: p must be > 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity_matrix(tg::ones({4, 3}), tg::ones({4, 2})),
+                       "cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), received "
+                       "(4, 3) and (4, 2)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::cosine_similarity_matrix(tg::ones({3})), doctest::Contains("cosine_similarity_matrix"),
+                       std::invalid_argument);
+}
