@@ -158,9 +158,16 @@ Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
         grad = mul(gb, sign(x));
       } else if (ord == 2.0) {
         grad = mul(gb, div(x, safe_n));
-      } else {
+      } else if (ord > 1.0) {
         // d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
         grad = mul(gb, mul(sign(x), pow(div(abs(x), safe_n), ord - 1.0)));
+      } else {
+        // 0 < p < 1: |x|^(p-1) is infinite at a zero element, where the
+        // gradient is taken as 0 (as PyTorch). The zeros are replaced before
+        // the pow, so neither this gradient nor its own derivative meets inf.
+        Tensor x_zero = equal(x, zero);
+        Tensor ratio = div(where(x_zero, scalar_like(x, 1.0), abs(x)), safe_n);
+        grad = where(x_zero, zero, mul(gb, mul(sign(x), pow(ratio, ord - 1.0))));
       }
       ctx.add(0, grad);
     });
