@@ -1,0 +1,74 @@
+// Tensor storage: 64-byte aligned buffers, with large ones recycled.
+//
+// A training step allocates the same large buffers again and again. Fresh
+// memory from the kernel costs a page fault per 4 KiB on first touch, which
+// for a 16 MB gradient is longer than the arithmetic that fills it; so buffers
+// of at least 64 KiB are kept on release (up to 256 MiB in all) and handed out
+// again for a request of the same size.
+#include "tapegrad/autodiff/allocator.hpp"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+namespace tg::detail {
+
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+constexpr std::size_t kRecycleMin = 64 * 1024;
+constexpr std::size_t kCacheLimit = 256 * 1024 * 1024;
+
+struct BufferCache {
+  std::mutex mutex;
+  std::unordered_map<std::size_t, std::vector<void*>> free;
+  std::size_t cached = 0;
+
+  ~BufferCache() {
+    for (auto& [bytes, list] : free)
+      for (void* p : list) std::free(p);
+  }
+  void* take(std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = free.find(bytes);
+    if (it == free.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached -= bytes;
+    return p;
+  }
+  bool give(void* p, std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cached + bytes > kCacheLimit) return false;
+    free[bytes].push_back(p);
+    cached += bytes;
+    return true;
+  }
+};
+
+BufferCache& cache() {
+  static BufferCache* instance = new BufferCache();  // never destroyed: tensors may outlive static destruction
+  return *instance;
+}
+
+}  // namespace
+
+std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (bytes == 0) bytes = kAlignment;
+  if (bytes < kRecycleMin) {
+    void* p = std::aligned_alloc(kAlignment, bytes);
+    if (!p) throw std::bad_alloc();
+    return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  }
+  void* p = cache().take(bytes);
+  if (!p) p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [bytes](void* q) {
+    if (!cache().give(q, bytes)) std::free(q);
+  });
+}
+
+}  // namespace tg::detail
