@@ -1,0 +1,370 @@
+// Elementwise ops: gradchecks (with broadcasting), hand-computed values, edge
+// cases and bad input. PyTorch reference values are in test_fixtures.cpp.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "op_checks.hpp"
+
+using tg::Tensor;
+using tgtest::away_from_zero;
+using tgtest::f64;
+using tgtest::grads_of;
+using tgtest::i64;
+using tgtest::randn64;
+using tgtest::uniform64;
+using V = std::vector<Tensor>;
+
+// ---- gradchecks --------------------------------------------------------------
+
+TEST_CASE("elementwise: gradcheck add and sub with broadcasting") {
+  auto add = [](const V& v) { return tg::add(v[0], v[1]); };
+  auto sub = [](const V& v) { return tg::sub(v[0], v[1]); };
+  auto plus = [](const V& v) { return v[0] + v[1]; };
+  auto minus = [](const V& v) { return v[0] - v[1]; };
+  for (const auto& f : {tg::TensorFunction(add), tg::TensorFunction(sub), tg::TensorFunction(plus),
+                        tg::TensorFunction(minus)}) {
+    TG_CHECK_GRADCHECK(f, {randn64({3, 4}, 1), randn64({3, 4}, 2)});
+    TG_CHECK_GRADCHECK(f, {randn64({2, 3}, 3), randn64({3}, 4)});        // row broadcast
+    TG_CHECK_GRADCHECK(f, {randn64({4, 1}, 5), randn64({1, 5}, 6)});     // outer broadcast, both stretched
+    TG_CHECK_GRADCHECK(f, {randn64({}, 7), randn64({2, 2}, 8)});         // 0-d with a matrix
+    TG_CHECK_GRADCHECK(f, {randn64({2, 3, 4}, 9), randn64({3, 1}, 10)}); // rank 3 with rank 2
+    TG_CHECK_GRADCHECK(f, {randn64({1}, 11), randn64({2, 1, 3}, 12)});
+  }
+}
+
+TEST_CASE("elementwise: gradcheck mul and div with broadcasting") {
+  auto mul = [](const V& v) { return tg::mul(v[0], v[1]); };
+  auto div = [](const V& v) { return tg::div(v[0], v[1]); };
+  TG_CHECK_GRADCHECK(mul, {randn64({3, 4}, 1), randn64({3, 4}, 2)});
+  TG_CHECK_GRADCHECK(mul, {randn64({3, 4}, 3), randn64({4}, 4)});
+  TG_CHECK_GRADCHECK(mul, {randn64({2, 1, 3}, 5), randn64({4, 1}, 6)});
+  TG_CHECK_GRADCHECK(mul, {randn64({}, 7), randn64({5}, 8)});
+  // The same tensor on both sides: d(x * x) = 2x, accumulated from both inputs.
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::mul(v[0], v[0]); }, {randn64({6}, 9)});
+  TG_CHECK_GRADCHECK(div, {randn64({3, 4}, 10), away_from_zero({3, 4}, 11, 0.5)});
+  TG_CHECK_GRADCHECK(div, {randn64({3, 4}, 12), away_from_zero({4}, 13, 0.5)});
+  TG_CHECK_GRADCHECK(div, {randn64({2, 1}, 14), away_from_zero({1, 3}, 15, 0.5)});
+  TG_CHECK_GRADCHECK(div, {randn64({1}, 16), away_from_zero({2, 3}, 17, 0.5)});
+}
+
+TEST_CASE("elementwise: gradcheck the scalar operator overloads") {
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0] + 2.5; }, {randn64({3}, 1)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0] - 2.5; }, {randn64({3}, 2)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0] * 2.5; }, {randn64({3}, 3)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0] / 2.5; }, {randn64({3}, 4)});
+  TG_CHECK_GRADCHECK([](const V& v) { return 2.5 + v[0]; }, {randn64({3}, 5)});
+  TG_CHECK_GRADCHECK([](const V& v) { return 2.5 - v[0]; }, {randn64({3}, 6)});
+  TG_CHECK_GRADCHECK([](const V& v) { return 2.5 * v[0]; }, {randn64({3}, 7)});
+  TG_CHECK_GRADCHECK([](const V& v) { return 2.5 / v[0]; }, {away_from_zero({3}, 8, 0.5)});
+  TG_CHECK_GRADCHECK([](const V& v) { return -v[0]; }, {randn64({3}, 9)});
+}
+
+TEST_CASE("elementwise: gradcheck the unary ops") {
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::neg(v[0]); }, {randn64({3, 4}, 1)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::exp(v[0]); }, {randn64({3, 4}, 2)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::log(v[0]); }, {uniform64({3, 4}, 0.2, 3.0, 3)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::sqrt(v[0]); }, {uniform64({3, 4}, 0.2, 4.0, 4)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::square(v[0]); }, {randn64({3, 4}, 5)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::abs(v[0]); }, {away_from_zero({3, 4}, 6)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::exp(v[0]); }, {randn64({}, 7)});  // 0-d
+}
+
+TEST_CASE("elementwise: gradcheck pow with a scalar and with a tensor exponent") {
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::pow(v[0], 3.0); }, {randn64({3, 4}, 1)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::pow(v[0], 2.0); }, {randn64({5}, 2)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::pow(v[0], 0.5); }, {uniform64({5}, 0.2, 3.0, 3)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::pow(v[0], -1.5); }, {uniform64({2, 3}, 0.2, 3.0, 4)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::pow(v[0], 0.0); }, {randn64({4}, 5)});
+  auto pow2 = [](const V& v) { return tg::pow(v[0], v[1]); };
+  TG_CHECK_GRADCHECK(pow2, {uniform64({3, 4}, 0.2, 3.0, 6), randn64({3, 4}, 7)});
+  TG_CHECK_GRADCHECK(pow2, {uniform64({3, 4}, 0.2, 3.0, 8), randn64({4}, 9)});         // exponent broadcast
+  TG_CHECK_GRADCHECK(pow2, {uniform64({3, 1}, 0.2, 3.0, 10), randn64({1, 2}, 11)});    // both broadcast
+}
+
+TEST_CASE("elementwise: gradcheck maximum, minimum, clamp away from ties and bounds") {
+  // Every a - b pair differs by at least 0.3, so +-eps never flips a comparison.
+  Tensor a = f64({-1.0, 0.5, 2.0}, {3, 1});
+  Tensor b = f64({-0.5, 0.2, 1.0, 3.0});
+  auto maximum = [](const V& v) { return tg::maximum(v[0], v[1]); };
+  auto minimum = [](const V& v) { return tg::minimum(v[0], v[1]); };
+  TG_CHECK_GRADCHECK(maximum, {a, b});
+  TG_CHECK_GRADCHECK(minimum, {a, b});
+  Tensor x = randn64({3, 4}, 1);
+  Tensor y = tg::add(x, away_from_zero({3, 4}, 2, 0.1));
+  TG_CHECK_GRADCHECK(maximum, {x, y});
+  TG_CHECK_GRADCHECK(minimum, {x, y});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::maximum(v[0], 0.25); }, {f64({-1.0, 0.0, 0.5, 2.0})});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::minimum(v[0], 0.25); }, {f64({-1.0, 0.0, 0.5, 2.0})});
+  // -2.05, -1.75, ..., 1.85: none within 0.05 of the bounds -0.9 and 1.1.
+  Tensor grid = tg::arange(-2.05, 2.0, 0.3, tg::float64);
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::clamp(v[0], -0.9, 1.1); }, {grid});
+}
+
+TEST_CASE("elementwise: gradcheck where with a broadcast condition") {
+  auto where = [](const V& v) { return tg::where(v[0], v[1], v[2]); };
+  TG_CHECK_GRADCHECK(where, {i64({1, 0, 1}, {3, 1}), randn64({3, 4}, 1), randn64({4}, 2)});
+  TG_CHECK_GRADCHECK(where, {i64({0, 1, 1, 1, 0, 0}, {2, 3}), randn64({2, 3}, 3), randn64({2, 3}, 4)});
+  // The condition sets the output shape: a and b both broadcast up to it.
+  TG_CHECK_GRADCHECK(where, {i64({0, 1, 1, 1, 0, 0}, {2, 3}), randn64({3}, 5), randn64({}, 6)});
+  // A float condition: nonzero is true. It is not differentiated.
+  tg::GradcheckOptions only_values;
+  only_values.requires_grad = {false, true, true};
+  TG_CHECK_GRADCHECK(where, {f64({0.5, 0.0, -2.0}), randn64({3}, 7), randn64({3}, 8)}, only_values);
+}
+
+TEST_CASE("elementwise: gradcheck in float32 with float32 tolerances") {
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::mul(v[0], v[1]); }, {randn64({3, 4}, 1), randn64({4}, 2)},
+                     tg::GradcheckOptions::float32());
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::exp(v[0]) / v[1]; },
+                     {randn64({3}, 3), away_from_zero({3}, 4, 0.5)}, tg::GradcheckOptions::float32());
+}
+
+TEST_CASE("elementwise: gradgradcheck mul, div, exp, log, pow") {
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::mul(v[0], v[1]); }, {randn64({3, 4}, 1), randn64({4}, 2)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::mul(v[0], v[0]); }, {randn64({5}, 3)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::div(v[0], v[1]); },
+                         {randn64({2, 3}, 4), away_from_zero({3}, 5, 0.5)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::exp(v[0]); }, {randn64({3, 4}, 6)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::log(v[0]); }, {uniform64({4}, 0.3, 3.0, 7)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::sqrt(v[0]); }, {uniform64({4}, 0.3, 3.0, 8)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::pow(v[0], 3.0); }, {randn64({4}, 9)});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::pow(v[0], v[1]); },
+                         {uniform64({2, 3}, 0.3, 3.0, 10), randn64({3}, 11)});
+}
+
+// ---- reference values ----------------------------------------------------------
+
+TEST_CASE("elementwise: values and gradients by hand") {
+  Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = f64({10, 20, 30});
+  TG_CHECK_VALUES(a + b, {11, 22, 33, 14, 25, 36});
+  TG_CHECK_VALUES(a - b, {-9, -18, -27, -6, -15, -24});
+  TG_CHECK_VALUES(a * b, {10, 40, 90, 40, 100, 180});
+  TG_CHECK_VALUES(b / a, {10, 10, 10, 2.5, 4, 5});  // (3,) / (2, 3): 10/1 20/2 30/3; 10/4 20/5 30/6
+  // d sum(a * b) / db = column sums of a = [1+4, 2+5, 3+6]; / da = b in each row.
+  auto g = grads_of([](const V& v) { return tg::mul(v[0], v[1]); }, {a, b});
+  TG_CHECK_VALUES(g[0], {10, 20, 30, 10, 20, 30});
+  TG_CHECK_VALUES(g[1], {5, 7, 9});
+  // d sum(b / a) / da = -b / a^2: -10/1, -20/4, -30/9, -10/16, -20/25, -30/36.
+  g = grads_of([](const V& v) { return tg::div(v[1], v[0]); }, {a, b});
+  TG_CHECK_VALUES(g[0], {-10.0, -5.0, -30.0 / 9, -0.625, -0.8, -30.0 / 36});
+  // / db = sum over rows of 1 / a: 1/1 + 1/4, 1/2 + 1/5, 1/3 + 1/6.
+  TG_CHECK_VALUES(g[1], {1.25, 0.7, 0.5});
+  // d sum(a - b) / db = -(number of rows) = -2.
+  g = grads_of([](const V& v) { return tg::sub(v[0], v[1]); }, {a, b});
+  TG_CHECK_VALUES(g[1], {-2, -2, -2});
+
+  Tensor x = f64({0.5, 1.0, 4.0});
+  TG_CHECK_VALUES(tg::exp(x), {std::exp(0.5), std::exp(1.0), std::exp(4.0)});
+  TG_CHECK_VALUES(tg::log(x), {-std::log(2.0), 0.0, 2 * std::log(2.0)});
+  TG_CHECK_VALUES(tg::sqrt(x), {std::sqrt(0.5), 1, 2});
+  TG_CHECK_VALUES(tg::square(x), {0.25, 1, 16});
+  TG_CHECK_VALUES(tg::pow(x, 3.0), {0.125, 1, 64});
+  TG_CHECK_VALUES(tg::neg(x), {-0.5, -1, -4});
+  // d sqrt(x) = 1 / (2 sqrt(x)): 1/(2*0.7071) = 0.7071, 1/2, 1/4.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::sqrt(v[0]); }, {x})[0], {1 / std::sqrt(2.0), 0.5, 0.25});
+  // d log(x) = 1/x: 2, 1, 0.25.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::log(v[0]); }, {x})[0], {2, 1, 0.25});
+  // d x^3 = 3x^2: 0.75, 3, 48.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::pow(v[0], 3.0); }, {x})[0], {0.75, 3, 48});
+  // d x^2 = 2x: 1, 2, 8.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::square(v[0]); }, {x})[0], {1, 2, 8});
+}
+
+TEST_CASE("elementwise: pow with a tensor exponent, including x == 0") {
+  Tensor x = f64({0.0, 2.0, 3.0});
+  Tensor y = f64({2.0, 3.0, 0.5});
+  TG_CHECK_VALUES(tg::pow(x, y), {0, 8, std::sqrt(3.0)});
+  auto g = grads_of([](const V& v) { return tg::pow(v[0], v[1]); }, {x, y});
+  // d/dx = y x^(y-1): 2*0 = 0, 3*4 = 12, 0.5/sqrt(3).
+  TG_CHECK_VALUES(g[0], {0, 12, 0.5 / std::sqrt(3.0)});
+  // d/dy = x^y log x: 0 at x == 0 (not 0 * -inf = NaN), 8 log 2, sqrt(3) log 3.
+  TG_CHECK_VALUES(g[1], {0, 8 * std::log(2.0), std::sqrt(3.0) * std::log(3.0)});
+}
+
+TEST_CASE("elementwise: abs, sign and their subgradient at 0") {
+  Tensor x = f64({-2.0, 0.0, 3.0});
+  TG_CHECK_VALUES(tg::abs(x), {2, 0, 3});
+  TG_CHECK_VALUES(tg::sign(x), {-1, 0, 1});
+  // d|x| = sign(x): -1, 0 (the subgradient at 0, as PyTorch), 1.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::abs(v[0]); }, {x})[0], {-1, 0, 1});
+  // sign is not differentiable: not recorded, so x gets the zero gradient of an unconnected source.
+  tg::GradientTape tape;
+  tape.watch(x);
+  Tensor s = tg::sign(x);
+  CHECK(tape.size() == 0);
+  TG_CHECK_VALUES(tape.gradient(tg::sum(s * 1.0), {x})[0], {0, 0, 0});
+}
+
+TEST_CASE("elementwise: maximum and minimum share the gradient at ties") {
+  Tensor a = f64({1.0, 2.0, 3.0, -1.0});
+  Tensor b = f64({1.0, 0.0, 5.0, -1.0});
+  TG_CHECK_VALUES(tg::maximum(a, b), {1, 2, 5, -1});
+  TG_CHECK_VALUES(tg::minimum(a, b), {1, 0, 3, -1});
+  // Ties (elements 0 and 3) give each input half: as PyTorch.
+  auto g = grads_of([](const V& v) { return tg::maximum(v[0], v[1]); }, {a, b});
+  TG_CHECK_VALUES(g[0], {0.5, 1, 0, 0.5});
+  TG_CHECK_VALUES(g[1], {0.5, 0, 1, 0.5});
+  g = grads_of([](const V& v) { return tg::minimum(v[0], v[1]); }, {a, b});
+  TG_CHECK_VALUES(g[0], {0.5, 0, 1, 0.5});
+  TG_CHECK_VALUES(g[1], {0.5, 1, 0, 0.5});
+  // Broadcast: (2, 1) against (3,); b's gradient sums over the two rows.
+  Tensor col = f64({0.0, 2.0}, {2, 1});
+  Tensor row = f64({-1.0, 0.0, 3.0});
+  TG_CHECK_VALUES(tg::maximum(col, row), {0, 0, 3, 2, 2, 3});
+  g = grads_of([](const V& v) { return tg::maximum(v[0], v[1]); }, {col, row});
+  // col 0 wins over -1, ties 0, loses to 3: 1 + 0.5 + 0; col 2 wins twice: 2.
+  TG_CHECK_VALUES(g[0], {1.5, 2});
+  TG_CHECK_VALUES(g[1], {0, 0.5, 2});
+  // NaN propagates from either side (as numpy.maximum and torch.maximum).
+  Tensor nan = f64({std::numeric_limits<double>::quiet_NaN(), 1.0});
+  Tensor one = f64({1.0, std::numeric_limits<double>::quiet_NaN()});
+  Tensor m = tg::maximum(nan, one);
+  CHECK(std::isnan(m.at({0})));
+  CHECK(std::isnan(m.at({1})));
+  Tensor n = tg::minimum(nan, one);
+  CHECK(std::isnan(n.at({0})));
+  CHECK(std::isnan(n.at({1})));
+}
+
+TEST_CASE("elementwise: clamp passes the gradient inside the bounds, bounds included") {
+  Tensor x = f64({-2.0, -1.0, 0.5, 1.0, 2.0});
+  TG_CHECK_VALUES(tg::clamp(x, -1.0, 1.0), {-1, -1, 0.5, 1, 1});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::clamp(v[0], -1.0, 1.0); }, {x})[0], {0, 1, 1, 1, 0});
+  TG_CHECK_VALUES(tg::clamp(x, 0.0, 0.0), {0, 0, 0, 0, 0});
+}
+
+TEST_CASE("elementwise: where picks by a broadcast condition and routes the gradient") {
+  Tensor cond = i64({1, 0}, {2, 1});
+  Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = f64({-1, -2, -3});
+  TG_CHECK_VALUES(tg::where(cond, a, b), {1, 2, 3, -1, -2, -3});
+  auto g = grads_of([](const V& v) { return tg::where(v[0], v[1], v[2]); }, {cond, a, b});
+  TG_CHECK_VALUES(g[0], {1, 1, 1, 0, 0, 0});
+  TG_CHECK_VALUES(g[1], {1, 1, 1});  // row 1 of the output, once per column
+  // A float32 condition works with float64 values: nonzero is true.
+  Tensor fcond = Tensor({0.0, 2.5, -1.0}, tg::float32);
+  TG_CHECK_VALUES(tg::where(fcond, f64({1, 2, 3}), f64({7, 8, 9})), {7, 2, 3});
+}
+
+TEST_CASE("elementwise: comparisons give 0/1, are never recorded, and accept int64") {
+  Tensor a = f64({1, 2, 3});
+  Tensor b = f64({2, 2, 2});
+  TG_CHECK_VALUES(tg::equal(a, b), {0, 1, 0});
+  TG_CHECK_VALUES(tg::not_equal(a, b), {1, 0, 1});
+  TG_CHECK_VALUES(tg::greater(a, b), {0, 0, 1});
+  TG_CHECK_VALUES(tg::greater_equal(a, b), {0, 1, 1});
+  TG_CHECK_VALUES(tg::less(a, b), {1, 0, 0});
+  TG_CHECK_VALUES(tg::less_equal(a, b), {1, 1, 0});
+  CHECK(tg::equal(a, b).dtype() == tg::float64);
+  Tensor ia = i64({1, 5}), ib = i64({1, 4});
+  Tensor eq = tg::equal(ia, ib);
+  CHECK(eq.dtype() == tg::int64);
+  CHECK(eq.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 0});
+  tg::GradientTape tape;
+  tape.watch(a);
+  (void)tg::greater(a, b);
+  (void)tg::less_equal(a, b);
+  CHECK(tape.size() == 0);
+}
+
+TEST_CASE("elementwise: scalar operands take the tensor's dtype") {
+  Tensor x32 = Tensor({1.0, 2.0}, tg::float32);
+  CHECK((x32 * 2.0).dtype() == tg::float32);
+  CHECK((1.0 - x32).dtype() == tg::float32);
+  TG_CHECK_VALUES(1.0 - x32, {0, -1});
+  TG_CHECK_VALUES(3.0 / f64({2, 4}), {1.5, 0.75});
+  CHECK(tg::scalar_like(x32, 0.5).dtype() == tg::float32);
+  CHECK(tg::scalar_like(x32, 0.5).rank() == 0);
+  CHECK(tg::scalar_like(x32, 0.5).item() == 0.5);
+}
+
+// ---- edge cases ------------------------------------------------------------------
+
+TEST_CASE("elementwise: empty and 0-d tensors") {
+  Tensor empty = tg::zeros({0, 3}, tg::float64);
+  Tensor row = randn64({3}, 1);
+  Tensor sum = tg::add(empty, row);
+  CHECK(sum.shape() == tg::Shape{0, 3});
+  CHECK(tg::exp(tg::zeros({0}, tg::float64)).shape() == tg::Shape{0});
+  // Gradients of an empty broadcast are zeros of each input's shape.
+  auto g = grads_of([](const V& v) { return tg::mul(v[0], v[1]); }, {empty, row});
+  CHECK(g[0].shape() == tg::Shape{0, 3});
+  CHECK(g[1].shape() == tg::Shape{3});
+  TG_CHECK_VALUES(g[1], {0, 0, 0});
+  Tensor s = Tensor::scalar(2.0, tg::float64);
+  Tensor y = tg::mul(s, s);
+  CHECK(y.rank() == 0);
+  CHECK(y.item() == 4.0);
+  CHECK(grads_of([](const V& v) { return tg::mul(v[0], v[0]); }, {s})[0].item() == 4.0);
+  CHECK(tg::add(s, tg::zeros({2, 0}, tg::float64)).shape() == tg::Shape{2, 0});
+}
+
+// ---- bad input ---------------------------------------------------------------------
+
+TEST_CASE("elementwise: shapes that do not broadcast name the op and both shapes") {
+  Tensor a = tg::zeros({2, 3}, tg::float64), b = tg::zeros({4}, tg::float64);
+  CHECK_THROWS_WITH_AS(tg::add(a, b), "add: shapes (2, 3) and (4,) cannot be broadcast (axis 1: 3 vs 4)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::sub(a, b), doctest::Contains("sub: shapes (2, 3) and (4,)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(a * b, doctest::Contains("mul: shapes (2, 3) and (4,)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(a / b, doctest::Contains("div: shapes (2, 3) and (4,)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::pow(a, b), doctest::Contains("pow: shapes (2, 3) and (4,)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::maximum(a, b), doctest::Contains("maximum: shapes (2, 3) and (4,)"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::minimum(a, b), doctest::Contains("minimum: shapes (2, 3) and (4,)"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::equal(a, b), doctest::Contains("equal: shapes (2, 3) and (4,)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::where(tg::ones({2, 3}, tg::float64), a, b), doctest::Contains("where: shapes"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::where(tg::ones({5}, tg::float64), a, a),
+                       doctest::Contains("where: shapes (5,) and (2, 3) cannot be broadcast"), std::invalid_argument);
+}
+
+TEST_CASE("elementwise: mixing float32 and float64 is an error, not a promotion") {
+  Tensor a = tg::zeros({2}, tg::float32), b = tg::zeros({2}, tg::float64);
+  CHECK_THROWS_WITH_AS(tg::add(a, b), doctest::Contains("add: dtypes differ: float32 and float64"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(a * b, doctest::Contains("mul: dtypes differ"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(b / a, doctest::Contains("div: dtypes differ: float64 and float32"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::pow(a, b), doctest::Contains("pow: dtypes differ"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::maximum(a, b), doctest::Contains("maximum: dtypes differ"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::where(tg::ones({2}), a, b), doctest::Contains("where: dtypes differ"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::less(a, b), doctest::Contains("less: dtypes differ"), std::invalid_argument);
+  // The message says how to fix it.
+  CHECK_THROWS_WITH_AS(tg::sub(a, b), doctest::Contains(".to("), std::invalid_argument);
+}
+
+TEST_CASE("elementwise: int64 where a float is needed names the op, the shape and the dtype") {
+  Tensor idx = i64({1, 2, 3});
+  CHECK_THROWS_WITH_AS(tg::exp(idx), "exp: expected a float32 or float64 tensor, received (3,) int64",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::log(idx), doctest::Contains("log: expected a float32 or float64 tensor"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::sqrt(idx), doctest::Contains("sqrt: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::abs(idx), doctest::Contains("abs: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::neg(idx), doctest::Contains("neg: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::pow(idx, 2.0), doctest::Contains("pow: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::clamp(idx, 0.0, 1.0), doctest::Contains("clamp: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(idx + 1.0, doctest::Contains("add: expected a float32 or float64 tensor, received (3,) int64"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::mul(idx, idx), doctest::Contains("mul: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::where(tg::ones({3}), idx, idx), doctest::Contains("where: expected"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("elementwise: undefined tensors and bad clamp bounds") {
+  CHECK_THROWS_WITH_AS(tg::exp(Tensor()), "exp: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::add(Tensor(), f64({1})), doctest::Contains("add: received an undefined tensor"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::where(Tensor(), f64({1}), f64({1})), doctest::Contains("where: received an undefined"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::clamp(f64({1}), 2.0, 1.0), doctest::Contains("clamp: expected lo <= hi"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::clamp(f64({1}), std::nan(""), 1.0), doctest::Contains("clamp: expected lo <= hi"),
+                       std::invalid_argument);
+}
