@@ -8,25 +8,19 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tapegrad/autodiff/allocator.hpp"
 #include "tapegrad/autodiff/dispatch.hpp"
 
 namespace tg {
 
 namespace {
 
-constexpr std::size_t kAlignment = 64;  // one cache line; lets AVX-512 loads be aligned
-
 std::shared_ptr<detail::TensorImpl> allocate(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  std::size_t bytes = static_cast<std::size_t>(shape.numel()) * dtype_size(dtype);
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (bytes == 0) bytes = kAlignment;
-  void* data = std::aligned_alloc(kAlignment, bytes);
-  if (!data) throw std::bad_alloc();
-  impl->data = data;
-  impl->storage = std::shared_ptr<void>(data, [](void* p) { std::free(p); });
+  impl->storage = detail::allocate_buffer(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype));
+  impl->data = impl->storage.get();
   return impl;
 }
 
@@ -40,14 +34,6 @@ Tensor from_doubles(const std::vector<double>& values, const Shape& shape, DType
   Tensor t = Tensor::empty(shape, dtype);
   dispatch(dtype, [&](auto tag) { fill_from<decltype(tag)>(t, values); });
   return t;
-}
-
-template <class List>
-void check_ragged(const List& rows, std::size_t expected, const char* what) {
-  for (const auto& row : rows)
-    if (row.size() != expected)
-      throw std::invalid_argument(std::string("Tensor: nested initializer list is ragged: ") + what +
-                                  " of length " + std::to_string(expected) + " and " + std::to_string(row.size()));
 }
 
 std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> index, const char* fn) {
@@ -74,51 +60,46 @@ std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> 
 
 // ---- construction ------------------------------------------------------------
 
-Tensor::Tensor(std::initializer_list<double> values, DType dtype)
-    : Tensor(from_doubles(std::vector<double>(values), Shape{static_cast<std::int64_t>(values.size())}, dtype)) {}
+namespace {
 
-Tensor::Tensor(std::initializer_list<std::initializer_list<double>> values, DType dtype) {
-  std::size_t cols = values.size() ? values.begin()->size() : 0;
-  check_ragged(values, cols, "rows");
-  std::vector<double> flat;
-  for (const auto& row : values) flat.insert(flat.end(), row.begin(), row.end());
-  *this = from_doubles(flat, Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(cols)}, dtype);
-}
-
-Tensor::Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values, DType dtype) {
-  std::size_t d1 = values.size() ? values.begin()->size() : 0;
-  check_ragged(values, d1, "dimension 1");
-  std::size_t d2 = d1 ? values.begin()->begin()->size() : 0;
-  std::vector<double> flat;
-  for (const auto& a : values) {
-    check_ragged(a, d2, "dimension 2");
-    for (const auto& b : a) flat.insert(flat.end(), b.begin(), b.end());
-  }
-  *this = from_doubles(flat,
-                       Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(d1),
-                             static_cast<std::int64_t>(d2)},
-                       dtype);
-}
-
-Tensor::Tensor(
-    std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> values,
-    DType dtype) {
-  std::size_t d1 = values.size() ? values.begin()->size() : 0;
-  check_ragged(values, d1, "dimension 1");
-  std::size_t d2 = d1 ? values.begin()->begin()->size() : 0;
-  std::size_t d3 = d2 ? values.begin()->begin()->begin()->size() : 0;
-  std::vector<double> flat;
-  for (const auto& a : values) {
-    check_ragged(a, d2, "dimension 2");
-    for (const auto& b : a) {
-      check_ragged(b, d3, "dimension 3");
-      for (const auto& c : b) flat.insert(flat.end(), c.begin(), c.end());
+// Row-major flattening of a nested list, checking that it is rectangular: every
+// list at one depth has the length of the first one, and numbers appear only at
+// the deepest level.
+void flatten_nested(const NestedList& list, int depth, const Shape& shape, std::vector<double>& out) {
+  const std::int64_t expected = shape[depth];
+  if (static_cast<std::int64_t>(list.size()) != expected)
+    throw std::invalid_argument("Tensor: nested initializer list is ragged: at depth " + std::to_string(depth) +
+                                " lists of length " + std::to_string(expected) + " and " +
+                                std::to_string(list.size()));
+  for (const NestedList& item : list) {
+    const bool deepest = depth + 1 == shape.rank();
+    if (item.is_list() == deepest) {
+      std::ostringstream msg;
+      msg << "Tensor: nested initializer list is ragged: at depth " << depth + 1 << " a "
+          << (deepest ? "list" : "number") << " where the first entry has " << (deepest ? "a number" : "a list");
+      throw std::invalid_argument(msg.str());
     }
+    if (deepest) out.push_back(item.value());
+    else flatten_nested(item, depth + 1, shape, out);
   }
-  *this = from_doubles(flat,
-                       Shape{static_cast<std::int64_t>(values.size()), static_cast<std::int64_t>(d1),
-                             static_cast<std::int64_t>(d2), static_cast<std::int64_t>(d3)},
-                       dtype);
+}
+
+}  // namespace
+
+Tensor::Tensor(std::initializer_list<NestedList> values, DType dtype) {
+  // The shape follows the first entry at each depth; flatten_nested checks the rest.
+  Shape shape{static_cast<std::int64_t>(values.size())};
+  for (const NestedList* first = values.size() ? values.begin() : nullptr; first && first->is_list();
+       first = first->size() ? first->begin() : nullptr) {
+    if (shape.rank() == Shape::max_rank)
+      throw std::invalid_argument("Tensor: nested initializer list deeper than " + std::to_string(Shape::max_rank) +
+                                  " levels");
+    shape.push_back(static_cast<std::int64_t>(first->size()));
+  }
+  std::vector<double> flat;
+  flat.reserve(static_cast<std::size_t>(shape.numel()));
+  flatten_nested(NestedList(values), 0, shape, flat);
+  *this = from_doubles(flat, shape, dtype);
 }
 
 Tensor Tensor::scalar(double value, DType dtype) { return from_doubles({value}, Shape{}, dtype); }

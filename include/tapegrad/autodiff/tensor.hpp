@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <iterator>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -70,18 +71,41 @@ constexpr DType dtype_of() {
 
 }  // namespace detail
 
+// One entry of a nested braced list: a number or a list of entries. It exists so
+// that Tensor's list constructor takes lists of every depth through one
+// overload: with one overload per depth, `Tensor({{1}, {2}})` is ambiguous
+// (`{1}` converts to a double as readily as to a list). A list entry prefers the
+// list reading, so `{1}` is always a list of one number.
+class NestedList {
+ public:
+  NestedList(double value) : value_(value) {}  // NOLINT: a number is an entry
+  NestedList(std::initializer_list<NestedList> items)  // NOLINT: so is a braced list
+      : items_(std::data(items)), size_(items.size()), is_list_(true) {}
+
+  bool is_list() const { return is_list_; }
+  double value() const { return value_; }
+  std::size_t size() const { return size_; }
+  const NestedList* begin() const { return items_; }
+  const NestedList* end() const { return items_ + size_; }
+
+ private:
+  // The braced list's elements live until the end of the full-expression that
+  // wrote them, which outlasts the Tensor constructor reading them.
+  const NestedList* items_ = nullptr;
+  std::size_t size_ = 0;
+  bool is_list_ = false;
+  double value_ = 0.0;
+};
+
 class Tensor {
  public:
   // An undefined tensor (no storage); `defined()` is false.
   Tensor() = default;
 
-  // From nested initializer lists: Tensor({{1, 2}, {3, 4}}) is a (2, 2) float32.
-  Tensor(std::initializer_list<double> values, DType dtype = DType::float32);
-  Tensor(std::initializer_list<std::initializer_list<double>> values, DType dtype = DType::float32);
-  Tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> values,
-         DType dtype = DType::float32);
-  Tensor(std::initializer_list<std::initializer_list<std::initializer_list<std::initializer_list<double>>>> values,
-         DType dtype = DType::float32);
+  // From nested braced lists of any depth up to 8: Tensor({1, 2}) is a (2,)
+  // float32, Tensor({{1, 2}, {3, 4}}) a (2, 2), Tensor({{1}, {2}}) a (2, 1).
+  // Ragged lists throw std::invalid_argument.
+  Tensor(std::initializer_list<NestedList> values, DType dtype = DType::float32);
 
   // A 0-d tensor holding one value.
   static Tensor scalar(double value, DType dtype = DType::float32);
