@@ -100,7 +100,7 @@ Tensor log_sigmoid(const Tensor& x) {
 Tensor softmax(const Tensor& x, int axis) {
   check_float("softmax", x);
   if (x.rank() == 0) throw std::invalid_argument("softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("softmax", axis, x.rank());
+  int a = detail::normalize_axis("softmax", axis, x.shape());
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -131,7 +131,7 @@ Tensor log_softmax(const Tensor& x, int axis) {
   check_float("log_softmax", x);
   if (x.rank() == 0)
     throw std::invalid_argument("log_softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("log_softmax", axis, x.rank());
+  int a = detail::normalize_axis("log_softmax", axis, x.shape());
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -219,8 +219,8 @@ Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_like(a, b))
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
   if (!(lo <= hi))
-    throw std::invalid_argument("clamp: expected lo <= hi, received lo " + std::to_string(lo) + " and hi " +
-                                std::to_string(hi));
+    throw std::invalid_argument("clamp: expected lo <= hi, received lo " + detail::format_number(lo) + " and hi " +
+                                detail::format_number(hi));
   Tensor out = unary("clamp", x, [lo, hi](auto v) {
     using T = decltype(v);
     return v < static_cast<T>(lo) ? static_cast<T>(lo) : (v > static_cast<T>(hi) ? static_cast<T>(hi) : v);

@@ -27,7 +27,7 @@ struct Plan {
 Plan plan(const char* op, const Tensor& x, const Axes& axes, bool keepdims) {
   check_float(op, x);
   Plan p;
-  p.axes = detail::normalize_axes(op, axes, x.rank());
+  p.axes = detail::normalize_axes(op, axes, x.shape());
   p.reduced.assign(static_cast<std::size_t>(x.rank()), false);
   for (int a : p.axes) {
     p.reduced[static_cast<std::size_t>(a)] = true;
@@ -129,7 +129,7 @@ Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
   Plan p = plan("norm", x, axes, keepdims);
   if (!(ord > 0))
     throw std::invalid_argument("norm: p must be > 0 (1, 2, infinity or any positive p), received " +
-                                std::to_string(ord));
+                                detail::format_number(ord));
   const bool is_inf = std::isinf(ord);
   Tensor out;
   if (is_inf)

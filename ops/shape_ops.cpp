@@ -128,7 +128,7 @@ Tensor transpose(const Tensor& x, const std::vector<int>& perm) {
   std::vector<int> p;
   std::vector<bool> seen(static_cast<std::size_t>(rank), false);
   for (int axis : perm) {
-    int a = normalize_axis("transpose", axis, rank);
+    int a = normalize_axis("transpose", axis, x.shape());
     if (seen[static_cast<std::size_t>(a)])
       throw std::invalid_argument("transpose: axis " + std::to_string(a) + " appears twice in perm");
     seen[static_cast<std::size_t>(a)] = true;
@@ -158,7 +158,7 @@ Tensor permute(const Tensor& x, const std::vector<int>& perm) { return transpose
 
 Tensor expand_dims(const Tensor& x, int axis) {
   check_defined("expand_dims", x);
-  int a = normalize_axis("expand_dims", axis, x.rank() + 1);
+  int a = detail::normalize_new_axis("expand_dims", axis, x.shape());
   Shape shape = x.shape();
   shape.insert(a, 1);
   return reshape_to("expand_dims", x, shape);
@@ -171,7 +171,7 @@ Tensor squeeze(const Tensor& x, const std::vector<int>& axes) {
     for (auto d : x.shape())
       if (d != 1) shape.push_back(d);
   } else {
-    std::vector<int> drop = detail::normalize_axes("squeeze", axes, x.rank());
+    std::vector<int> drop = detail::normalize_axes("squeeze", axes, x.shape());
     for (int d = 0; d < x.rank(); ++d) {
       bool dropped = std::find(drop.begin(), drop.end(), d) != drop.end();
       if (dropped && x.shape()[d] != 1)
@@ -189,7 +189,7 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
   const Tensor& first = xs[0];
   const int rank = first.rank();
   if (rank == 0) throw std::invalid_argument("concat: cannot concatenate 0-d tensors (use stack)");
-  int a = normalize_axis("concat", axis, rank);
+  int a = normalize_axis("concat", axis, first.shape());
   Shape out_shape = first.shape();
   out_shape[a] = 0;
   for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -243,7 +243,7 @@ Tensor stack(const std::vector<Tensor>& xs, int axis) {
       throw std::invalid_argument("stack: tensor " + std::to_string(i) + " has shape " + xs[i].shape().str() +
                                   " but tensor 0 has shape " + xs[0].shape().str() + "; all must match");
   }
-  int a = normalize_axis("stack", axis, xs[0].rank() + 1);
+  int a = detail::normalize_new_axis("stack", axis, xs[0].shape());
   std::vector<Tensor> expanded;
   expanded.reserve(xs.size());
   for (const Tensor& t : xs) expanded.push_back(expand_dims(t, a));
@@ -293,7 +293,7 @@ Tensor unslice(const Tensor& g, const Shape& shape, int axis, std::int64_t first
 Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step) {
   check_defined("slice", x);
   if (x.rank() == 0) throw std::invalid_argument("slice: cannot slice a 0-d tensor");
-  int a = normalize_axis("slice", axis, x.rank());
+  int a = normalize_axis("slice", axis, x.shape());
   if (step <= 0) throw std::invalid_argument("slice: step must be positive, received " + std::to_string(step));
   auto [first, count] = slice_range(x.shape()[a], start, stop, step);
   Shape out_shape = x.shape();

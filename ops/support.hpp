@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iomanip>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -14,6 +16,13 @@
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tg::detail {
+
+// A number as a user would write it: 0.5, -1, inf (std::to_string gives 0.500000).
+inline std::string format_number(double v) {
+  std::ostringstream os;
+  os << std::setprecision(17) << v;
+  return os.str();
+}
 
 inline std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
 
@@ -36,16 +45,57 @@ inline void check_same_float(const char* op, const Tensor& a, const Tensor& b) {
                                 dtype_name(b.dtype()) + " (convert one with .to(tg::float32) or .to(tg::float64))");
 }
 
+inline std::string axis_range(int rank) {
+  if (rank == 0) return "a 0-d tensor has no axes";
+  return "expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1);
+}
+
 inline int normalize_axis(const char* op, int axis, int rank) {
   int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
     throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for a tensor of rank " +
-                            std::to_string(rank) + " (expected " + std::to_string(-rank) + " to " +
-                            std::to_string(rank - 1) + ")");
+                            std::to_string(rank) + " (" + axis_range(rank) + ")");
+  return a;
+}
+
+// As above, naming the shape: "sum: axis 2 out of range for shape (2, 3) (expected -2 to 1)".
+inline int normalize_axis(const char* op, int axis, const Shape& shape) {
+  const int rank = shape.rank();
+  int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for shape " +
+                            shape.str() + " (" + axis_range(rank) + ")");
+  return a;
+}
+
+// The position of a new axis inserted into `shape` (expand_dims, stack):
+// -(rank + 1) to rank, counted in the result's numbering.
+inline int normalize_new_axis(const char* op, int axis, const Shape& shape) {
+  const int rank = shape.rank() + 1;
+  int a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for inserting an axis into shape " +
+                            shape.str() + " (expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")");
   return a;
 }
 
 // Sorted, non-negative, without duplicates; an empty list means every axis.
+inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& axes, const Shape& shape) {
+  const int rank = shape.rank();
+  std::vector<int> out;
+  if (axes.empty()) {
+    for (int i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  for (int axis : axes) out.push_back(normalize_axis(op, axis, shape));
+  std::sort(out.begin(), out.end());
+  auto repeated = std::adjacent_find(out.begin(), out.end());
+  if (repeated != out.end())
+    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
+                                " appears twice in the axes list (shape " + shape.str() + ")");
+  return out;
+}
+
 inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& axes, int rank) {
   std::vector<int> out;
   if (axes.empty()) {
@@ -54,8 +104,9 @@ inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& a
   }
   for (int axis : axes) out.push_back(normalize_axis(op, axis, rank));
   std::sort(out.begin(), out.end());
-  if (std::adjacent_find(out.begin(), out.end()) != out.end())
-    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*std::adjacent_find(out.begin(), out.end())) +
+  auto repeated = std::adjacent_find(out.begin(), out.end());
+  if (repeated != out.end())
+    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
                                 " appears twice in the axes list");
   return out;
 }

@@ -1,0 +1,193 @@
+// Activations: gradchecks, second derivatives, hand values, stability at
+// large |x|, edge cases and bad input. PyTorch values: test_fixtures.cpp.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "op_checks.hpp"
+
+using tg::Tensor;
+using tgtest::away_from_zero;
+using tgtest::f64;
+using tgtest::grads_of;
+using tgtest::randn64;
+using V = std::vector<Tensor>;
+
+namespace {
+Tensor scaled(const tg::Shape& shape, std::uint64_t seed, double scale) { return tg::mul(randn64(shape, seed), tg::Tensor::scalar(scale, tg::float64)); }
+}  // namespace
+
+TEST_CASE("activation: gradcheck the pointwise activations") {
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::relu(v[0]); }, {away_from_zero({3, 4}, 1)});
+  for (std::uint64_t seed : {2, 3}) {
+    Tensor x = scaled({3, 4}, seed, 3.0);  // values up to about +-9
+    TG_CHECK_GRADCHECK([](const V& v) { return tg::sigmoid(v[0]); }, {x});
+    TG_CHECK_GRADCHECK([](const V& v) { return tg::tanh(v[0]); }, {x});
+    TG_CHECK_GRADCHECK([](const V& v) { return tg::softplus(v[0]); }, {x});
+    TG_CHECK_GRADCHECK([](const V& v) { return tg::log_sigmoid(v[0]); }, {x});
+  }
+  // Far into the tails, where the stable formulas switch branches.
+  Tensor tails = f64({-30.0, -12.0, -0.5, 0.5, 12.0, 30.0});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::sigmoid(v[0]); }, {tails});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::softplus(v[0]); }, {tails});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::log_sigmoid(v[0]); }, {tails});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::sigmoid(v[0]); }, {randn64({}, 4)});  // 0-d
+}
+
+TEST_CASE("activation: gradcheck softmax and log_softmax along each axis") {
+  Tensor x = randn64({2, 3, 4}, 1);
+  for (int axis : {0, 1, 2, -1, -2, -3}) {
+    CAPTURE(axis);
+    TG_CHECK_GRADCHECK([axis](const V& v) { return tg::softmax(v[0], axis); }, {x});
+    TG_CHECK_GRADCHECK([axis](const V& v) { return tg::log_softmax(v[0], axis); }, {x});
+  }
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::softmax(v[0]); }, {randn64({5}, 2)});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::log_softmax(v[0]); }, {randn64({1, 1}, 3)});
+  // Large logits: the max is subtracted, so the gradient is the same as for small ones.
+  Tensor big = tg::add(scaled({2, 4}, 4, 2.0), tg::Tensor::scalar(500.0, tg::float64));
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::softmax(v[0], -1); }, {big});
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::log_softmax(v[0], -1); }, {big});
+}
+
+TEST_CASE("activation: gradgradcheck sigmoid, tanh, softplus, log_sigmoid, softmax, log_softmax") {
+  Tensor x = scaled({3, 4}, 1, 2.0);
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::sigmoid(v[0]); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::tanh(v[0]); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::softplus(v[0]); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::log_sigmoid(v[0]); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::softmax(v[0], -1); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::softmax(v[0], 0); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::log_softmax(v[0], 1); }, {x});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::relu(v[0]); }, {away_from_zero({5}, 2)});
+}
+
+TEST_CASE("activation: values and gradients by hand") {
+  // relu: max(x, 0); gradient 1 where x > 0, and 0 at x == 0 (as PyTorch).
+  Tensor r = f64({-1.0, 0.0, 2.0});
+  TG_CHECK_VALUES(tg::relu(r), {0, 0, 2});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::relu(v[0]); }, {r})[0], {0, 0, 1});
+
+  // At x = 0 and x = ln 3: sigmoid = 1/2 and 1/(1 + 1/3) = 3/4;
+  // sigmoid' = y(1 - y) = 1/4 and 3/16.
+  Tensor x = f64({0.0, std::log(3.0)});
+  TG_CHECK_VALUES(tg::sigmoid(x), {0.5, 0.75});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::sigmoid(v[0]); }, {x})[0], {0.25, 3.0 / 16});
+  // softplus = log(1 + e^x) = ln 2 and ln 4; softplus' = sigmoid = 1/2 and 3/4.
+  TG_CHECK_VALUES(tg::softplus(x), {std::log(2.0), std::log(4.0)});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::softplus(v[0]); }, {x})[0], {0.5, 0.75});
+  // log_sigmoid = log(1/2) and log(3/4); its derivative sigmoid(-x) = 1/2 and 1/4.
+  TG_CHECK_VALUES(tg::log_sigmoid(x), {-std::log(2.0), std::log(0.75)});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::log_sigmoid(v[0]); }, {x})[0], {0.5, 0.25});
+  // tanh(ln 2) = (4 - 1)/(4 + 1) = 0.6; tanh' = 1 - 0.36 = 0.64.
+  Tensor t = f64({0.0, std::log(2.0)});
+  TG_CHECK_VALUES(tg::tanh(t), {0.0, 0.6});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::tanh(v[0]); }, {t})[0], {1.0, 0.64});
+}
+
+TEST_CASE("activation: softmax and log_softmax by hand") {
+  // exp([0, ln 2, ln 5]) = [1, 2, 5], total 8.
+  Tensor x = f64({0.0, std::log(2.0), std::log(5.0)});
+  TG_CHECK_VALUES(tg::softmax(x), {0.125, 0.25, 0.625});
+  TG_CHECK_VALUES(tg::log_softmax(x), {-3 * std::log(2.0), -2 * std::log(2.0), std::log(5.0 / 8)});
+  // Upstream [1, 0, 0]: softmax' = y * (g - sum(g * y)) = y * (g - 0.125):
+  // 0.125 * 0.875, 0.25 * -0.125, 0.625 * -0.125.
+  Tensor u = f64({1.0, 0.0, 0.0});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::softmax(v[0]); }, {x}, u)[0], {0.109375, -0.03125, -0.078125});
+  // log_softmax' = g - softmax * sum(g) = [1 - 0.125, -0.25, -0.625].
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::log_softmax(v[0]); }, {x}, u)[0], {0.875, -0.25, -0.625});
+  // Along axis 0 of a (3, 2): each column is its own distribution.
+  Tensor m = f64({0.0, 1.0, std::log(2.0), 1.0, std::log(5.0), 1.0}, {3, 2});
+  TG_CHECK_VALUES(tg::softmax(m, 0), {0.125, 1.0 / 3, 0.25, 1.0 / 3, 0.625, 1.0 / 3});
+  // Gradient with an all-ones upstream is 0: the outputs sum to a constant.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::softmax(v[0], 0); }, {m})[0], {0, 0, 0, 0, 0, 0}, 0, 1e-15);
+}
+
+TEST_CASE("activation: sigmoid, softplus, log_sigmoid and tanh are finite and exact at |x| = 1e4") {
+  Tensor x = f64({-1e4, 1e4});
+  TG_CHECK_VALUES(tg::sigmoid(x), {0.0, 1.0});
+  TG_CHECK_VALUES(tg::tanh(x), {-1.0, 1.0});
+  // softplus(x) = max(x, 0) + log1p(exp(-|x|)): 0 and 1e4 (e^-1e4 underflows to 0).
+  TG_CHECK_VALUES(tg::softplus(x), {0.0, 1e4});
+  // log_sigmoid(x) = -softplus(-x): -1e4 and 0.
+  TG_CHECK_VALUES(tg::log_sigmoid(x), {-1e4, 0.0});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::sigmoid(v[0]); }, {x})[0], {0.0, 0.0});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::tanh(v[0]); }, {x})[0], {0.0, 0.0});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::softplus(v[0]); }, {x})[0], {0.0, 1.0});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::log_sigmoid(v[0]); }, {x})[0], {1.0, 0.0});
+  // The same in float32, where exp(88.8) already overflows.
+  Tensor x32 = Tensor({-1e4, -100.0, 100.0, 1e4}, tg::float32);
+  TG_CHECK_VALUES(tg::sigmoid(x32), {0, 0, 1, 1});
+  TG_CHECK_VALUES(tg::softplus(x32), {0, 0, 100, 1e4});
+  TG_CHECK_VALUES(tg::log_sigmoid(x32), {-1e4, -100, 0, 0});
+  for (const Tensor& g : grads_of([](const V& v) { return tg::log_sigmoid(v[0]) + tg::softplus(v[0]) + tg::sigmoid(v[0]); },
+                                  {x32}))
+    for (float v : g.to_vector<float>()) CHECK(std::isfinite(v));
+}
+
+TEST_CASE("activation: the tails keep their relative precision") {
+  // softplus(-40) = log1p(e^-40) = e^-40 (1 - e^-40 / 2 ...) = e^-40 to double precision;
+  // the naive log(1 + e^-40) gives exactly 0. Likewise log_sigmoid(40) = -e^-40.
+  const double e40 = std::exp(-40.0);
+  Tensor x = f64({-40.0, 40.0});
+  TG_CHECK_VALUES(tg::softplus(x), {e40, 40.0});
+  TG_CHECK_VALUES(tg::log_sigmoid(x), {-40.0, -e40});
+  // sigmoid(-40) = e^-40 / (1 + e^-40), not 1 - 1 = 0.
+  TG_CHECK_VALUES(tg::sigmoid(x), {e40 / (1 + e40), 1.0 / (1 + e40)});
+}
+
+TEST_CASE("activation: softmax and log_softmax of large logits") {
+  // Shift invariance: [1000, 1001, 1002] behaves as [0, 1, 2].
+  Tensor big = f64({1000.0, 1001.0, 1002.0});
+  Tensor small = f64({0.0, 1.0, 2.0});
+  TG_CHECK_TENSOR(tg::softmax(big), tg::softmax(small));
+  TG_CHECK_TENSOR(tg::log_softmax(big), tg::log_softmax(small), 1e-12, 1e-12);
+  // [-1e4, 0, 1e4]: e^-1e4 and e^-2e4 underflow to 0.
+  Tensor wide = f64({-1e4, 0.0, 1e4});
+  TG_CHECK_VALUES(tg::softmax(wide), {0, 0, 1});
+  TG_CHECK_VALUES(tg::log_softmax(wide), {-2e4, -1e4, 0});
+  for (const Tensor& g : grads_of([](const V& v) { return tg::softmax(v[0]) + tg::log_softmax(v[0]); }, {wide},
+                                  f64({0.3, -1.0, 2.0})))
+    for (double v : g.to_vector<double>()) CHECK(std::isfinite(v));
+  // float32 logits near its overflow threshold.
+  Tensor f32 = Tensor({3e38, 3e38, -3e38}, tg::float32);
+  TG_CHECK_VALUES(tg::softmax(f32), {0.5, 0.5, 0.0});
+}
+
+TEST_CASE("activation: dtype, empty and 0-d inputs") {
+  Tensor x32 = Tensor({{1.0, 2.0}, {3.0, 4.0}}, tg::float32);
+  CHECK(tg::sigmoid(x32).dtype() == tg::float32);
+  CHECK(tg::softmax(x32).dtype() == tg::float32);
+  CHECK(tg::log_softmax(x32, 0).dtype() == tg::float32);
+  CHECK(tg::relu(tg::zeros({0, 3}, tg::float64)).shape() == tg::Shape{0, 3});
+  CHECK(tg::softmax(tg::zeros({0, 3}, tg::float64)).shape() == tg::Shape{0, 3});
+  CHECK(tg::log_softmax(tg::zeros({3, 0}, tg::float64)).shape() == tg::Shape{3, 0});
+  CHECK(tg::tanh(Tensor::scalar(0.0, tg::float64)).rank() == 0);
+  // A single element along the axis: softmax 1, log_softmax 0.
+  TG_CHECK_VALUES(tg::softmax(f64({5.0, -7.0}, {2, 1})), {1, 1});
+  TG_CHECK_VALUES(tg::log_softmax(f64({5.0, -7.0}, {2, 1})), {0, 0});
+}
+
+TEST_CASE("activation: bad input names the op") {
+  Tensor x = tg::zeros({2, 3}, tg::float64);
+  CHECK_THROWS_WITH_AS(tg::softmax(x, 2), "softmax: axis 2 out of range for shape (2, 3) (expected -2 to 1)",
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::log_softmax(x, -3), doctest::Contains("log_softmax: axis -3 out of range for shape (2, 3)"),
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::softmax(Tensor::scalar(1.0)), doctest::Contains("softmax: expected a tensor of rank >= 1"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::log_softmax(Tensor::scalar(1.0)), doctest::Contains("log_softmax: expected a tensor of rank"),
+                       std::invalid_argument);
+  Tensor idx = Tensor::from_vector(std::vector<std::int64_t>{1, 2}, tg::Shape{2});
+  CHECK_THROWS_WITH_AS(tg::relu(idx), "relu: expected a float32 or float64 tensor, received (2,) int64",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::sigmoid(idx), doctest::Contains("sigmoid: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::tanh(idx), doctest::Contains("tanh: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::softplus(idx), doctest::Contains("softplus: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::log_sigmoid(idx), doctest::Contains("log_sigmoid: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::softmax(idx), doctest::Contains("softmax: expected a float32 or float64 tensor"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::log_softmax(idx), doctest::Contains("log_softmax: expected"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::sigmoid(Tensor()), "sigmoid: received an undefined tensor", std::invalid_argument);
+}
