@@ -5,10 +5,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 namespace bench {
+
+// The thread count the run was given (OPENBLAS_NUM_THREADS, as run_bench.sh sets it).
+inline int threads_from_env() {
+  const char* s = std::getenv("OPENBLAS_NUM_THREADS");
+  return s ? std::atoi(s) : 1;
+}
 
 struct Timings {
   double median_ms = 0, min_ms = 0, max_ms = 0;

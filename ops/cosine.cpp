@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 
+#include <cblas.h>
+
 #include "support.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/linalg.hpp"
@@ -377,8 +379,99 @@ Tensor cosine_distance(const Tensor& x1, const Tensor& x2, int axis, double eps)
   return 1.0 - cosine_similarity(x1, x2, axis, eps);
 }
 
+namespace {
+
+void syrk(std::int64_t n, std::int64_t d, const float* a, float* c) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0f, a,
+              static_cast<int>(d), 0.0f, c, static_cast<int>(n));
+}
+void syrk(std::int64_t n, std::int64_t d, const double* a, double* c) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0, a,
+              static_cast<int>(d), 0.0, c, static_cast<int>(n));
+}
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0f, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
+}
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b, double* c) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+              static_cast<int>(k), 1.0, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
+}
+
+// Calls f(i, j) for every (i, j) of an n x n matrix in 64 x 64 tiles, so that
+// reading the transposed element (j, i) stays in cache.
+template <class F>
+void for_each_tile(std::int64_t n, F f) {
+  constexpr std::int64_t kTile = 64;
+  for (std::int64_t i0 = 0; i0 < n; i0 += kTile)
+    for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
+      const std::int64_t i1 = std::min(n, i0 + kTile), j1 = std::min(n, j0 + kTile);
+      for (std::int64_t i = i0; i < i1; ++i)
+        for (std::int64_t j = j0; j < j1; ++j) f(i, j);
+    }
+}
+
+// S = clamp(X X^T, -1, 1) for the (batched) rows X of unit norm, as one
+// symmetric rank-k update (half the flops of a general product), mirrored.
+// Backward: dX = (G + G^T) X, one product. The clamp's zero gradient is not
+// applied: it only changes entries that rounding pushed past +-1, i.e. pairs of
+// (anti)parallel rows, and for those the row normalization's backward removes
+// the contribution anyway (d S_ij / d x_i = x_j is radial for x_i).
+Tensor self_similarity(const Tensor& x) {
+  const std::int64_t batch = x.rank() == 3 ? x.dim(0) : 1, n = x.dim(-2), d = x.dim(-1);
+  Shape out_shape = x.rank() == 3 ? Shape{batch, n, n} : Shape{n, n};
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const T* px = x.data<T>() + b * n * d;
+      T* s = out.data<T>() + b * n * n;
+      if (n == 0) continue;
+      if (d == 0) {
+        std::fill(s, s + n * n, T(0));
+        continue;
+      }
+      syrk(n, d, px, s);
+      for (std::int64_t i = 0; i < n; ++i) {
+        T* row = s + i * n;
+        for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
+      }
+      // Mirror the upper triangle into the lower one, tile by tile (cache-friendly transpose).
+      for_each_tile(n, [&](std::int64_t i, std::int64_t j) {
+        if (j < i) s[i * n + j] = s[j * n + i];
+      });
+    }
+  });
+  if (is_recording())
+    record_op("cosine_self_similarity", {x}, out, [x, batch, n, d](const Tensor& g, BackwardContext& ctx) {
+      if (is_recording()) {
+        auto f = [](const std::vector<Tensor>& v) { return clamp(matmul(v[0], v[0], false, true), -1.0, 1.0); };
+        ctx.add(0, composed_vjp(f, {x}, g)[0]);
+        return;
+      }
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      dispatch_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        std::vector<T> h(static_cast<std::size_t>(n * n));
+        for (std::int64_t b = 0; b < batch; ++b) {
+          const T* pg = g.data<T>() + b * n * n;
+          const T* px = x.data<T>() + b * n * d;
+          for_each_tile(n, [&](std::int64_t i, std::int64_t j) {
+            h[static_cast<std::size_t>(i * n + j)] = pg[i * n + j] + pg[j * n + i];
+          });
+          if (n && d) gemm_nn(n, d, n, h.data(), px, dx.data<T>() + b * n * d);
+        }
+      });
+      ctx.add(0, dx);
+    });
+  return out;
+}
+
+}  // namespace
+
 // Rows normalized by the fused kernel (once when b is a), then one matrix
-// product with the transpose passed to BLAS as a flag.
+// product with the transpose passed to BLAS as a flag; when b is a, the
+// symmetric product (syrk) and a single product in the backward.
 Tensor cosine_similarity_matrix(const Tensor& a, const Tensor& b, double eps) {
   detail::check_same_float("cosine_similarity_matrix", a, b);
   check_eps("cosine_similarity_matrix", eps);
@@ -387,7 +480,8 @@ Tensor cosine_similarity_matrix(const Tensor& a, const Tensor& b, double eps) {
     throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
                                 "received " + a.shape().str() + " and " + b.shape().str());
   Tensor a_hat = normalize(a, 2.0, {-1}, eps);
-  Tensor b_hat = b.id() == a.id() ? a_hat : normalize(b, 2.0, {-1}, eps);
+  if (b.id() == a.id()) return self_similarity(a_hat);
+  Tensor b_hat = normalize(b, 2.0, {-1}, eps);
   return clamp(matmul(a_hat, b_hat, false, true), -1.0, 1.0);
 }
 
