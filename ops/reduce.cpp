@@ -112,9 +112,15 @@ Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extremum("
 
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   Plan p = plan("logsumexp", x, axes, keepdims);
-  // m = max over the axes, held constant (its gradient contributions cancel);
-  // an infinite m (all -inf, or +inf present) is replaced by 0 so x - m stays defined.
-  Tensor m = stop_gradient(max(x, p.axes, true)).clone();
+  // m = max over the axes, held constant (its gradient contributions cancel),
+  // so it is computed without recording. An infinite m (all -inf, or +inf
+  // present) is replaced by 0 so x - m stays defined; over zero elements m is 0
+  // and the result log(0) = -inf, as PyTorch's and SciPy's logsumexp.
+  Tensor m;
+  {
+    NoGradGuard no_grad;
+    m = p.count == 0 ? zeros(p.kept, x.dtype()) : max(x, p.axes, true);
+  }
   dispatch_float(m.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* pm = m.data<T>();
