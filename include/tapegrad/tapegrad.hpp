@@ -7,4 +7,5 @@
 #include "tapegrad/autodiff/shape.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/losses.hpp"
 #include "tapegrad/ops.hpp"

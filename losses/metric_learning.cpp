@@ -1,0 +1,153 @@
+// Metric-learning losses, composed from ops (docs/losses.md gives the references).
+#include "tapegrad/losses/metric_learning.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "support.hpp"
+#include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/cosine.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/reduce.hpp"
+
+namespace tg::losses {
+
+using detail::format_number;
+
+namespace {
+
+void check_triplet(const char* loss, const Tensor& anchor, const Tensor& positive, const Tensor& negative) {
+  detail::check_same_float(loss, "anchor", anchor, "positive", positive);
+  detail::check_same_float(loss, "anchor", anchor, "negative", negative);
+  detail::check_same_shape(loss, "anchor", anchor, "positive", positive);
+  detail::check_same_shape(loss, "anchor", anchor, "negative", negative);
+  detail::check_rank_exact(loss, "anchor", anchor, 2, "(batch, features)");
+  detail::check_nonempty(loss, "anchor", anchor);
+}
+
+void check_positive(const char* loss, const char* what, double value) {
+  if (!(value > 0))
+    throw std::invalid_argument(std::string(loss) + ": " + what + " must be > 0, received " + format_number(value));
+}
+
+}  // namespace
+
+Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps) {
+  const char* op = "pairwise_distance";
+  detail::check_same_float(op, "x1", x1, "x2", x2);
+  detail::check_same_shape(op, "x1", x1, "x2", x2);
+  detail::check_rank(op, "x1", x1, 1, "(..., features)");
+  check_positive(op, "p", p);
+  return norm(sub(x1, x2) + eps, p, {-1});
+}
+
+const char* distance_name(Distance distance) {
+  switch (distance) {
+    case Distance::euclidean: return "euclidean";
+    case Distance::cosine: return "cosine";
+  }
+  return "unknown";
+}
+
+// ---- ContrastiveLoss ---------------------------------------------------------------
+
+Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin, Distance distance) {
+  Tensor y = detail::pair_label("ContrastiveLoss", x1, x2, label, [](double v) { return v == 0.0 || v == 1.0; },
+                                "1 (similar) or 0 (dissimilar)");
+  Tensor d = distance == Distance::cosine ? cosine_distance(x1, x2, 1) : pairwise_distance(x1, x2, 2.0, 1e-6);
+  Tensor pull = mul(y, square(d));
+  Tensor push = mul(1.0 - y, square(relu(margin - d)));
+  return 0.5 * add(pull, push);
+}
+
+ContrastiveLoss::ContrastiveLoss(double margin, Distance distance, Reduction reduction)
+    : PairLoss("ContrastiveLoss", reduction), margin_(margin), distance_(distance) {}
+
+Tensor ContrastiveLoss::call(const Tensor& x1, const Tensor& x2, const Tensor& label) const {
+  return contrastive_loss(x1, x2, label, margin_, distance_);
+}
+
+std::string ContrastiveLoss::hyperparameters() const {
+  return "margin=" + format_number(margin_) + ", distance=" + distance_name(distance_);
+}
+
+// ---- TripletMarginLoss -----------------------------------------------------------------
+
+Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin,
+                           double p, double eps) {
+  const char* loss = "TripletMarginLoss";
+  check_triplet(loss, anchor, positive, negative);
+  check_positive(loss, "p", p);
+  Tensor to_positive = pairwise_distance(anchor, positive, p, eps);
+  Tensor to_negative = pairwise_distance(anchor, negative, p, eps);
+  return relu(sub(to_positive, to_negative) + margin);
+}
+
+TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, Reduction reduction)
+    : TripletLoss("TripletMarginLoss", reduction), margin_(margin), p_(p), eps_(eps) {}
+
+Tensor TripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
+  return triplet_margin_loss(anchor, positive, negative, margin_, p_, eps_);
+}
+
+std::string TripletMarginLoss::hyperparameters() const {
+  return "margin=" + format_number(margin_) + ", p=" + format_number(p_) + ", eps=" + format_number(eps_);
+}
+
+// ---- CosineTripletMarginLoss -----------------------------------------------------------
+
+Tensor cosine_triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
+                                  double margin) {
+  check_triplet("CosineTripletMarginLoss", anchor, positive, negative);
+  Tensor to_positive = cosine_distance(anchor, positive, 1);
+  Tensor to_negative = cosine_distance(anchor, negative, 1);
+  return relu(sub(to_positive, to_negative) + margin);
+}
+
+CosineTripletMarginLoss::CosineTripletMarginLoss(double margin, Reduction reduction)
+    : TripletLoss("CosineTripletMarginLoss", reduction), margin_(margin) {}
+
+Tensor CosineTripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
+  return cosine_triplet_margin_loss(anchor, positive, negative, margin_);
+}
+
+std::string CosineTripletMarginLoss::hyperparameters() const { return "margin=" + format_number(margin_); }
+
+// ---- MultipleNegativesRankingLoss ------------------------------------------------------
+
+Tensor multiple_negatives_ranking_loss(const Tensor& anchors, const Tensor& positives, double scale) {
+  const char* loss = "MultipleNegativesRankingLoss";
+  detail::check_same_float(loss, "anchors", anchors, "positives", positives);
+  detail::check_rank_exact(loss, "anchors", anchors, 2, "(batch, features)");
+  detail::check_rank_exact(loss, "positives", positives, 2, "(batch, features)");
+  detail::check_nonempty(loss, "anchors", anchors);
+  const std::int64_t n = anchors.dim(0), m = positives.dim(0);
+  if (anchors.dim(1) != positives.dim(1) || m < n)
+    throw std::invalid_argument(std::string(loss) +
+                                ": expected anchors (N, D) and positives (M, D) with M >= N (row i of positives is "
+                                "anchor i's positive; extra rows are shared hard negatives), received anchors " +
+                                anchors.shape().str() + " and positives " + positives.shape().str());
+  if (!std::isfinite(scale))
+    throw std::invalid_argument(std::string(loss) + ": scale must be finite, received " + format_number(scale));
+  Tensor scores = cosine_similarity_matrix(anchors, positives) * scale;  // (N, M)
+  // The targets: 1 at (i, i), a constant through which no gradient flows.
+  Tensor diagonal = zeros({n, m}, anchors.dtype());
+  dispatch_float(anchors.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* e = diagonal.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) e[i * m + i] = T(1);
+  });
+  return neg(sum(mul(log_softmax(scores, 1), diagonal), {1}));
+}
+
+MultipleNegativesRankingLoss::MultipleNegativesRankingLoss(double scale, Reduction reduction)
+    : LossBase("MultipleNegativesRankingLoss", reduction), scale_(scale) {}
+
+Tensor MultipleNegativesRankingLoss::call(const Tensor& anchors, const Tensor& positives) const {
+  return multiple_negatives_ranking_loss(anchors, positives, scale_);
+}
+
+std::string MultipleNegativesRankingLoss::hyperparameters() const { return "scale=" + format_number(scale_); }
+
+}  // namespace tg::losses
