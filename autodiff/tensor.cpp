@@ -56,6 +56,12 @@ std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> 
   return offset;
 }
 
+// Methods that reach into the implementation throw on an undefined
+// (default-constructed) tensor instead of dereferencing null.
+void check_defined(const std::shared_ptr<detail::TensorImpl>& impl, const char* fn) {
+  if (!impl) throw std::logic_error(std::string(fn) + ": the tensor is undefined (default-constructed)");
+}
+
 }  // namespace
 
 // ---- construction ------------------------------------------------------------
@@ -130,6 +136,7 @@ void Tensor::check_dtype(DType expected) const {
 }
 
 std::int64_t Tensor::dim(int axis) const {
+  check_defined(impl_, "Tensor::dim");
   int r = rank();
   int a = axis < 0 ? axis + r : axis;
   if (a < 0 || a >= r)
@@ -147,6 +154,7 @@ double Tensor::item() const {
 }
 
 double Tensor::at(std::initializer_list<std::int64_t> index) const {
+  check_defined(impl_, "Tensor::at");
   std::int64_t off = flat_index(shape(), index, "Tensor::at");
   return dispatch(dtype(), [&](auto tag) {
     return static_cast<double>(static_cast<const decltype(tag)*>(raw_data())[off]);
@@ -154,6 +162,7 @@ double Tensor::at(std::initializer_list<std::int64_t> index) const {
 }
 
 void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
+  check_defined(impl_, "Tensor::set");
   std::int64_t off = flat_index(shape(), index, "Tensor::set");
   dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -171,6 +180,7 @@ template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
 
 Tensor Tensor::to(DType target) const {
+  check_defined(impl_, "Tensor::to");
   Tensor out = empty(shape(), target);
   std::int64_t n = numel();
   dispatch(dtype(), [&](auto from_tag) {
@@ -185,9 +195,14 @@ Tensor Tensor::to(DType target) const {
   return out;
 }
 
-Tensor Tensor::clone() const { return to(dtype()); }
+Tensor Tensor::clone() const {
+  check_defined(impl_, "Tensor::clone");
+  return to(dtype());
+}
 
 void Tensor::assign(const Tensor& values) {
+  check_defined(impl_, "Tensor::assign");
+  if (!values.defined()) throw std::invalid_argument("Tensor::assign: the values are undefined");
   if (values.shape() != shape() || values.dtype() != dtype())
     throw std::invalid_argument("Tensor::assign: expected values of shape " + shape().str() + " and dtype " +
                                 dtype_name(dtype()) + ", received shape " + values.shape().str() + " and dtype " +
@@ -197,6 +212,7 @@ void Tensor::assign(const Tensor& values) {
 }
 
 Tensor& Tensor::set_trainable(bool trainable) {
+  check_defined(impl_, "Tensor::set_trainable");
   if (trainable && !is_floating())
     throw std::invalid_argument(std::string("Tensor::set_trainable: only floating tensors can be trainable, this one is ") +
                                 dtype_name(dtype()));
@@ -205,6 +221,7 @@ Tensor& Tensor::set_trainable(bool trainable) {
 }
 
 Tensor& Tensor::set_name(std::string name) {
+  check_defined(impl_, "Tensor::set_name");
   impl_->name = std::move(name);
   return *this;
 }
@@ -229,17 +246,20 @@ void print_values(std::ostream& os, const T* p, const Shape& shape, int axis, st
     return;
   }
   std::int64_t n = shape[axis];
-  std::int64_t inner = stride_product / n;
+  std::int64_t inner = n ? stride_product / n : 0;  // an empty axis prints as []
   bool truncate = n > 2 * kEdge + 1 && shape.numel() > 1000;
+  // Rows of a matrix on their own lines, aligned under the first one ("tensor([" is 8 wide).
+  const std::string separator =
+      axis + 1 == shape.rank() ? std::string(", ") : ",\n" + std::string(static_cast<std::size_t>(8 + axis), ' ');
   os << '[';
   for (std::int64_t i = 0; i < n; ++i) {
     if (truncate && i == kEdge) {
-      os << "..., ";
+      os << "..." << separator;
       i = n - kEdge;
     }
     if (axis + 1 == shape.rank()) os << +p[offset + i];
     else print_values(os, p, shape, axis + 1, offset + i * inner, inner);
-    if (i + 1 < n) os << (axis + 1 == shape.rank() ? ", " : ",\n" + std::string(static_cast<std::size_t>(8 + axis), ' '));
+    if (i + 1 < n) os << separator;
   }
   os << ']';
 }

@@ -9,3 +9,4 @@
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/ops.hpp"
+#include "tapegrad/xtensor.hpp"  // the only header that includes xtensor
