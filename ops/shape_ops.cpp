@@ -242,6 +242,9 @@ Tensor stack(const std::vector<Tensor>& xs, int axis) {
     if (xs[i].shape() != xs[0].shape())
       throw std::invalid_argument("stack: tensor " + std::to_string(i) + " has shape " + xs[i].shape().str() +
                                   " but tensor 0 has shape " + xs[0].shape().str() + "; all must match");
+    if (xs[i].dtype() != xs[0].dtype())
+      throw std::invalid_argument(std::string("stack: dtypes differ: tensor 0 is ") + dtype_name(xs[0].dtype()) +
+                                  ", tensor " + std::to_string(i) + " is " + dtype_name(xs[i].dtype()));
   }
   int a = detail::normalize_new_axis("stack", axis, xs[0].shape());
   std::vector<Tensor> expanded;
