@@ -45,6 +45,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                                 " @ " + b.shape().str() + (transpose_b ? "^T" : "") + " (" + std::to_string(k) +
                                 " vs " + std::to_string(kb) + ")");
   const Shape batch_a = batch_of(a.shape()), batch_b = batch_of(b.shape());
+  for (int i = 1; i <= std::min(batch_a.rank(), batch_b.rank()); ++i) {
+    const std::int64_t da = batch_a[batch_a.rank() - i], db = batch_b[batch_b.rank() - i];
+    if (da != db && da != 1 && db != 1)
+      throw std::invalid_argument("matmul: batch dimensions " + batch_a.str() + " and " + batch_b.str() +
+                                  " cannot be broadcast: " + a.shape().str() + " @ " + b.shape().str());
+  }
   Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
   Shape out_shape = batch;
   out_shape.push_back(m);
