@@ -15,8 +15,8 @@
 namespace tg {
 
 namespace detail {
-thread_local int active_tape_count = 0;
-thread_local int no_grad_depth = 0;
+thread_local std::uint64_t newest_tape_serial = 0;
+thread_local std::uint64_t no_grad_below = 1;
 }  // namespace detail
 
 namespace {
@@ -109,7 +109,7 @@ void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& outpu
   if (!is_recording()) return;
   detail::TensorImpl* out = output.impl().get();
   for (GradientTape* tape : active_tapes) {
-    if (tape->paused_) continue;
+    if (tape->paused_ || tape->serial_ < detail::no_grad_below) continue;
     std::uint64_t mask = 0;  // inputs past the 64th count as needed (BackwardContext::needs)
     bool any_watched = false;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -136,13 +136,19 @@ void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& outpu
 GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
     : serial_(next_serial.fetch_add(1)), persistent_(persistent), watch_accessed_variables_(watch_accessed_variables) {
   active_tapes.push_back(this);
-  detail::active_tape_count = static_cast<int>(active_tapes.size());
+  detail::newest_tape_serial = serial_;
 }
 
 GradientTape::~GradientTape() {
   auto it = std::find(active_tapes.begin(), active_tapes.end(), this);
   if (it != active_tapes.end()) active_tapes.erase(it);
-  detail::active_tape_count = static_cast<int>(active_tapes.size());
+  // Tapes are pushed in creation order, so the last one has the largest serial.
+  detail::newest_tape_serial = active_tapes.empty() ? 0 : active_tapes.back()->serial_;
+}
+
+NoGradGuard::NoGradGuard() : saved_(detail::no_grad_below) {
+  // Every tape created so far has a serial below next_serial.
+  detail::no_grad_below = next_serial.load();
 }
 
 void GradientTape::watch(const Tensor& tensor) {
@@ -201,11 +207,23 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
   used_ = true;
 
   // The tape must not record its own gradient computation (outer tapes may).
+  // newest_tape_serial then names the newest *unpaused* tape, so is_recording()
+  // tells a fused op whether its backward will itself be recorded (and so must
+  // be written with differentiable ops) or can run a plain kernel.
   struct Pause {
     bool& flag;
     bool saved;
-    explicit Pause(bool& f) : flag(f), saved(f) { flag = true; }
-    ~Pause() { flag = saved; }
+    std::uint64_t saved_newest = detail::newest_tape_serial;
+    explicit Pause(bool& f) : flag(f), saved(f) {
+      flag = true;
+      detail::newest_tape_serial = 0;
+      for (GradientTape* t : active_tapes)
+        if (!t->paused_) detail::newest_tape_serial = std::max(detail::newest_tape_serial, t->serial_);
+    }
+    ~Pause() {
+      flag = saved;
+      detail::newest_tape_serial = saved_newest;
+    }
   } pause(paused_);
 
   std::unordered_set<const detail::TensorImpl*> keep;

@@ -84,13 +84,16 @@ class BackwardContext {
 using BackwardFunction = std::function<void(const Tensor& grad_output, BackwardContext& ctx)>;
 
 namespace detail {
-extern thread_local int active_tape_count;
-extern thread_local int no_grad_depth;
+// Serial of the newest tape alive on this thread (0: none). Serials increase
+// with each tape created, so the newest tape has the largest one.
+extern thread_local std::uint64_t newest_tape_serial;
+// Tapes whose serial is below this are paused by a NoGradGuard (1: none paused).
+extern thread_local std::uint64_t no_grad_below;
 }  // namespace detail
 
-// True if some tape might record an op now: one check, inlined, so ops outside
-// any tape pay nothing else.
-inline bool is_recording() { return detail::active_tape_count > 0 && detail::no_grad_depth == 0; }
+// True if some tape might record an op now: one comparison, inlined, so ops
+// outside any tape pay nothing else.
+inline bool is_recording() { return detail::newest_tape_serial >= detail::no_grad_below; }
 
 // Records `output = op(inputs)` on every active tape that watches one of the
 // inputs, and marks `output` as watched by those tapes. Ops call it as
@@ -160,14 +163,20 @@ class GradientTape {
   std::vector<Tensor> watched_;  // keeps watched tensors alive, so their identity stays unique
 };
 
-// Disables recording on every tape of this thread while alive (for
-// initialization, optimizer steps, evaluation).
+// Pauses, while alive, every tape of this thread that exists when the guard is
+// created (for initialization, optimizer steps, evaluation): ops record nothing
+// on them. A tape created inside the guard records normally, as a new tape
+// inside TensorFlow's tape.stop_recording() does, so a function that computes
+// a gradient of its own keeps working when called under a guard.
 class NoGradGuard {
  public:
-  NoGradGuard() { ++detail::no_grad_depth; }
-  ~NoGradGuard() { --detail::no_grad_depth; }
+  NoGradGuard();
+  ~NoGradGuard() { detail::no_grad_below = saved_; }
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  std::uint64_t saved_;
 };
 
 // The same values, seen by no tape: gradients do not flow through it.
