@@ -1,0 +1,41 @@
+// Metrics reported by fit() and evaluate(): each is a per-sample function of
+// (y_true, y_pred) whose epoch value is the mean over all samples seen.
+// The loss's mean is always reported as "loss".
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg {
+
+class Metric {
+ public:
+  using Function = std::function<Tensor(const Tensor& y_true, const Tensor& y_pred)>;
+  Metric(std::string name, Function per_sample);
+  // By name: "accuracy" / "binary_accuracy", "cosine_similarity", "mse" /
+  // "mean_squared_error", "mae" / "mean_absolute_error". Unknown names throw.
+  Metric(const char* name);  // NOLINT: compile(..., {"accuracy"}) reads as in Keras
+  Metric(const std::string& name);  // NOLINT
+
+  const std::string& name() const { return name_; }
+  // Per-sample values, shape (batch,).
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const { return per_sample_(y_true, y_pred); }
+
+ private:
+  std::string name_;
+  Function per_sample_;
+};
+
+namespace metrics {
+// 1 where (y_pred > threshold) equals (y_true > 0.5), averaged over the last axis.
+Metric binary_accuracy(double threshold = 0.5);
+// The positive cosine similarity of y_true and y_pred along `axis` (Keras's
+// metrics.CosineSimilarity; the loss of that name is its negative).
+Metric cosine_similarity(int axis = -1);
+Metric mean_squared_error();
+Metric mean_absolute_error();
+}  // namespace metrics
+
+}  // namespace tg

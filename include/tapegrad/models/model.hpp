@@ -1,0 +1,155 @@
+// Models: a graph of layers (functional Model) or a stack (Sequential), with
+// Keras's training API.
+//
+//   auto input_a = tg::Input({64}), input_b = tg::Input({64});
+//   auto base = tg::Sequential({tg::layers::Dense(128, "relu"), tg::layers::Dense(32)});
+//   auto distance = tg::layers::Lambda(cosine_distance, {1})({base(input_a), base(input_b)});
+//   tg::Model model({input_a, input_b}, distance);
+//   model.compile(tg::optimizers::Adam(1e-3), tg::losses::ContrastiveLoss(1.0));
+//   auto history = model.fit({xa, xb}, y, {.epochs = 10, .batch_size = 128, .validation_split = 0.1});
+//
+// A model is a layer: it can be called on tensors or symbolic tensors and
+// nested in other models; calling one layer object at several nodes shares its
+// weights (the Siamese pattern above).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tapegrad/layers/layer.hpp"
+#include "tapegrad/losses/loss.hpp"
+#include "tapegrad/losses/metric_learning.hpp"
+#include "tapegrad/models/callbacks.hpp"
+#include "tapegrad/models/metrics.hpp"
+
+namespace tg {
+
+namespace optimizers {
+class Optimizer;  // <tapegrad/optimizers.hpp>
+}
+
+struct FitOptions {
+  int epochs = 1;
+  int batch_size = 32;
+  // The last fraction of the samples (before shuffling) held out for validation, as Keras.
+  double validation_split = 0.0;
+  // Explicit validation data (used instead of validation_split when given).
+  std::vector<Tensor> validation_x;
+  Tensor validation_y;
+  bool shuffle = true;
+  std::uint64_t seed = 0;  // of the shuffling
+  // 0: silent; 1: a progress bar per epoch (one line per epoch when not a terminal); 2: one line per epoch.
+  int verbose = 1;
+  std::vector<std::shared_ptr<callbacks::Callback>> callbacks;
+  // Per-sample weights (batch,), passed to the loss.
+  Tensor sample_weight;
+};
+
+// What compile() stores of a loss: the per-batch training objective computed
+// from the model's outputs and the targets.
+struct TrainingLoss {
+  std::string name;
+  std::function<Tensor(const std::vector<Tensor>& outputs, const Tensor& y_true, const Tensor& sample_weight)> fn;
+};
+
+class Model : public Layer {
+ public:
+  // A functional model from the graph between `inputs` and `outputs`.
+  Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+        const std::string& name = "");
+  Model(const std::vector<SymbolicTensor>& inputs, const SymbolicTensor& output, const std::string& name = "");
+  Model(const SymbolicTensor& input, const SymbolicTensor& output, const std::string& name = "");
+
+  // ---- training -----------------------------------------------------------------
+  // The loss compares the targets y with the model's output: a target-style loss
+  // (y_true, y_pred) for a one-output model; a pair loss (x1, x2, label) for a
+  // model with two outputs (the two embeddings); ContrastiveLoss also accepts a
+  // one-output model whose output is the distance itself (the classic Keras
+  // Siamese example), computing 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2).
+  template <class Optimizer, class Loss>
+  void compile(const Optimizer& optimizer, const Loss& loss, std::vector<Metric> metrics = {}) {
+    compile_with(optimizer.clone(), make_training_loss(loss), std::move(metrics));
+  }
+  // By name: "sgd", "adam", "adamw", "rmsprop", "adagrad"; "mse", "mae",
+  // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+  // "cosine_similarity". Unknown names throw, listing the known ones.
+  void compile(const std::string& optimizer, const std::string& loss, std::vector<Metric> metrics = {});
+  bool compiled() const;
+
+  History fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptions& options = {});
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // Loss and metrics over (x, y) in inference mode: {"loss": ..., "binary_accuracy": ...}.
+  std::map<std::string, double> evaluate(const std::vector<Tensor>& x, const Tensor& y, int batch_size = 32);
+  std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
+  // Outputs in inference mode, computed batch by batch (nothing recorded).
+  std::vector<Tensor> predict_all(const std::vector<Tensor>& x, int batch_size = 32);
+  Tensor predict(const std::vector<Tensor>& x, int batch_size = 32);
+  Tensor predict(const Tensor& x, int batch_size = 32);
+  // One optimizer step on one batch; returns the loss. What fit() runs per batch.
+  double train_on_batch(const std::vector<Tensor>& x, const Tensor& y, const Tensor& sample_weight = Tensor());
+
+  optimizers::Optimizer& optimizer();
+  // Set by callbacks (EarlyStopping, TerminateOnNaN) to end fit() after the current batch/epoch.
+  bool stop_training = false;
+
+  // ---- inspection and persistence ---------------------------------------------
+  const std::vector<SymbolicTensor>& inputs() const;
+  const std::vector<SymbolicTensor>& outputs() const;
+  // The layers, in the order they are run (each once).
+  std::vector<Layer> layers() const;
+  Layer get_layer(const std::string& name) const;
+  // Keras's table: layer (name and type), output shape, parameters, connected to; totals.
+  void summary(std::ostream& os) const;
+  std::string summary() const;
+  std::int64_t count_params() const;
+  // One array per weight, keyed by its unique name, in a .npz file numpy reads.
+  // Saving is atomic; loading checks every name, shape and dtype before changing
+  // anything, and on any error leaves the model as it was.
+  void save_weights(const std::string& path) const;
+  void load_weights(const std::string& path);
+
+ protected:
+  explicit Model(std::shared_ptr<LayerImpl> impl);
+
+ private:
+  template <class L>
+  static TrainingLoss make_training_loss(const L& loss) {
+    if constexpr (std::is_base_of_v<losses::ContrastiveLoss, L>) {
+      return contrastive_training_loss(loss);
+    } else if constexpr (std::is_base_of_v<losses::Loss, L>) {
+      return {loss.name(), [loss](const std::vector<Tensor>& out, const Tensor& y, const Tensor& w) {
+                check_outputs(loss.name(), out, 1);
+                return loss(y, out[0], w);
+              }};
+    } else if constexpr (std::is_base_of_v<losses::PairLoss, L>) {
+      return {loss.name(), [loss](const std::vector<Tensor>& out, const Tensor& y, const Tensor& w) {
+                check_outputs(loss.name(), out, 2);
+                return loss(out[0], out[1], y, w);
+              }};
+    } else {
+      static_assert(std::is_base_of_v<losses::Loss, L>, "compile: the loss must be a tg::losses class");
+    }
+  }
+  static TrainingLoss contrastive_training_loss(const losses::ContrastiveLoss& loss);
+  static void check_outputs(const std::string& loss, const std::vector<Tensor>& outputs, std::size_t expected);
+  void compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, TrainingLoss loss, std::vector<Metric> metrics);
+
+  struct Training;
+  std::shared_ptr<Training> training_;
+};
+
+// A plain stack of layers, each taking the previous one's output, built on its
+// first call.
+class Sequential : public Model {
+ public:
+  explicit Sequential(std::vector<Layer> layers = {}, const std::string& name = "");
+  void add(const Layer& layer);
+};
+
+}  // namespace tg

@@ -1,0 +1,349 @@
+#include "tapegrad/layers/layer.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+
+namespace tg {
+
+// ---- symbolic tensors ---------------------------------------------------------
+
+struct SymbolicTensor::Impl {
+  Shape shape;
+  DType dtype = DType::float32;
+  std::string name;
+  std::shared_ptr<LayerNode> node;
+  int index = 0;
+};
+
+namespace {
+
+const SymbolicTensor::Impl& checked(const std::shared_ptr<SymbolicTensor::Impl>& impl) {
+  if (!impl) throw std::logic_error("SymbolicTensor: the symbolic tensor is undefined (default-constructed)");
+  return *impl;
+}
+
+std::string full_shape_str(const Shape& shape) {
+  std::string s = "(None";
+  for (auto d : shape) s += ", " + std::to_string(d);
+  return s + ")";
+}
+
+}  // namespace
+
+const Shape& SymbolicTensor::shape() const { return checked(impl_).shape; }
+DType SymbolicTensor::dtype() const { return checked(impl_).dtype; }
+const std::string& SymbolicTensor::name() const { return checked(impl_).name; }
+std::string SymbolicTensor::shape_str() const { return full_shape_str(shape()); }
+const std::shared_ptr<LayerNode>& SymbolicTensor::node() const { return checked(impl_).node; }
+int SymbolicTensor::output_index() const { return checked(impl_).index; }
+
+namespace {
+
+// Unique, readable names: "dense", "dense_1", ... per base name, as Keras.
+std::string unique_name(const std::string& base) {
+  static std::mutex mutex;
+  static std::map<std::string, int> counts;
+  std::lock_guard<std::mutex> lock(mutex);
+  int n = counts[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+// "CosineSimilarity" -> "cosine_similarity".
+std::string snake_case(const std::string& name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      if (i > 0 && !std::isupper(static_cast<unsigned char>(name[i - 1]))) out += '_';
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SymbolicTensor Input(const Shape& shape, DType dtype, const std::string& name) {
+  auto impl = std::make_shared<SymbolicTensor::Impl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->name = name.empty() ? unique_name("input_layer") : name;
+  return SymbolicTensor(std::move(impl));
+}
+
+// ---- initializers and seeds ---------------------------------------------------
+
+namespace {
+
+std::mutex seed_mutex;
+Generator& seed_source() {
+  static Generator source(0);
+  return source;
+}
+
+std::uint64_t next_layer_seed() {
+  std::lock_guard<std::mutex> lock(seed_mutex);
+  return seed_source().next_u64();
+}
+
+// Keras's fans: for a kernel (..., in, out) the receptive field is the product
+// of the leading dimensions.
+std::pair<double, double> fans(const Shape& shape) {
+  if (shape.rank() == 0) return {1, 1};
+  if (shape.rank() == 1) return {static_cast<double>(shape[0]), static_cast<double>(shape[0])};
+  double receptive = 1;
+  for (int d = 0; d + 2 < shape.rank(); ++d) receptive *= static_cast<double>(shape[d]);
+  return {static_cast<double>(shape[shape.rank() - 2]) * receptive, static_cast<double>(shape.back()) * receptive};
+}
+
+}  // namespace
+
+void set_seed(std::uint64_t seed) {
+  std::lock_guard<std::mutex> lock(seed_mutex);
+  seed_source() = Generator(seed);
+}
+
+namespace initializers {
+
+Initializer glorot_uniform() {
+  return [](const Shape& shape, DType dtype, Generator& gen) {
+    auto [fan_in, fan_out] = fans(shape);
+    double limit = std::sqrt(6.0 / std::max(1.0, fan_in + fan_out));
+    return uniform(shape, -limit, limit, gen, dtype);
+  };
+}
+Initializer zeros() {
+  return [](const Shape& shape, DType dtype, Generator&) { return tg::zeros(shape, dtype); };
+}
+Initializer ones() {
+  return [](const Shape& shape, DType dtype, Generator&) { return tg::ones(shape, dtype); };
+}
+Initializer constant(double value) {
+  return [value](const Shape& shape, DType dtype, Generator&) { return tg::full(shape, value, dtype); };
+}
+Initializer random_uniform(double low, double high) {
+  return [low, high](const Shape& shape, DType dtype, Generator& gen) { return uniform(shape, low, high, gen, dtype); };
+}
+Initializer random_normal(double mean, double stddev) {
+  return [mean, stddev](const Shape& shape, DType dtype, Generator& gen) {
+    Tensor t = randn(shape, gen, dtype);
+    dispatch_float(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      T* p = t.data<T>();
+      for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(mean + stddev * p[i]);
+    });
+    return t;
+  };
+}
+Initializer get(const std::string& name) {
+  if (name == "glorot_uniform") return glorot_uniform();
+  if (name == "zeros") return zeros();
+  if (name == "ones") return ones();
+  if (name == "random_uniform") return random_uniform();
+  if (name == "random_normal") return random_normal();
+  throw std::invalid_argument("initializers::get: unknown initializer '" + name +
+                              "' (known: glorot_uniform, zeros, ones, random_uniform, random_normal)");
+}
+
+}  // namespace initializers
+
+// ---- LayerImpl ----------------------------------------------------------------
+
+LayerImpl::LayerImpl(std::string class_name, std::string name)
+    : class_name_(std::move(class_name)),
+      name_(name.empty() ? unique_name(snake_case(class_name_)) : std::move(name)),
+      generator_(next_layer_seed()) {}
+
+void LayerImpl::build(const std::vector<Shape>&) {}
+
+namespace {
+
+std::string count_error(const LayerImpl& layer, std::size_t received) {
+  std::string expected = layer.min_inputs() == layer.max_inputs()
+                             ? std::to_string(layer.min_inputs())
+                             : (layer.max_inputs() < 0 ? "at least " + std::to_string(layer.min_inputs())
+                                                       : std::to_string(layer.min_inputs()) + " to " +
+                                                             std::to_string(layer.max_inputs()));
+  return layer.name() + " (" + layer.class_name() + "): expected " + expected + " input" +
+         (expected == "1" ? "" : "s") + ", received " + std::to_string(received);
+}
+
+void check_count(const LayerImpl& layer, std::size_t n) {
+  const auto count = static_cast<int>(n);
+  if (count < layer.min_inputs() || (layer.max_inputs() >= 0 && count > layer.max_inputs()))
+    throw std::invalid_argument(count_error(layer, n));
+}
+
+}  // namespace
+
+std::vector<Tensor> LayerImpl::run(const std::vector<Tensor>& inputs, bool training) {
+  check_count(*this, inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined())
+      throw std::invalid_argument(name_ + " (" + class_name_ + "): input " + std::to_string(i) + " is undefined");
+    if (inputs[i].rank() == 0)
+      throw std::invalid_argument(name_ + " (" + class_name_ + "): input " + std::to_string(i) +
+                                  " is 0-d; layers take a batch: shape (batch, ...)");
+  }
+  if (!built_) {
+    std::vector<Shape> shapes;
+    for (const Tensor& x : inputs) {
+      Shape s = x.shape();
+      s.erase(0);
+      shapes.push_back(s);
+    }
+    build(shapes);
+    built_ = true;
+  }
+  return call(inputs, training);
+}
+
+std::vector<std::pair<Shape, DType>> LayerImpl::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
+  std::vector<Tensor> zeros_batch;
+  for (const SymbolicTensor& s : inputs) {
+    Shape shape = s.shape();
+    shape.insert(0, 1);
+    zeros_batch.push_back(zeros(shape, s.dtype()));
+  }
+  std::vector<Tensor> outputs;
+  {
+    NoGradGuard no_grad;
+    outputs = run(zeros_batch, /*training=*/false);
+  }
+  std::vector<std::pair<Shape, DType>> specs;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& y = outputs[i];
+    if (y.rank() == 0 || y.dim(0) != 1)
+      throw std::invalid_argument(name_ + " (" + class_name_ + "): output " + std::to_string(i) + " has shape " +
+                                  y.shape().str() + " for a batch of 1; a layer must keep the batch dimension first");
+    Shape s = y.shape();
+    s.erase(0);
+    specs.emplace_back(s, y.dtype());
+  }
+  return specs;
+}
+
+std::vector<SymbolicTensor> LayerImpl::run_symbolic(const std::vector<SymbolicTensor>& inputs) {
+  check_count(*this, inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined())
+      throw std::invalid_argument(name_ + " (" + class_name_ + "): symbolic input " + std::to_string(i) +
+                                  " is undefined");
+  auto node = std::make_shared<LayerNode>();
+  node->layer = shared_from_this();
+  node->inputs = inputs;
+  node->output_specs = compute_output_spec(inputs);
+  built_ = true;
+  std::vector<SymbolicTensor> outputs;
+  for (std::size_t i = 0; i < node->output_specs.size(); ++i) {
+    auto impl = std::make_shared<SymbolicTensor::Impl>();
+    impl->shape = node->output_specs[i].first;
+    impl->dtype = node->output_specs[i].second;
+    impl->name = name_ + (node->output_specs.size() > 1 ? ":" + std::to_string(i) : "");
+    impl->node = node;
+    impl->index = static_cast<int>(i);
+    outputs.emplace_back(std::move(impl));
+  }
+  return outputs;
+}
+
+Tensor LayerImpl::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
+                             bool trainable, DType dtype) {
+  if (!is_floating(dtype))
+    throw std::invalid_argument(name_ + ": add_weight '" + name + "': weights must be float32 or float64");
+  Tensor value = initializer(shape, dtype, generator_);
+  if (value.shape() != shape || value.dtype() != dtype)
+    throw std::logic_error(name_ + ": add_weight '" + name + "': the initializer returned " + value.shape().str() +
+                           " " + dtype_name(value.dtype()) + ", expected " + shape.str() + " " + dtype_name(dtype));
+  Tensor w = value.clone();
+  w.set_name(name_ + "/" + name);
+  if (trainable) w.set_trainable(true);
+  own_weights_.push_back(w);
+  return w;
+}
+
+std::vector<Tensor> LayerImpl::weights() const {
+  std::vector<Tensor> all;
+  std::unordered_set<const void*> seen;
+  auto add = [&](const Tensor& w) {
+    if (seen.insert(w.id()).second) all.push_back(w);
+  };
+  for (const Tensor& w : own_weights_) add(w);
+  for (const auto& sub : sublayers())
+    for (const Tensor& w : sub->weights()) add(w);
+  return all;
+}
+
+std::vector<Tensor> LayerImpl::trainable_weights() const {
+  std::vector<Tensor> out;
+  for (const Tensor& w : weights())
+    if (w.trainable()) out.push_back(w);
+  return out;
+}
+
+std::vector<Tensor> LayerImpl::non_trainable_weights() const {
+  std::vector<Tensor> out;
+  for (const Tensor& w : weights())
+    if (!w.trainable()) out.push_back(w);
+  return out;
+}
+
+std::string LayerImpl::repr() const {
+  std::string c = config();
+  return class_name_ + "(name=" + name_ + (c.empty() ? "" : ", " + c) + ")";
+}
+
+// ---- Layer ----------------------------------------------------------------------
+
+Layer::Layer(std::shared_ptr<LayerImpl> impl) : impl_(std::move(impl)) {}
+
+LayerImpl& Layer::impl() const {
+  if (!impl_) throw std::logic_error("Layer: the layer is undefined (default-constructed)");
+  return *impl_;
+}
+
+namespace {
+
+template <class T>
+const T& single(const std::vector<T>& outputs, const LayerImpl& layer) {
+  if (outputs.size() != 1)
+    throw std::invalid_argument(layer.name() + " (" + layer.class_name() + ") has " + std::to_string(outputs.size()) +
+                                " outputs; use call_all() to get all of them");
+  return outputs[0];
+}
+
+}  // namespace
+
+Tensor Layer::operator()(const Tensor& input, bool training) const {
+  return single(impl().run({input}, training), impl());
+}
+Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {
+  return single(impl().run(inputs, training), impl());
+}
+std::vector<Tensor> Layer::call_all(const std::vector<Tensor>& inputs, bool training) const {
+  return impl().run(inputs, training);
+}
+SymbolicTensor Layer::operator()(const SymbolicTensor& input) const {
+  return single(impl().run_symbolic({input}), impl());
+}
+SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs) const {
+  return single(impl().run_symbolic(inputs), impl());
+}
+std::vector<SymbolicTensor> Layer::call_all(const std::vector<SymbolicTensor>& inputs) const {
+  return impl().run_symbolic(inputs);
+}
+
+std::ostream& operator<<(std::ostream& os, const Layer& layer) { return os << layer.repr(); }
+
+}  // namespace tg
