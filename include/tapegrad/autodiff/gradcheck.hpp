@@ -15,7 +15,8 @@
 //     (accumulation adds, never overwrites);
 //   - computing the gradient twice gives identical results (determinism);
 //   - when only one input is watched, no backward computes a gradient for the
-//     others (each op computes only the gradients that are needed).
+//     other inputs or for constants the function uses (each op computes only
+//     the gradients that are needed).
 // int64 inputs (indices) are passed through unchanged and not checked.
 #pragma once
 
