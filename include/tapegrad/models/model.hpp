@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/layers/layer.hpp"
@@ -76,12 +77,24 @@ class Model : public Layer {
   void compile(const Optimizer& optimizer, const Loss& loss, std::vector<Metric> metrics = {}) {
     compile_with(optimizer.clone(), make_training_loss(loss), std::move(metrics));
   }
-  // By name: "sgd", "adam", "adamw", "rmsprop", "adagrad"; "mse", "mae",
+  // By name, with default hyperparameters: "sgd", "adam", "adamw", "rmsprop",
+  // "adagrad"; "mse" / "mean_squared_error", "mae" / "mean_absolute_error",
   // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-  // "cosine_similarity". Unknown names throw, listing the known ones.
+  // "cosine_similarity" (Keras's: negative cosine), "contrastive" (ContrastiveLoss()).
+  // Unknown names throw, listing the known ones.
   void compile(const std::string& optimizer, const std::string& loss, std::vector<Metric> metrics = {});
   bool compiled() const;
 
+  // Trains for options.epochs epochs over (x, y): x holds one array per model
+  // input, all with the same number of samples (first axis), and y one target
+  // (or pair label) per sample. Per batch: a forward pass in training mode on
+  // a GradientTape, the loss, row-sparse-aware gradients of the trainable
+  // weights, one optimizer step. Each epoch's samples are shuffled with a
+  // Generator seeded by options.seed (deterministic). The epoch's "loss" and
+  // metrics are means over its samples (each batch weighted by its size);
+  // validation values ("val_loss", "val_<metric>") are computed at the end of
+  // the epoch in inference mode. An exception leaves the model usable: the
+  // weights are those of the last completed step.
   History fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptions& options = {});
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   // Loss and metrics over (x, y) in inference mode: {"loss": ..., "binary_accuracy": ...}.
@@ -104,15 +117,28 @@ class Model : public Layer {
   // The layers, in the order they are run (each once).
   std::vector<Layer> layers() const;
   Layer get_layer(const std::string& name) const;
-  // Keras's table: layer (name and type), output shape, parameters, connected to; totals.
+  // Keras's table: layer (name and type), output shape, parameters, connected to;
+  // totals (models/summary.cpp shows an example). summary() prints it to std::cout.
   void summary(std::ostream& os) const;
-  std::string summary() const;
+  void summary() const;
+  std::string summary_string() const;
   std::int64_t count_params() const;
-  // One array per weight, keyed by its unique name, in a .npz file numpy reads.
-  // Saving is atomic; loading checks every name, shape and dtype before changing
-  // anything, and on any error leaves the model as it was.
+  // The model's weights (weights() order) under their unique names: a weight is
+  // named "<layer>/<weight>" ("dense/kernel"); when two weights share a name
+  // (layers given the same name by hand), the later ones get "_1", "_2", ...
+  // appended to the whole name ("dense/kernel_1"), the first free one, in
+  // weights() order. These are the keys of save_weights' file.
+  std::vector<std::pair<std::string, Tensor>> named_weights() const;
+  // One array per weight, keyed by its unique name (named_weights()), in a
+  // .npz file numpy reads. Saving is atomic (tg::io::save_npz); loading checks
+  // every name, shape and dtype before changing anything, and on any error
+  // (missing, extra or mismatching array, unreadable file) leaves the model as
+  // it was and says which weight is wrong. Loaded values are assigned in place:
+  // the weight tensors keep their identity (optimizer state stays attached).
   void save_weights(const std::string& path) const;
   void load_weights(const std::string& path);
+  // How many input arrays the model takes (1 for a Sequential).
+  std::size_t num_inputs() const;
 
  protected:
   explicit Model(std::shared_ptr<LayerImpl> impl);

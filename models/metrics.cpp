@@ -1,0 +1,134 @@
+// Metrics: per-sample values of (y_true, y_pred), computed in float64 from
+// plain loops (a metric is never differentiated), averaged by fit()/evaluate().
+#include "tapegrad/models/metrics.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/ops/cosine.hpp"
+#include "tapegrad/ops/reduce.hpp"
+
+namespace tg {
+
+namespace {
+
+const char* const known_metrics =
+    "accuracy, binary_accuracy, cosine_similarity, mse, mean_squared_error, mae, mean_absolute_error";
+
+std::string describe(const Tensor& t) {
+  return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
+}
+
+// y_true and y_pred as float64 values of y_pred's shape. As the losses (and
+// Keras), a y_true of shape (batch,) matches a y_pred of shape (batch, 1) and
+// the reverse.
+struct Aligned {
+  std::vector<double> y_true, y_pred;
+  std::int64_t batch = 0, per_sample = 0;
+};
+
+Aligned align(const std::string& metric, const Tensor& y_true, const Tensor& y_pred) {
+  if (!y_true.defined() || !y_pred.defined() || y_pred.rank() == 0 || y_true.rank() == 0)
+    throw std::invalid_argument(metric + ": expected y_true and y_pred of shape (batch, ...), received " +
+                                describe(y_true) + " and " + describe(y_pred));
+  const Shape& t = y_true.shape();
+  const Shape& p = y_pred.shape();
+  const bool column_vs_vector = (t.rank() == 1 && p.rank() == 2 && p[1] == 1 && p[0] == t[0]) ||
+                                (p.rank() == 1 && t.rank() == 2 && t[1] == 1 && p[0] == t[0]);
+  if (t != p && !column_vs_vector)
+    throw std::invalid_argument(metric + ": y_true and y_pred must have the same shape, received " + t.str() +
+                                " and " + p.str());
+  Aligned a;
+  a.y_true = y_true.to(float64).to_vector<double>();
+  a.y_pred = y_pred.to(float64).to_vector<double>();
+  a.batch = p[0];
+  a.per_sample = a.batch == 0 ? 0 : static_cast<std::int64_t>(a.y_pred.size()) / a.batch;
+  return a;
+}
+
+// The mean of f(true, pred) over each sample's elements: shape (batch,).
+template <class F>
+Tensor per_sample_mean(const Aligned& a, F f) {
+  std::vector<double> out(static_cast<std::size_t>(a.batch), 0.0);
+  for (std::int64_t i = 0; i < a.batch; ++i) {
+    double s = 0;
+    for (std::int64_t j = 0; j < a.per_sample; ++j) {
+      const auto k = static_cast<std::size_t>(i * a.per_sample + j);
+      s += f(a.y_true[k], a.y_pred[k]);
+    }
+    out[static_cast<std::size_t>(i)] = a.per_sample ? s / static_cast<double>(a.per_sample) : 0.0;
+  }
+  return Tensor::from_vector(out, Shape{a.batch});
+}
+
+Metric named(const std::string& name, const Metric& metric) {
+  // The function of `metric`, under the name the user wrote ("mse", "acc"...).
+  return Metric(name, [metric](const Tensor& y_true, const Tensor& y_pred) { return metric(y_true, y_pred); });
+}
+
+Metric from_name(const std::string& name) {
+  if (name == "accuracy" || name == "binary_accuracy") return named(name, metrics::binary_accuracy());
+  if (name == "cosine_similarity") return metrics::cosine_similarity();
+  if (name == "mse" || name == "mean_squared_error") return named(name, metrics::mean_squared_error());
+  if (name == "mae" || name == "mean_absolute_error") return named(name, metrics::mean_absolute_error());
+  throw std::invalid_argument("Metric: unknown metric '" + name + "' (known: " + known_metrics + ")");
+}
+
+}  // namespace
+
+Metric::Metric(std::string name, Function per_sample) : name_(std::move(name)), per_sample_(std::move(per_sample)) {
+  if (name_.empty()) throw std::invalid_argument("Metric: the name must not be empty");
+  if (name_ == "loss" || name_.rfind("val_", 0) == 0)
+    throw std::invalid_argument("Metric: the name '" + name_ +
+                                "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
+  if (!per_sample_) throw std::invalid_argument("Metric '" + name_ + "': the function is empty");
+}
+
+Metric::Metric(const char* name) : Metric(from_name(name == nullptr ? std::string() : std::string(name))) {}
+Metric::Metric(const std::string& name) : Metric(from_name(name)) {}
+
+namespace metrics {
+
+Metric binary_accuracy(double threshold) {
+  return Metric("binary_accuracy", [threshold](const Tensor& y_true, const Tensor& y_pred) {
+    const Aligned a = align("binary_accuracy", y_true, y_pred);
+    return per_sample_mean(a, [threshold](double t, double p) { return (p > threshold) == (t > 0.5) ? 1.0 : 0.0; });
+  });
+}
+
+Metric cosine_similarity(int axis) {
+  return Metric("cosine_similarity", [axis](const Tensor& y_true, const Tensor& y_pred) {
+    if (!y_true.defined() || !y_pred.defined() || y_true.shape() != y_pred.shape() || y_pred.rank() < 2)
+      throw std::invalid_argument("cosine_similarity: expected y_true and y_pred of one shape (batch, ..., features), "
+                                  "received " + describe(y_true) + " and " + describe(y_pred));
+    NoGradGuard no_grad;
+    Tensor cos = tg::cosine_similarity(y_true.to(float64), y_pred.to(float64), axis);
+    if (cos.rank() > 1) {
+      Axes rest;
+      for (int d = 1; d < cos.rank(); ++d) rest.push_back(d);
+      cos = mean(cos, rest);
+    }
+    return cos;
+  });
+}
+
+Metric mean_squared_error() {
+  return Metric("mean_squared_error", [](const Tensor& y_true, const Tensor& y_pred) {
+    return per_sample_mean(align("mean_squared_error", y_true, y_pred),
+                           [](double t, double p) { return (t - p) * (t - p); });
+  });
+}
+
+Metric mean_absolute_error() {
+  return Metric("mean_absolute_error", [](const Tensor& y_true, const Tensor& y_pred) {
+    return per_sample_mean(align("mean_absolute_error", y_true, y_pred),
+                           [](double t, double p) { return std::abs(t - p); });
+  });
+}
+
+}  // namespace metrics
+
+}  // namespace tg

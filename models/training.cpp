@@ -1,0 +1,518 @@
+// Model's training API: compile, fit, train_on_batch, evaluate, predict.
+//
+// One training step (train_step below), for a batch (x, y, w):
+//   outputs = model(x, training=true)          on a fresh GradientTape
+//   loss    = training_loss(outputs, y, w)     0-d (a per-sample loss vector is averaged)
+//   grads   = tape.sparse_gradient(loss, trainable weights)   (Embedding rows stay row-sparse)
+//   optimizer.apply_gradients(grads, trainable weights)       (in place)
+// The whole step runs under a NoGradGuard, so a tape the caller has open
+// records none of it; the step's own tape, created inside the guard, records.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../losses/support.hpp"
+#include "graph.hpp"
+#include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/losses.hpp"
+#include "tapegrad/models/model.hpp"
+#include "tapegrad/ops.hpp"
+#include "tapegrad/optimizers.hpp"
+
+namespace tg {
+
+struct Model::Training {
+  std::unique_ptr<optimizers::Optimizer> optimizer;
+  TrainingLoss loss;
+  std::vector<Metric> metrics;
+};
+
+namespace {
+
+std::string plural(std::size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string describe(const Tensor& t) {
+  return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
+}
+
+std::string full_shape(const Shape& per_sample) {
+  std::string s = "(None";
+  for (auto d : per_sample) s += ", " + std::to_string(d);
+  return s + ")";
+}
+
+Shape per_sample_shape(const Tensor& t) {
+  Shape s = t.shape();
+  s.erase(0);
+  return s;
+}
+
+// Rows [begin, end) of t (a view-free copy).
+Tensor rows(const Tensor& t, std::int64_t begin, std::int64_t end) {
+  if (begin == 0 && end == t.dim(0)) return t;
+  return slice(t, 0, begin, end);
+}
+
+// Rows `index` of t.
+Tensor rows(const Tensor& t, const Tensor& index) { return gather(t, index); }
+
+// One number per sample (the sample weights): shape (n,) or (n, 1).
+void check_per_sample(const char* who, const char* what, const Tensor& t, std::int64_t n) {
+  if (!t.defined()) return;
+  const bool ok = (t.rank() == 1 && t.dim(0) == n) || (t.rank() == 2 && t.dim(0) == n && t.dim(1) == 1);
+  if (!ok)
+    throw std::invalid_argument(std::string(who) + ": " + what + " must have one value per sample, shape (" +
+                                std::to_string(n) + ",), received " + describe(t));
+}
+
+// Sums of the loss and metrics over the samples seen, for means weighted by batch size.
+struct Running {
+  double loss_sum = 0;
+  std::vector<double> metric_sums;
+  std::int64_t samples = 0;
+
+  explicit Running(std::size_t metrics) : metric_sums(metrics, 0.0) {}
+  Logs logs(const std::vector<Metric>& metrics, const std::string& prefix = "") const {
+    Logs out;
+    const double n = static_cast<double>(samples);
+    out[prefix + "loss"] = loss_sum / n;
+    for (std::size_t i = 0; i < metrics.size(); ++i) out[prefix + metrics[i].name()] = metric_sums[i] / n;
+    return out;
+  }
+};
+
+// Adds each metric's per-sample values for this batch to `running`.
+void add_metrics(Running& running, const std::vector<Metric>& metrics, const Tensor& y,
+                 const std::vector<Tensor>& outputs) {
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    Tensor values = metrics[i](y, outputs.at(0));
+    if (!values.defined() || values.rank() != 1 || values.dim(0) != y.dim(0))
+      throw std::invalid_argument("metric '" + metrics[i].name() + "': expected one value per sample, shape (" +
+                                  std::to_string(y.dim(0)) + ",), received " + describe(values));
+    double s = 0;
+    for (double v : values.to(float64).to_vector<double>()) s += v;
+    running.metric_sums[i] += s;
+  }
+}
+
+// The number to optimize from what the loss returned: the loss itself when it
+// is one number, its mean for a per-sample vector (Reduction::none).
+Tensor objective(const Tensor& loss, const std::string& name) {
+  if (!loss.defined() || !loss.is_floating() || loss.numel() == 0)
+    throw std::invalid_argument("fit: the loss " + name + " returned " + describe(loss) +
+                                "; expected a floating 0-d tensor or one value per sample");
+  return loss.numel() == 1 ? loss : mean(loss);
+}
+
+}  // namespace
+
+// ---- compile -------------------------------------------------------------------------
+
+void Model::check_outputs(const std::string& loss, const std::vector<Tensor>& outputs, std::size_t expected) {
+  if (outputs.size() != expected)
+    throw std::invalid_argument(
+        loss + ": the loss takes " +
+        (expected == 1 ? std::string("the model's single output (y_true, y_pred)")
+                       : "two outputs, the embeddings (x1, x2, label)") +
+        ", but the model has " + plural(outputs.size(), "output") +
+        (expected == 1 ? "; use a pair loss (e.g. ContrastiveLoss) for a model returning two embeddings"
+                       : "; a pair loss needs a model whose outputs are the two embeddings"));
+}
+
+TrainingLoss Model::contrastive_training_loss(const losses::ContrastiveLoss& loss) {
+  // One output: the distance d itself (the classic Keras Siamese model whose
+  // last layer is a Lambda computing a distance);
+  //   loss_i = 0.5 * (y_i d_i^2 + (1 - y_i) max(margin - d_i, 0)^2),  y = 1 similar, 0 dissimilar,
+  // as losses::contrastive_loss with d given. Two outputs: the two embeddings,
+  // and the loss computes their distance itself.
+  return {loss.name(), [loss](const std::vector<Tensor>& out, const Tensor& y, const Tensor& w) {
+            if (out.size() == 2) return loss(out[0], out[1], y, w);
+            if (out.size() != 1)
+              throw std::invalid_argument("ContrastiveLoss: expects a model with one output (the distance) or two "
+                                          "(the embeddings), but the model has " +
+                                          plural(out.size(), "output"));
+            Tensor d = out[0];
+            const char* name = "ContrastiveLoss";
+            losses::detail::check_float(name, "the distance (the model's output)", d);
+            const bool column = d.rank() == 2 && d.dim(1) == 1;
+            if (d.rank() != 1 && !column)
+              throw std::invalid_argument(
+                  "ContrastiveLoss: on a one-output model the output is the distance, of shape (batch,) or (batch, "
+                  "1), received " +
+                  describe(d) + "; a model returning two embeddings needs two outputs");
+            losses::detail::check_nonempty(name, "the distance", d);
+            if (column) d = reshape(d, {d.dim(0)});
+            Tensor label = losses::detail::batch_vector(name, "label", y, d.dim(0));
+            losses::detail::check_values(name, "label", label, [](double v) { return v == 0.0 || v == 1.0; },
+                                         "1 (similar) or 0 (dissimilar)");
+            label = losses::detail::cast_like(label, d);
+            Tensor pull = mul(label, square(d));
+            Tensor push = mul(1.0 - label, square(relu(loss.margin() - d)));
+            return loss.reduce(0.5 * add(pull, push), w);
+          }};
+}
+
+void Model::compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, TrainingLoss loss,
+                         std::vector<Metric> metrics) {
+  if (!optimizer) throw std::invalid_argument(name() + ": compile: the optimizer is null");
+  if (!loss.fn) throw std::invalid_argument(name() + ": compile: the loss is empty");
+  for (std::size_t i = 0; i < metrics.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (metrics[i].name() == metrics[j].name())
+        throw std::invalid_argument(name() + ": compile: the metric '" + metrics[i].name() +
+                                    "' is listed twice (each metric name is a key of the logs)");
+  if (!metrics.empty()) {
+    if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&impl()); f && f->outputs().size() != 1)
+      throw std::invalid_argument(name() + ": compile: metrics compare y with the model's output, but the model has " +
+                                  plural(f->outputs().size(), "output") + "; compile it without metrics");
+  }
+  auto training = std::make_shared<Training>();
+  training->optimizer = std::move(optimizer);
+  training->loss = std::move(loss);
+  training->metrics = std::move(metrics);
+  training_ = std::move(training);
+}
+
+void Model::compile(const std::string& optimizer, const std::string& loss, std::vector<Metric> metrics) {
+  std::unique_ptr<optimizers::Optimizer> opt;
+  if (optimizer == "sgd") opt = optimizers::SGD().clone();
+  else if (optimizer == "adam") opt = optimizers::Adam().clone();
+  else if (optimizer == "adamw") opt = optimizers::AdamW().clone();
+  else if (optimizer == "rmsprop") opt = optimizers::RMSprop().clone();
+  else if (optimizer == "adagrad") opt = optimizers::Adagrad().clone();
+  else
+    throw std::invalid_argument(name() + ": compile: unknown optimizer '" + optimizer +
+                                "' (known: sgd, adam, adamw, rmsprop, adagrad)");
+  TrainingLoss training_loss;
+  if (loss == "mse" || loss == "mean_squared_error") training_loss = make_training_loss(losses::MeanSquaredError());
+  else if (loss == "mae" || loss == "mean_absolute_error")
+    training_loss = make_training_loss(losses::MeanAbsoluteError());
+  else if (loss == "binary_crossentropy") training_loss = make_training_loss(losses::BinaryCrossentropy());
+  else if (loss == "categorical_crossentropy") training_loss = make_training_loss(losses::CategoricalCrossentropy());
+  else if (loss == "sparse_categorical_crossentropy")
+    training_loss = make_training_loss(losses::SparseCategoricalCrossentropy());
+  else if (loss == "cosine_similarity") training_loss = make_training_loss(losses::CosineSimilarity());
+  else if (loss == "contrastive") training_loss = make_training_loss(losses::ContrastiveLoss());
+  else
+    throw std::invalid_argument(name() + ": compile: unknown loss '" + loss +
+                                "' (known: mse, mean_squared_error, mae, mean_absolute_error, binary_crossentropy, "
+                                "categorical_crossentropy, sparse_categorical_crossentropy, cosine_similarity, "
+                                "contrastive)");
+  compile_with(std::move(opt), std::move(training_loss), std::move(metrics));
+}
+
+bool Model::compiled() const { return training_ && training_->optimizer; }
+
+optimizers::Optimizer& Model::optimizer() {
+  if (!compiled())
+    throw std::logic_error(name() + ": the model has no optimizer: call model.compile(optimizer, loss) first");
+  return *training_->optimizer;
+}
+
+std::size_t Model::num_inputs() const {
+  if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&impl())) return f->inputs().size();
+  return 1;
+}
+
+// ---- data checks -----------------------------------------------------------------------
+
+namespace {
+
+// Checks x (and y, w when defined) against the model before anything runs;
+// returns the number of samples.
+std::int64_t check_data(const Model& model, const std::string& who, const std::vector<Tensor>& x, const Tensor* y,
+                        const Tensor& w) {
+  const std::size_t expected = model.num_inputs();
+  if (x.size() != expected)
+    throw std::invalid_argument(who + ": the model '" + model.name() + "' takes " + plural(expected, "input array") +
+                                ", received " + std::to_string(x.size()));
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (!x[i].defined() || x[i].rank() == 0)
+      throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] must have shape (samples, ...), received " +
+                                  (x[i].defined() ? "a 0-d tensor" : std::string("an undefined tensor")));
+  const std::int64_t n = x[0].dim(0);
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if (x[i].dim(0) != n)
+      throw std::invalid_argument(who + ": the input arrays must have the same number of samples, received x[0] of "
+                                  "shape " + x[0].shape().str() + " and x[" + std::to_string(i) + "] of shape " +
+                                  x[i].shape().str());
+  if (n == 0) throw std::invalid_argument(who + ": x has no samples (shape " + x[0].shape().str() + ")");
+  if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&model.impl())) {
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const SymbolicTensor& spec = f->inputs()[i];
+      if (per_sample_shape(x[i]) != spec.shape())
+        throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] has shape " + x[i].shape().str() +
+                                    ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
+                                    "') expects " + full_shape(spec.shape()));
+      if (x[i].dtype() != spec.dtype())
+        throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] is " + dtype_name(x[i].dtype()) +
+                                    ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
+                                    "') expects " + dtype_name(spec.dtype()) + " (convert with x.to(tg::" +
+                                    dtype_name(spec.dtype()) + "))");
+    }
+  } else if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl());
+             s && s->has_input_shape() && per_sample_shape(x[0]) != s->input_shape()) {
+    throw std::invalid_argument(who + ": x has shape " + x[0].shape().str() + ", but the model '" + model.name() +
+                                "' was built for inputs of shape " + full_shape(s->input_shape()));
+  }
+  if (y != nullptr) {
+    if (!y->defined() || y->rank() == 0)
+      throw std::invalid_argument(who + ": y must have one target per sample, shape (" + std::to_string(n) +
+                                  ", ...), received " + describe(*y));
+    if (y->dim(0) != n)
+      throw std::invalid_argument(who + ": y has " + std::to_string(y->dim(0)) + " samples (shape " +
+                                  y->shape().str() + "), but x has " + std::to_string(n) + " (x[0] of shape " +
+                                  x[0].shape().str() + "); give one target per sample");
+  }
+  check_per_sample(who.c_str(), "sample_weight", w, n);
+  return n;
+}
+
+}  // namespace
+
+// ---- one step, evaluation, prediction ------------------------------------------------
+
+namespace {
+
+struct StepResult {
+  double loss = 0;
+  std::vector<Tensor> outputs;
+};
+
+}  // namespace
+
+// Runs one optimizer step; adds the batch's loss and metric values to `running`.
+static StepResult train_step(Model& model, optimizers::Optimizer& optimizer, const TrainingLoss& training_loss,
+                             const std::vector<Tensor>& x, const Tensor& y, const Tensor& w) {
+  NoGradGuard outer;  // tapes the caller has open record nothing of the step
+  StepResult result;
+  std::vector<Tensor> variables;
+  std::vector<Gradient> grads;
+  {
+    GradientTape tape;
+    result.outputs = model.call_all(x, /*training=*/true);
+    Tensor loss = objective(training_loss.fn(result.outputs, y, w), training_loss.name);
+    // After the forward pass: a model built lazily has its weights only now.
+    variables = model.trainable_weights();
+    grads = tape.sparse_gradient(loss, variables);
+    result.loss = loss.item();
+  }
+  optimizer.apply_gradients(grads, variables);
+  return result;
+}
+
+double Model::train_on_batch(const std::vector<Tensor>& x, const Tensor& y, const Tensor& sample_weight) {
+  if (!compiled())
+    throw std::logic_error(name() + ": train_on_batch: the model must be compiled first: call "
+                           "model.compile(optimizer, loss)");
+  check_data(*this, "train_on_batch", x, &y, sample_weight);
+  auto training = training_;  // keeps the state alive even if a callback recompiles
+  return train_step(*this, *training->optimizer, training->loss, x, y, sample_weight).loss;
+}
+
+namespace {
+
+// Loss and metrics over (x, y) in inference mode, batch by batch; keys prefixed.
+Logs evaluate_batches(Model& model, const TrainingLoss& training_loss, const std::vector<Metric>& metrics,
+                      const std::vector<Tensor>& x, const Tensor& y, const Tensor& w, std::int64_t n, int batch_size,
+                      const std::string& prefix) {
+  NoGradGuard no_grad;
+  Running running(metrics.size());
+  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
+    const std::int64_t end = std::min<std::int64_t>(n, begin + batch_size);
+    std::vector<Tensor> xb;
+    for (const Tensor& t : x) xb.push_back(rows(t, begin, end));
+    Tensor yb = rows(y, begin, end);
+    Tensor wb = w.defined() ? rows(w, begin, end) : Tensor();
+    std::vector<Tensor> outputs = model.call_all(xb, /*training=*/false);
+    Tensor loss = objective(training_loss.fn(outputs, yb, wb), training_loss.name);
+    running.loss_sum += loss.item() * static_cast<double>(end - begin);
+    running.samples += end - begin;
+    add_metrics(running, metrics, yb, outputs);
+  }
+  return running.logs(metrics, prefix);
+}
+
+void check_batch_size(const std::string& who, int batch_size) {
+  if (batch_size < 1)
+    throw std::invalid_argument(who + ": batch_size must be >= 1, received " + std::to_string(batch_size));
+}
+
+}  // namespace
+
+std::map<std::string, double> Model::evaluate(const std::vector<Tensor>& x, const Tensor& y, int batch_size) {
+  if (!compiled())
+    throw std::logic_error(name() + ": evaluate: the model must be compiled first: call model.compile(optimizer, loss)");
+  check_batch_size("evaluate", batch_size);
+  const std::int64_t n = check_data(*this, "evaluate", x, &y, Tensor());
+  auto training = training_;
+  return evaluate_batches(*this, training->loss, training->metrics, x, y, Tensor(), n, batch_size, "");
+}
+
+std::map<std::string, double> Model::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
+  return evaluate(std::vector<Tensor>{x}, y, batch_size);
+}
+
+std::vector<Tensor> Model::predict_all(const std::vector<Tensor>& x, int batch_size) {
+  check_batch_size("predict", batch_size);
+  const std::int64_t n = check_data(*this, "predict", x, nullptr, Tensor());
+  NoGradGuard no_grad;
+  std::vector<std::vector<Tensor>> pieces;  // per output, per batch
+  for (std::int64_t begin = 0; begin < n; begin += batch_size) {
+    const std::int64_t end = std::min<std::int64_t>(n, begin + batch_size);
+    std::vector<Tensor> xb;
+    for (const Tensor& t : x) xb.push_back(rows(t, begin, end));
+    std::vector<Tensor> outputs = call_all(xb, /*training=*/false);
+    if (pieces.empty()) pieces.resize(outputs.size());
+    for (std::size_t k = 0; k < outputs.size(); ++k) pieces[k].push_back(outputs[k]);
+  }
+  std::vector<Tensor> result;
+  for (auto& p : pieces) result.push_back(p.size() == 1 ? p[0] : concat(p, 0));
+  return result;
+}
+
+Tensor Model::predict(const std::vector<Tensor>& x, int batch_size) {
+  std::vector<Tensor> outputs = predict_all(x, batch_size);
+  if (outputs.size() != 1)
+    throw std::invalid_argument(name() + ": predict: the model has " + plural(outputs.size(), "output") +
+                                "; use predict_all() to get all of them");
+  return outputs[0];
+}
+
+Tensor Model::predict(const Tensor& x, int batch_size) { return predict(std::vector<Tensor>{x}, batch_size); }
+
+// ---- fit -------------------------------------------------------------------------------
+
+History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
+  return fit(std::vector<Tensor>{x}, y, options);
+}
+
+History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptions& options) {
+  if (!compiled())
+    throw std::logic_error(name() + ": fit: the model must be compiled first: call model.compile(optimizer, loss)");
+  if (options.epochs < 0)
+    throw std::invalid_argument("fit: epochs must be >= 0, received " + std::to_string(options.epochs));
+  check_batch_size("fit", options.batch_size);
+  if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
+    throw std::invalid_argument("fit: validation_split must be in [0, 1), received " +
+                                std::to_string(options.validation_split));
+  const std::int64_t n = check_data(*this, "fit", x, &y, options.sample_weight);
+
+  // The data: training part and validation part (Keras: the last fraction,
+  // before shuffling, or explicit validation data).
+  std::vector<Tensor> train_x = x, val_x;
+  Tensor train_y = y, val_y, train_w = options.sample_weight, val_w;
+  std::int64_t train_n = n, val_n = 0;
+  if (!options.validation_x.empty() || options.validation_y.defined()) {
+    if (options.validation_x.empty() || !options.validation_y.defined())
+      throw std::invalid_argument("fit: validation data needs both validation_x and validation_y");
+    val_n = check_data(*this, "fit (validation data)", options.validation_x, &options.validation_y, Tensor());
+    val_x = options.validation_x;
+    val_y = options.validation_y;
+  } else if (options.validation_split > 0.0) {
+    const auto split_at = static_cast<std::int64_t>(std::floor(static_cast<double>(n) * (1.0 - options.validation_split)));
+    if (split_at <= 0 || split_at >= n)
+      throw std::invalid_argument("fit: validation_split " + std::to_string(options.validation_split) + " of " +
+                                  std::to_string(n) + " samples leaves " +
+                                  (split_at <= 0 ? "no training sample" : "no validation sample"));
+    train_x.clear();
+    for (const Tensor& t : x) {
+      train_x.push_back(rows(t, 0, split_at));
+      val_x.push_back(rows(t, split_at, n));
+    }
+    train_y = rows(y, 0, split_at);
+    val_y = rows(y, split_at, n);
+    if (options.sample_weight.defined()) {
+      train_w = rows(options.sample_weight, 0, split_at);
+      val_w = rows(options.sample_weight, split_at, n);
+    }
+    train_n = split_at;
+    val_n = n - split_at;
+  }
+
+  auto training = training_;  // the state this fit uses, even if a callback recompiles
+  const std::vector<Metric>& metrics = training->metrics;
+  const std::int64_t steps = (train_n + options.batch_size - 1) / options.batch_size;
+
+  std::vector<std::shared_ptr<callbacks::Callback>> cbs;
+  if (options.verbose > 0)
+    cbs.push_back(std::make_shared<callbacks::ProgressBar>(std::cout, options.verbose, options.epochs, steps));
+  for (const auto& cb : options.callbacks) {
+    if (!cb) throw std::invalid_argument("fit: a callback is null");
+    cbs.push_back(cb);
+  }
+  const callbacks::TrainingParams params{options.epochs, steps, options.verbose};
+  for (const auto& cb : cbs) {
+    cb->set_model(this);
+    cb->set_params(params);
+  }
+
+  stop_training = false;
+  History history;
+  Generator generator(options.seed);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(train_n));
+  Logs last_logs;
+  try {
+    for (const auto& cb : cbs) cb->on_train_begin({});
+    for (int epoch = 0; epoch < options.epochs; ++epoch) {
+      for (const auto& cb : cbs) cb->on_epoch_begin(epoch, {});
+      std::iota(order.begin(), order.end(), std::int64_t{0});
+      if (options.shuffle)  // Fisher-Yates
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[generator.below(i)]);
+      Running running(metrics.size());
+      for (std::int64_t batch = 0; batch < steps; ++batch) {
+        const std::int64_t begin = batch * options.batch_size;
+        const std::int64_t end = std::min<std::int64_t>(train_n, begin + options.batch_size);
+        Tensor index = Tensor::from_vector(
+            std::vector<std::int64_t>(order.begin() + begin, order.begin() + end), Shape{end - begin});
+        std::vector<Tensor> xb;
+        for (const Tensor& t : train_x) xb.push_back(rows(t, index));
+        Tensor yb = rows(train_y, index);
+        Tensor wb = train_w.defined() ? rows(train_w, index) : Tensor();
+        for (const auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(batch), {});
+        StepResult step = train_step(*this, *training->optimizer, training->loss, xb, yb, wb);
+        running.loss_sum += step.loss * static_cast<double>(end - begin);
+        running.samples += end - begin;
+        {
+          NoGradGuard no_grad;
+          add_metrics(running, metrics, yb, step.outputs);
+        }
+        const Logs batch_logs = running.logs(metrics);
+        for (const auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(batch), batch_logs);
+        if (stop_training) break;
+      }
+      Logs logs = running.samples > 0 ? running.logs(metrics) : Logs{};
+      if (val_n > 0) {
+        const Logs val = evaluate_batches(*this, training->loss, metrics, val_x, val_y, val_w, val_n,
+                                          options.batch_size, "val_");
+        logs.insert(val.begin(), val.end());
+      }
+      for (const auto& [key, value] : logs) history.history[key].push_back(value);
+      last_logs = logs;
+      for (const auto& cb : cbs) cb->on_epoch_end(epoch, logs);
+      if (stop_training) break;
+    }
+  } catch (...) {
+    // As a `finally`: callbacks close their files and EarlyStopping restores its
+    // best weights; then the error propagates. Their own errors here are dropped
+    // (the first error is the one to report).
+    for (const auto& cb : cbs) {
+      try {
+        cb->on_train_end(last_logs);
+      } catch (...) {
+      }
+    }
+    throw;
+  }
+  for (const auto& cb : cbs) cb->on_train_end(last_logs);
+  return history;
+}
+
+}  // namespace tg
