@@ -7,6 +7,7 @@
 #include "tapegrad/autodiff/shape.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/io/npz.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/ops.hpp"
 #include "tapegrad/xtensor.hpp"  // the only header that includes xtensor

@@ -1,0 +1,66 @@
+// NumPy .npz files: named tensors in the format numpy.savez writes and
+// numpy.load reads. The storage layer of Model::save_weights / load_weights.
+//
+//   tg::io::save_npz("w.npz", {{"dense/kernel", kernel}, {"dense/bias", bias}});
+//   auto arrays = tg::io::load_npz("w.npz");   // same names, same order
+//
+//   >>> np.load("w.npz")["dense/kernel"]      # in Python
+//
+// The file is a ZIP archive holding one member NAME.npy per array (NPY format
+// 1.0, C order, little-endian). tapegrad writes the members uncompressed
+// ("stored") and byte for byte as numpy.save would write them.
+//
+// Writing is atomic: the archive is written to a temporary file beside `path`
+// (path + ".tmp-<pid>-<random>"), flushed to disk (fsync), renamed over `path`,
+// and the directory is flushed. On any error the temporary file is removed and
+// an existing file at `path` is left as it was; a process killed mid-save
+// leaves either the old or the new complete file (and possibly a stray
+// temporary file beside it).
+//
+// Reading accepts what numpy writes: numpy.savez (stored) and
+// numpy.savez_compressed (deflate), NPY format versions 1.0, 2.0 and 3.0, and
+// the dtypes <f4, <f8 and <i8 (as float32, float64 and int64). <i4 (numpy's
+// default integer on Windows) is widened to int64. Everything else (Fortran
+// order, big-endian, bool, other dtypes, structured arrays) is refused with an
+// error naming the array and its dtype. The whole file is validated before
+// anything is returned: a truncated or corrupt file gives an error naming the
+// file and what is wrong, never a crash or a partial result.
+//
+// Errors: std::runtime_error for files that cannot be read, written or parsed;
+// std::invalid_argument for bad arguments to save_npz (an empty or duplicate
+// name, an undefined tensor).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg::io {
+
+// Named arrays in file order.
+using NamedArrays = std::vector<std::pair<std::string, Tensor>>;
+
+// Writes `arrays` to `path` atomically, one member "NAME.npy" per array, in
+// the given order. A name may contain '/' ("dense/kernel"; numpy.load gives it
+// back under the same key); it must be non-empty, contain no NUL byte, and be
+// unique. Overwrites an existing file.
+void save_npz(const std::string& path, const NamedArrays& arrays);
+// The same, in the map's (sorted) order.
+void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays);
+
+// Reads every array of the archive at `path`, in the archive's order. Names are
+// the member names without ".npy".
+NamedArrays load_npz(const std::string& path);
+// The same, as a map from name to tensor.
+std::map<std::string, Tensor> load_npz_map(const std::string& path);
+
+// Reads an archive held in memory (the whole file's bytes); `name` stands for
+// the file in error messages. For fuzzing and for archives that do not come
+// from a file.
+NamedArrays load_npz_from_memory(const void* data, std::size_t size, const std::string& name = "<memory>");
+
+}  // namespace tg::io
