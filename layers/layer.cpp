@@ -197,6 +197,7 @@ std::vector<Tensor> LayerImpl::run(const std::vector<Tensor>& inputs, bool train
                                   " is 0-d; layers take a batch: shape (batch, ...)");
   }
   if (!built_) {
+    input_dtype_ = inputs[0].dtype();
     std::vector<Shape> shapes;
     for (const Tensor& x : inputs) {
       Shape s = x.shape();

@@ -145,11 +145,17 @@ class LayerImpl : public std::enable_shared_from_this<LayerImpl> {
   Generator& generator() { return generator_; }
   // Marks the layer built without calling build (for layers that build themselves).
   void set_built() { built_ = true; }
+  // The dtype of the first input of the call that builds the layer (valid in
+  // build(), whose argument has only shapes). Layers give their weights this
+  // dtype when it is floating: a layer first called on float64 data gets
+  // float64 weights, which float64 gradchecks need.
+  DType input_dtype() const { return input_dtype_; }
 
  private:
   std::string class_name_;
   std::string name_;
   bool built_ = false;
+  DType input_dtype_ = DType::float32;
   std::vector<Tensor> own_weights_;
   Generator generator_;
 };
