@@ -1,0 +1,37 @@
+// Helpers shared by the concrete layers (private to layers/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tapegrad/layers/layer.hpp"
+
+namespace tg::layers::detail {
+
+// "dense_1 (Dense)": how every error message names its layer.
+inline std::string who(const LayerImpl& layer) { return layer.name() + " (" + layer.class_name() + ")"; }
+
+// "Dense" or "Dense 'encoder'": for errors raised before the layer exists.
+inline std::string who(const std::string& class_name, const std::string& name) {
+  return name.empty() ? class_name : class_name + " '" + name + "'";
+}
+
+// "(2, -1)" for a list of dimensions that may hold -1.
+inline std::string dims_str(const std::vector<std::int64_t>& dims) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + (dims.size() == 1 ? ",)" : ")");
+}
+
+// A number as written: 0.1 -> "0.1", 1.0 -> "1".
+std::string number_str(double value);
+
+// Row-major product of dims [first, last) of `shape`.
+inline std::int64_t product(const Shape& shape, int first, int last) {
+  std::int64_t n = 1;
+  for (int i = first; i < last; ++i) n *= shape[i];
+  return n;
+}
+
+}  // namespace tg::layers::detail
