@@ -75,19 +75,23 @@ GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs,
     xs.push_back(inputs[i].is_floating() ? inputs[i].to(o.dtype) : inputs[i]);
     if (inputs[i].is_floating() && (o.requires_grad.empty() || o.requires_grad[i])) any_input = true;
   }
+  auto check_dtypes = [&](const std::vector<Tensor>& weights) {
+    for (const Tensor& w : weights)
+      if (w.dtype() != o.dtype)
+        throw std::invalid_argument(
+            who(layer) + ": weight '" + w.name() + "' is " + dtype_name(w.dtype()) + " but the check runs in " +
+            dtype_name(o.dtype) +
+            "; weights take the dtype of a layer's first input: check a fresh layer (its first call here builds " +
+            dtype_name(o.dtype) + " weights), build models on tg::Input(shape, tg::" + dtype_name(o.dtype) +
+            "), give an Embedding dtype=tg::" + dtype_name(o.dtype));
+  };
+  check_dtypes(layer.trainable_weights());  // a built layer: before calling it on converted inputs
   {
     NoGradGuard no_grad;  // builds the layer (with o.dtype weights if it is fresh)
     f(xs);
   }
   const std::vector<Tensor> weights = layer.trainable_weights();
-  for (const Tensor& w : weights)
-    if (w.dtype() != o.dtype)
-      throw std::invalid_argument(
-          who(layer) + ": weight '" + w.name() + "' is " + dtype_name(w.dtype()) + " but the check runs in " +
-          dtype_name(o.dtype) +
-          "; weights take the dtype of a layer's first input: check a fresh layer (its first call here builds " +
-          dtype_name(o.dtype) + " weights), build models on tg::Input(shape, tg::" + dtype_name(o.dtype) +
-          "), give an Embedding dtype=tg::" + dtype_name(o.dtype));
+  check_dtypes(weights);
   if (!any_input && weights.empty())
     throw std::invalid_argument(who(layer) + ": nothing to check: no floating input requires a gradient and the "
                                 "layer has no trainable weight");
