@@ -1,0 +1,184 @@
+// Cross-entropy losses: hand-computed values, stability at extreme logits and
+// probabilities, Keras's clip, labels and bad input. (PyTorch references,
+// reductions and gradchecks: test_losses.cpp.)
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "loss_checks.hpp"
+
+using loss_checks::check_close;
+using loss_checks::f64;
+using loss_checks::i64;
+using tg::Tensor;
+using tg::losses::Reduction;
+namespace L = tg::losses;
+
+namespace {
+
+bool all_finite(const Tensor& t) {
+  for (double v : t.to(tg::float64).to_vector<double>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+}  // namespace
+
+// ---- BinaryCrossentropy ---------------------------------------------------------------
+
+TEST_CASE("BinaryCrossentropy: hand-computed values") {
+  // z = 1, p = 0.5: -log 0.5 = 0.69314718; z = 0, p = 0.2: -log 0.8 = 0.22314355;
+  // z = 0.25 (soft), p = 0.5: log 2 again. Per sample [log 2, (0.22314355 + log 2) / 2].
+  const Tensor z = f64({1, 0.25, 0, 1}, {2, 2}), p = f64({0.5, 0.5, 0.2, 0.5}, {2, 2});
+  check_close(L::binary_crossentropy(z, p), f64({std::log(2.0), (-std::log(0.8) + std::log(2.0)) / 2}), 1e-15, 0,
+              "probabilities");
+  // Logits 0 are probability 0.5: log 2 whatever the target.
+  check_close(L::binary_crossentropy(z, f64({0, 0, 0, 0}, {2, 2}), true), f64({std::log(2.0), std::log(2.0)}), 1e-15,
+              0, "logits 0");
+  // Logit log(4) is probability 0.8: z = 1 -> -log 0.8; z = 0 -> -log 0.2 = 1.60943791.
+  check_close(L::binary_crossentropy(f64({1, 0}), f64({std::log(4.0), std::log(4.0)}), true),
+              f64({-std::log(0.8), -std::log(0.2)}), 1e-14, 0, "logit log 4");
+}
+
+TEST_CASE("BinaryCrossentropy: logits of magnitude 100 and 1e4 give exact finite values and gradients") {
+  for (tg::DType dtype : {tg::float32, tg::float64}) {
+    INFO(std::string(tg::dtype_name(dtype)));
+    const Tensor x = f64({100, -100, 1e4, -1e4}, {1, 4}).to(dtype);
+    // Confidently right: each term softplus(-|x|) <= 3.8e-44.
+    const Tensor right = f64({1, 0, 1, 0}, {1, 4}).to(dtype);
+    const Tensor r = L::binary_crossentropy(right, x, true);
+    CHECK(r.item() >= 0.0);
+    CHECK(r.item() < 1e-40);
+    // Confidently wrong: each term |x|: (100 + 100 + 1e4 + 1e4) / 4 = 5050.
+    const Tensor wrong = f64({0, 1, 0, 1}, {1, 4}).to(dtype);
+    CHECK(L::binary_crossentropy(wrong, x, true).item() == 5050.0);
+    // d/dx = (sigmoid(x) - z) / 4: [0, 0, 0, 0] when right, [1, -1, 1, -1] / 4 when wrong.
+    for (const Tensor& z : {right, wrong}) {
+      const auto g = loss_checks::gradients([&] { return L::BinaryCrossentropy(true)(z, x); }, {x});
+      CHECK(all_finite(g[0]));
+      check_close(g[0], (tg::sigmoid(x) - z) / 4.0, 0, 1e-30, "gradient sigmoid(x) - z");
+    }
+  }
+}
+
+TEST_CASE("BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to [1e-7, 1 - 1e-7]") {
+  // float64: z = 1, p = 0 -> -log(1e-7) = 16.118095650958; z = 0, p = 1 -> -log(1 - (1 - 1e-7)),
+  // the same up to the rounding of 1 - 1e-7. Right answers: -log(1 - 1e-7) = 1.00000005e-7.
+  const Tensor wrong = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({0, 1}, {1, 2}));
+  CHECK(wrong.item() == doctest::Approx(16.118095650958).epsilon(1e-9));
+  const Tensor right = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({1, 0}, {1, 2}));
+  CHECK(right.item() == doctest::Approx(1.00000005e-7).epsilon(1e-6));
+  // Outside the clip the gradient is 0; finite everywhere.
+  const Tensor p = f64({0, 1, 1, 0}, {2, 2});
+  const auto g = loss_checks::gradients([&] { return L::BinaryCrossentropy()(f64({1, 0, 1, 0}, {2, 2}), p); }, {p});
+  CHECK(g[0].to_vector<double>() == std::vector<double>{0, 0, 0, 0});
+  // float32: 1e-7 and 1 - 1e-7 round to 1.0000000117e-7 and 1 - 1.1920929e-7, so
+  // z = 1, p = 0 -> 16.118095; z = 0, p = 1 -> -log(1.1920929e-7) = 15.942385.
+  const Tensor w32 = L::binary_crossentropy(f64({1, 0}).to(tg::float32), f64({0, 1}).to(tg::float32));
+  CHECK(w32.dtype() == tg::float32);
+  check_close(w32, f64({16.118095, 15.942385}), 1e-6, 0, "float32 clip");
+}
+
+TEST_CASE("BinaryCrossentropy: Keras's shape rules; bad targets and shapes are errors") {
+  // y_true (batch,) against y_pred (batch, 1).
+  check_close(L::binary_crossentropy(f64({1, 0}), f64({0.5, 0.2}, {2, 1})), f64({std::log(2.0), -std::log(0.8)}), 1e-15,
+              0, "(batch,) vs (batch, 1)");
+  CHECK_THROWS_WITH_AS(L::BinaryCrossentropy()(f64({1, 1.5}), f64({0.5, 0.5})),
+                       "BinaryCrossentropy: y_true must be in [0, 1], received 1.5 at index 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::BinaryCrossentropy(true)(i64({0, -1}), f64({0.5, 0.5})),
+                       "BinaryCrossentropy: y_true must be in [0, 1], received -1 at index 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::BinaryCrossentropy()(f64({1, 0, 1, 0, 1, 0}, {3, 2}), f64({1, 0, 1, 0, 1, 0, 1, 0, 1}, {3, 3})),
+                       "BinaryCrossentropy: y_true and y_pred must have the same shape, received (3, 2) and (3, 3)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::BinaryCrossentropy()(Tensor::empty({0}, tg::float64), Tensor::empty({0}, tg::float64)),
+                       doctest::Contains("BinaryCrossentropy: empty batch"), std::invalid_argument);
+}
+
+// ---- CategoricalCrossentropy ------------------------------------------------------------
+
+TEST_CASE("CategoricalCrossentropy: hand-computed values") {
+  // [0, 1] vs [0.25, 0.75]: -log 0.75 = 0.28768207. Rows are rescaled to sum 1 first (Keras),
+  // so [0.5, 1.5] gives the same. Soft target [0.5, 0.5]: -(0.5 log 0.25 + 0.5 log 0.75) = 0.83698822.
+  const Tensor t = f64({0, 1, 0, 1, 0.5, 0.5}, {3, 2}), p = f64({0.25, 0.75, 0.5, 1.5, 0.25, 0.75}, {3, 2});
+  const double l = -std::log(0.75);
+  check_close(L::categorical_crossentropy(t, p), f64({l, l, -(0.5 * std::log(0.25) + 0.5 * std::log(0.75))}), 1e-15, 0,
+              "probabilities");
+  // Logits [0, 0]: log 2; logits [0, log 3] are probabilities [0.25, 0.75].
+  check_close(L::categorical_crossentropy(f64({0, 1, 0, 1}, {2, 2}), f64({0, 0, 0, std::log(3.0)}, {2, 2}), true),
+              f64({std::log(2.0), l}), 1e-15, 0, "logits");
+  // A probability of exactly 0 for the true class is clipped: -log(1e-7) = 16.118095650958.
+  CHECK(L::categorical_crossentropy(f64({1, 0}, {1, 2}), f64({0, 1}, {1, 2})).item() ==
+        doctest::Approx(16.118095650958).epsilon(1e-9));
+}
+
+TEST_CASE("CategoricalCrossentropy: logits of magnitude 1e4 are exact, with gradient softmax - target") {
+  for (tg::DType dtype : {tg::float32, tg::float64}) {
+    INFO(std::string(tg::dtype_name(dtype)));
+    const Tensor x = f64({1e4, 0, -1e4}, {1, 3}).to(dtype);
+    CHECK(L::categorical_crossentropy(f64({0, 1, 0}, {1, 3}).to(dtype), x, true).item() == 1e4);
+    CHECK(L::categorical_crossentropy(f64({0, 0, 1}, {1, 3}).to(dtype), x, true).item() == 2e4);
+    CHECK(L::categorical_crossentropy(f64({1, 0, 0}, {1, 3}).to(dtype), x, true).item() == 0.0);
+    const Tensor t = f64({0, 1, 0}, {1, 3}).to(dtype);
+    const auto g = loss_checks::gradients([&] { return L::CategoricalCrossentropy(true)(t, x); }, {x});
+    check_close(g[0], f64({1, -1, 0}, {1, 3}), 0, 1e-30, "softmax(x) - target");
+  }
+}
+
+TEST_CASE("CategoricalCrossentropy: bad input is an error naming the loss") {
+  CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(f64({0, 1.5}, {1, 2}), f64({0.5, 0.5}, {1, 2})),
+                       "CategoricalCrossentropy: y_true must be in [0, 1], received 1.5 at index 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(f64({0, 1}, {1, 2}), f64({0.2, 0.3, 0.5}, {1, 3})),
+                       "CategoricalCrossentropy: y_true and y_pred must have the same shape, received (1, 2) and (1, 3)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(f64({0, 1}), f64({0.5, 0.5})),
+                       "CategoricalCrossentropy: y_pred must have shape (batch, classes), received (2,)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(Tensor::empty({0, 3}, tg::float64), Tensor::empty({0, 3}, tg::float64)),
+                       doctest::Contains("CategoricalCrossentropy: empty batch"), std::invalid_argument);
+}
+
+// ---- SparseCategoricalCrossentropy ------------------------------------------------------
+
+TEST_CASE("SparseCategoricalCrossentropy: hand values, and equal to the categorical loss on one-hot targets") {
+  CHECK(L::sparse_categorical_crossentropy(i64({1}), f64({0.25, 0.75}, {1, 2})).item() ==
+        doctest::Approx(-std::log(0.75)).epsilon(1e-15));
+  // Labels of shape (batch, 1) work too (Keras).
+  CHECK(L::sparse_categorical_crossentropy(Tensor::from_vector(std::vector<std::int64_t>{0}, {1, 1}),
+                                           f64({0.25, 0.75}, {1, 2}))
+            .item() == doctest::Approx(-std::log(0.25)).epsilon(1e-15));
+  const Tensor labels = i64({2, 0, 1, 2});
+  const Tensor one_hot = f64({0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1}, {4, 3});
+  const Tensor logits = tg::randn({4, 3}, 7, tg::float64);
+  for (bool from_logits : {true, false}) {
+    const Tensor y_pred = from_logits ? logits : tg::softmax(logits);
+    check_close(L::sparse_categorical_crossentropy(labels, y_pred, from_logits),
+                L::categorical_crossentropy(one_hot, y_pred, from_logits), 1e-15, 0, "sparse vs one-hot");
+  }
+  // Gradient by hand: logits [0, 0] with label 0: softmax - one_hot = [-0.5, 0.5].
+  const Tensor x = f64({0, 0}, {1, 2});
+  const auto g = loss_checks::gradients([&] { return L::SparseCategoricalCrossentropy(true)(i64({0}), x); }, {x});
+  CHECK(g[0].to_vector<double>() == std::vector<double>{-0.5, 0.5});
+}
+
+TEST_CASE("SparseCategoricalCrossentropy: out-of-range labels name the label and the class count") {
+  const Tensor p = f64({0.25, 0.25, 0.25, 0.25, 0.1, 0.2, 0.3, 0.4}, {2, 4});
+  CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy()(i64({0, 4}), p),
+                       "SparseCategoricalCrossentropy: label 4 at index 1 is out of range for 4 classes (expected 0 "
+                       "to 3)",
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy(true)(i64({-1, 0}), p),
+                       "SparseCategoricalCrossentropy: label -1 at index 0 is out of range for 4 classes (expected 0 "
+                       "to 3)",
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy()(f64({0, 1}), p),
+                       "SparseCategoricalCrossentropy: y_true must hold int64 class indices, received (2,) float64 "
+                       "(convert with .to(tg::int64))",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy()(i64({0, 1, 2}), p),
+                       "SparseCategoricalCrossentropy: y_true must have shape (2,) or (2, 1) (one class index per "
+                       "sample) for y_pred of shape (2, 4), received (3,)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy()(i64({0, 1}), f64({0.5, 0.5})),
+                       "SparseCategoricalCrossentropy: y_pred must have shape (batch, classes), received (2,)",
+                       std::invalid_argument);
+}
