@@ -55,7 +55,8 @@ void for_each_lane(const Shape& shape, int axis, F f) {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
-  Tensor out = map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // NaN propagates (as PyTorch's relu and numpy.maximum(x, 0)), rather than becoming 0.
+  Tensor out = map("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
   if (is_recording())
     record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0))));

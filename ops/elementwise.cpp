@@ -53,7 +53,21 @@ Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f, bool allow_
 
 }  // namespace
 
-Tensor scalar_like(const Tensor& like, double value) { return Tensor::scalar(value, like.dtype()); }
+Tensor scalar_like(const Tensor& like, double value) {
+  detail::check_defined("scalar_like", like);
+  return Tensor::scalar(value, like.dtype());
+}
+
+namespace {
+
+// The scalar operand of `tensor op double`: checked first, so an undefined
+// tensor is reported by the op the user called.
+Tensor scalar_operand(const char* op, const Tensor& like, double value) {
+  detail::check_defined(op, like);
+  return Tensor::scalar(value, like.dtype());
+}
+
+}  // namespace
 
 // ---- arithmetic --------------------------------------------------------------
 
@@ -103,14 +117,14 @@ Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
-Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, scalar_operand("add", a, b)); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_operand("sub", a, b)); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_operand("mul", a, b)); }
+Tensor operator/(const Tensor& a, double b) { return div(a, scalar_operand("div", a, b)); }
+Tensor operator+(double a, const Tensor& b) { return add(scalar_operand("add", b, a), b); }
+Tensor operator-(double a, const Tensor& b) { return sub(scalar_operand("sub", b, a), b); }
+Tensor operator*(double a, const Tensor& b) { return mul(scalar_operand("mul", b, a), b); }
+Tensor operator/(double a, const Tensor& b) { return div(scalar_operand("div", b, a), b); }
 Tensor operator-(const Tensor& x) { return neg(x); }
 
 // ---- unary -------------------------------------------------------------------
@@ -154,7 +168,9 @@ Tensor pow(const Tensor& x, double p) {
   Tensor out = unary("pow", x, [p](auto v) { return static_cast<decltype(v)>(std::pow(v, p)); });
   if (is_recording())
     record_op("pow", {x}, out, [x, p](const Tensor& g, BackwardContext& ctx) {
-      ctx.add(0, mul(g, pow(x, p - 1.0) * p));
+      // x^0 is the constant 1: gradient 0, also at x == 0 where 0 * 0^-1 would be NaN (as PyTorch).
+      if (p == 0.0) ctx.add(0, zeros_like(x));
+      else ctx.add(0, mul(g, pow(x, p - 1.0) * p));
     });
   return out;
 }
@@ -163,7 +179,12 @@ Tensor pow(const Tensor& x, const Tensor& y) {
   Tensor out = binary("pow", x, y, [](auto a, auto b) { return std::pow(a, b); });
   if (is_recording())
     record_op("pow", {x, y}, out, [x, y, out](const Tensor& g, BackwardContext& ctx) {
-      if (ctx.needs(0)) ctx.add(0, sum_to(mul(g, mul(y, pow(x, y - 1.0))), x.shape()));
+      if (ctx.needs(0)) {
+        // y x^(y-1), which is 0 where y == 0 (as PyTorch). There x^(y-1) can be
+        // infinite (x == 0), so those x are replaced by 1 before the pow: no 0 * inf.
+        Tensor x_safe = where(equal(y, scalar_like(y, 0.0)), scalar_like(x, 1.0), x);
+        ctx.add(0, sum_to(mul(g, mul(y, pow(x_safe, y - 1.0))), x.shape()));
+      }
       if (ctx.needs(1)) {
         // log(x) with the x == 0 entries replaced before the log, so neither this
         // gradient nor its own derivative meets log(0) (0 * -inf = NaN).
@@ -214,8 +235,8 @@ Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool maximum_o
 
 Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
-Tensor maximum(const Tensor& a, double b) { return maximum(a, scalar_like(a, b)); }
-Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_like(a, b)); }
+Tensor maximum(const Tensor& a, double b) { return maximum(a, scalar_operand("maximum", a, b)); }
+Tensor minimum(const Tensor& a, double b) { return minimum(a, scalar_operand("minimum", a, b)); }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
   if (!(lo <= hi))

@@ -104,6 +104,34 @@ TEST_CASE("activation: softmax and log_softmax by hand") {
   TG_CHECK_VALUES(grads_of([](const V& v) { return tg::softmax(v[0], 0); }, {m})[0], {0, 0, 0, 0, 0, 0}, 0, 1e-15);
 }
 
+TEST_CASE("activation: NaN propagates through every activation") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor x = f64({nan, -1.0, 2.0});
+  // relu(NaN) is NaN (as PyTorch and numpy.maximum(x, 0)), not 0; its gradient there is 0 (x > 0 is false).
+  CHECK(std::isnan(tg::relu(x).at({0})));
+  TG_CHECK_VALUES(tg::relu(x), {nan, 0, 2});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::relu(v[0]); }, {x})[0], {0, 0, 1});
+  for (auto f : {&tg::sigmoid, &tg::tanh, &tg::softplus, &tg::log_sigmoid}) CHECK(std::isnan(f(x).at({0})));
+}
+
+TEST_CASE("activation: softmax and log_softmax with -inf (masked) logits") {
+  // exp(-inf) = 0: masked entries get probability 0 and the rest renormalise:
+  // [0.5, -inf, 1.5] -> [1, 0, e] / (1 + e).
+  const double inf = std::numeric_limits<double>::infinity();
+  const double e = std::exp(1.0);
+  Tensor x = f64({0.5, -inf, 1.5});
+  TG_CHECK_VALUES(tg::softmax(x), {1 / (1 + e), 0, e / (1 + e)});
+  TG_CHECK_VALUES(tg::log_softmax(x), {-std::log1p(e), -inf, 1 - std::log1p(e)});
+  Tensor u = f64({1.0, 2.0, -1.0});
+  auto gs = grads_of([](const V& v) { return tg::softmax(v[0]); }, {x}, u)[0];
+  auto gl = grads_of([](const V& v) { return tg::log_softmax(v[0]); }, {x}, u)[0];
+  // softmax: y (u - sum(u y)); the masked entry gets exactly 0.
+  const double p0 = 1 / (1 + e), p2 = e / (1 + e), dot = p0 * 1 - p2 * 1;
+  TG_CHECK_VALUES(gs, {p0 * (1 - dot), 0, p2 * (-1 - dot)});
+  // log_softmax: u - y sum(u), with sum(u) = 2: the masked entry keeps its upstream.
+  TG_CHECK_VALUES(gl, {1 - 2 * p0, 2, -1 - 2 * p2});
+}
+
 TEST_CASE("activation: sigmoid, softplus, log_sigmoid and tanh are finite and exact at |x| = 1e4") {
   Tensor x = f64({-1e4, 1e4});
   TG_CHECK_VALUES(tg::sigmoid(x), {0.0, 1.0});

@@ -185,6 +185,31 @@ TEST_CASE("elementwise: pow with a tensor exponent, including x == 0") {
   TG_CHECK_VALUES(g[1], {0, 8 * std::log(2.0), std::sqrt(3.0) * std::log(3.0)});
 }
 
+TEST_CASE("elementwise: pow with a zero exponent has gradient 0, also at x == 0") {
+  // x^0 = 1 everywhere; d/dx = 0 * x^-1 would be 0 * inf = NaN at x == 0 (PyTorch gives 0).
+  Tensor x = f64({0.0, 1.5, -2.0});
+  TG_CHECK_VALUES(tg::pow(x, 0.0), {1, 1, 1});
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::pow(v[0], 0.0); }, {x})[0], {0, 0, 0}, 0, 0);
+  // Tensor exponent: y == 0 gives d/dx = 0 even at x == 0; (x, y) = (0, 2): 2 * 0 = 0;
+  // (0.5, 3): 3 * 0.25 = 0.75.
+  Tensor a = f64({0.0, 0.0, 0.5});
+  Tensor b = f64({0.0, 2.0, 3.0});
+  auto g = grads_of([](const V& v) { return tg::pow(v[0], v[1]); }, {a, b});
+  TG_CHECK_VALUES(g[0], {0, 0, 0.75});
+  // d/dy = x^y log x: 0 at x == 0; 0.125 * log 0.5.
+  TG_CHECK_VALUES(g[1], {0, 0, 0.125 * std::log(0.5)});
+  // Second derivatives there are finite too.
+  tg::GradientTape outer;
+  outer.watch(a);
+  Tensor first;
+  {
+    tg::GradientTape inner;
+    inner.watch(a);
+    first = inner.gradient(tg::sum(tg::pow(a, b)), {a})[0];
+  }
+  for (double v : outer.gradient(tg::sum(first), {a})[0].to_vector<double>()) CHECK(std::isfinite(v));
+}
+
 TEST_CASE("elementwise: abs, sign and their subgradient at 0") {
   Tensor x = f64({-2.0, 0.0, 3.0});
   TG_CHECK_VALUES(tg::abs(x), {2, 0, 3});
@@ -358,6 +383,15 @@ TEST_CASE("elementwise: int64 where a float is needed names the op, the shape an
 }
 
 TEST_CASE("elementwise: undefined tensors and bad clamp bounds") {
+  // A scalar operand next to an undefined tensor: an error naming the op, not a crash.
+  CHECK_THROWS_WITH_AS(Tensor() + 1.0, "add: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(2.0 * Tensor(), "mul: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Tensor() / 2.0, "div: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(1.0 - Tensor(), "sub: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::maximum(Tensor(), 0.0), "maximum: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::minimum(Tensor(), 0.0), "minimum: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::scalar_like(Tensor(), 0.0), "scalar_like: received an undefined tensor",
+                       std::invalid_argument);
   CHECK_THROWS_WITH_AS(tg::exp(Tensor()), "exp: received an undefined tensor", std::invalid_argument);
   CHECK_THROWS_WITH_AS(tg::add(Tensor(), f64({1})), doctest::Contains("add: received an undefined tensor"),
                        std::invalid_argument);
