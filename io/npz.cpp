@@ -988,6 +988,10 @@ void save_npz(const std::string& path, const std::map<std::string, Tensor>& arra
   save_npz(path, NamedArrays(arrays.begin(), arrays.end()));
 }
 
+void save_npz(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> arrays) {
+  save_npz(path, NamedArrays(arrays));
+}
+
 NamedArrays load_npz(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw std::runtime_error("load_npz: " + path + ": cannot open: " + std::strerror(errno));

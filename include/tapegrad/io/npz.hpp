@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <utility>
@@ -51,6 +52,9 @@ using NamedArrays = std::vector<std::pair<std::string, Tensor>>;
 void save_npz(const std::string& path, const NamedArrays& arrays);
 // The same, in the map's (sorted) order.
 void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays);
+// The same, for a braced list: save_npz(path, {{"w", w}, {"b", b}}) (a list would
+// otherwise fit the vector and the map overloads equally well).
+void save_npz(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> arrays);
 
 // Reads every array of the archive at `path`, in the archive's order. Names are
 // the member names without ".npy".
