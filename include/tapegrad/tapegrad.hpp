@@ -10,4 +10,5 @@
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/ops.hpp"
+#include "tapegrad/optimizers.hpp"
 #include "tapegrad/xtensor.hpp"  // the only header that includes xtensor

@@ -1,0 +1,50 @@
+// RMSprop, with Keras's formulas. Slot "velocity" (v, starts at 0):
+//   v = rho * v + (1 - rho) * g^2
+//   centered (slot "average_gradient", a, starts at 0):
+//       a = rho * a + (1 - rho) * g
+//       denominator = v - a^2 + epsilon
+//   else denominator = v + epsilon
+//   increment = lr * g / sqrt(denominator)
+//   momentum > 0 (slot "momentum", b, starts at 0):  b = momentum * b + increment;  w = w - b
+//   else                                            w = w - increment
+// epsilon is inside the square root (Keras); PyTorch adds it outside,
+// lr * g / (sqrt(v) + eps). With eps = 0 the two agree.
+//
+// Row-sparse gradients (repeated rows summed first): lazy, as Adam's: only the
+// rows present update their slots and move.
+#pragma once
+
+#include <memory>
+
+#include "tapegrad/optimizers/optimizer.hpp"
+
+namespace tg::optimizers {
+
+class RMSprop : public Optimizer {
+ public:
+  struct Options {
+    LearningRate learning_rate = 0.001;
+    double rho = 0.9;        // in [0, 1)
+    double momentum = 0.0;   // >= 0
+    double epsilon = 1e-7;   // >= 0
+    bool centered = false;
+  };
+
+  explicit RMSprop(LearningRate learning_rate = 0.001, double rho = 0.9, double momentum = 0.0,
+                   double epsilon = 1e-7, bool centered = false);
+  explicit RMSprop(const Options& options);
+
+  Options options() const;
+  std::unique_ptr<Optimizer> clone() const override;
+
+ protected:
+  std::vector<SlotSpec> slot_specs() const override;
+  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
+  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
+  std::string hyperparameters() const override;
+
+ private:
+  Options options_;
+};
+
+}  // namespace tg::optimizers

@@ -1,0 +1,317 @@
+// Optimizer: argument checks, per-variable state, row-sparse gradients (their
+// repeated rows combined) and the dispatch of each update to the optimizer's
+// kernel. The formulas live in each optimizer's file.
+#include "tapegrad/optimizers/optimizer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "tapegrad/autodiff/dispatch.hpp"
+
+namespace tg::optimizers {
+
+std::string format_number(double value) {
+  char buffer[64];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
+namespace {
+
+std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+
+// "variable 2 ('dense/kernel', (3, 4) float32)", or without the name when it has none.
+std::string describe_variable(std::size_t index, const Tensor& variable) {
+  std::string out = "variable " + std::to_string(index) + " (";
+  if (variable.defined()) {
+    if (!variable.name().empty()) out += "'" + variable.name() + "', ";
+    out += describe(variable);
+  } else {
+    out += "undefined";
+  }
+  return out + ")";
+}
+
+// One variable's gradient made ready for its kernel: dense, or row-sparse
+// with unique rows (repeated rows summed in the order they appear).
+struct PreparedGradient {
+  std::size_t index = 0;        // in the variables list
+  Tensor values;                // dense: the gradient; sparse: (num_rows, row...) values of the unique rows
+  std::vector<std::int64_t> rows;  // sparse only: the variable's row for each row of `values`
+  bool sparse = false;
+};
+
+template <class T>
+Tensor combine_repeated_rows(const Tensor& values, const std::vector<std::int64_t>& indices,
+                             std::vector<std::int64_t>& rows, std::int64_t row_size) {
+  const std::int64_t n = static_cast<std::int64_t>(indices.size());
+  // Positions sorted by row; stable, so repeated rows add up in the order they appear.
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return indices[static_cast<std::size_t>(a)] < indices[static_cast<std::size_t>(b)];
+  });
+  rows.clear();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t row = indices[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
+    if (rows.empty() || rows.back() != row) rows.push_back(row);
+  }
+  Shape shape = values.shape();
+  shape[0] = static_cast<std::int64_t>(rows.size());
+  Tensor combined = Tensor::empty(shape, values.dtype());
+  const T* in = values.data<T>();
+  T* out = combined.data<T>();
+  std::int64_t u = -1;
+  std::int64_t previous = -1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t position = order[static_cast<std::size_t>(i)];
+    const std::int64_t row = indices[static_cast<std::size_t>(position)];
+    const T* src = in + position * row_size;
+    if (row != previous) {
+      ++u;
+      previous = row;
+      std::memcpy(out + u * row_size, src, static_cast<std::size_t>(row_size) * sizeof(T));
+    } else {
+      T* dst = out + u * row_size;
+      for (std::int64_t j = 0; j < row_size; ++j) dst[j] += src[j];
+    }
+  }
+  return combined;
+}
+
+}  // namespace
+
+// ---- construction, copies -------------------------------------------------------------
+
+Optimizer::Optimizer(std::string name, const LearningRate& learning_rate)
+    : name_(std::move(name)), learning_rate_(learning_rate.value()), schedule_(learning_rate.schedule()) {
+  if (learning_rate.is_schedule() && !schedule_)
+    throw std::invalid_argument(name_ + ": the learning-rate schedule is null");
+  if (!schedule_) check_hyperparameter(learning_rate_ >= 0.0 && std::isfinite(learning_rate_), "learning_rate",
+                                       "a finite number >= 0", learning_rate_);
+}
+
+Optimizer::Optimizer(const Optimizer& other)
+    : name_(other.name_),
+      learning_rate_(other.learning_rate_),
+      schedule_(other.schedule_),
+      iterations_(other.iterations_),
+      state_(other.state_) {
+  for (auto& [id, state] : state_)
+    for (Tensor& slot : state.slots) slot = slot.clone();
+}
+
+Optimizer& Optimizer::operator=(const Optimizer& other) {
+  if (this == &other) return *this;
+  name_ = other.name_;
+  learning_rate_ = other.learning_rate_;
+  schedule_ = other.schedule_;
+  iterations_ = other.iterations_;
+  state_ = other.state_;
+  for (auto& [id, state] : state_)
+    for (Tensor& slot : state.slots) slot = slot.clone();
+  return *this;
+}
+
+void Optimizer::check_hyperparameter(bool ok, const char* what, const char* expected, double value) const {
+  if (!ok)
+    throw std::invalid_argument(name_ + ": " + what + " must be " + expected + ", received " + format_number(value));
+}
+
+// ---- learning rate ----------------------------------------------------------------------
+
+double Optimizer::learning_rate() const { return schedule_ ? (*schedule_)(iterations_) : learning_rate_; }
+
+void Optimizer::set_learning_rate(double learning_rate) {
+  if (schedule_)
+    throw std::logic_error(name_ + ": the learning rate is the schedule " + schedule_->repr() +
+                           ", so it cannot be set; build the optimizer with a number to set it");
+  check_hyperparameter(learning_rate >= 0.0 && std::isfinite(learning_rate), "learning_rate", "a finite number >= 0",
+                       learning_rate);
+  learning_rate_ = learning_rate;
+}
+
+LearningRate Optimizer::learning_rate_setting() const {
+  if (schedule_) return LearningRate(schedule_);
+  return LearningRate(learning_rate_);
+}
+
+std::string Optimizer::repr() const {
+  std::string out = name_ + "(learning_rate=" + (schedule_ ? schedule_->repr() : format_number(learning_rate_));
+  const std::string rest = hyperparameters();
+  if (!rest.empty()) out += ", " + rest;
+  return out + ")";
+}
+
+// ---- state ------------------------------------------------------------------------------
+
+void Optimizer::reset() {
+  state_.clear();
+  iterations_ = 0;
+}
+
+std::vector<std::string> Optimizer::slot_names() const {
+  std::vector<std::string> names;
+  for (const SlotSpec& spec : slot_specs()) names.push_back(spec.name);
+  return names;
+}
+
+Tensor Optimizer::slot(const Tensor& variable, std::string_view slot_name) const {
+  const std::vector<SlotSpec> specs = slot_specs();
+  std::size_t k = 0;
+  while (k < specs.size() && specs[k].name != slot_name) ++k;
+  if (k == specs.size()) {
+    std::string known;
+    for (const SlotSpec& spec : specs) known += (known.empty() ? "" : ", ") + spec.name;
+    throw std::invalid_argument(name_ + ".slot: no slot named '" + std::string(slot_name) + "' (this " + name_ +
+                                " has " + (known.empty() ? std::string("none") : known) + ")");
+  }
+  if (!variable.defined()) return Tensor();
+  auto it = state_.find(variable.id());
+  if (it == state_.end() || it->second.variable.lock() != variable.impl()) return Tensor();
+  return it->second.slots[k];
+}
+
+std::size_t Optimizer::num_tracked_variables() const {
+  std::size_t n = 0;
+  for (const auto& [id, state] : state_) n += state.variable.expired() ? 0 : 1;
+  return n;
+}
+
+Optimizer::VariableState& Optimizer::state_for(const Tensor& variable) {
+  auto it = state_.find(variable.id());
+  if (it != state_.end() && it->second.variable.lock() == variable.impl()) return it->second;
+  // A new variable (or a new one at a dead variable's address): drop the state
+  // of dead variables now, so that it does not pile up, then create its slots.
+  std::erase_if(state_, [](const auto& entry) { return entry.second.variable.expired(); });
+  const std::vector<SlotSpec> specs = slot_specs();
+  if (specs.size() > UpdateBlock<float>{}.slots.size())
+    throw std::logic_error(name_ + ": an optimizer has at most 4 slots, this one lists " + std::to_string(specs.size()));
+  VariableState state;
+  state.variable = variable.impl();
+  for (const SlotSpec& spec : specs) state.slots.push_back(tg::full(variable.shape(), spec.initial_value, variable.dtype()));
+  return state_.insert_or_assign(variable.id(), std::move(state)).first->second;
+}
+
+// ---- apply_gradients -----------------------------------------------------------------------
+
+void Optimizer::apply_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& variables) {
+  std::vector<Gradient> gradients;
+  gradients.reserve(grads.size());
+  for (const Tensor& g : grads) gradients.push_back(g.defined() ? Gradient(g) : Gradient());
+  apply_gradients(gradients, variables);
+}
+
+void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::vector<Tensor>& variables) {
+  const std::string where = name_ + ".apply_gradients: ";
+  if (grads.size() != variables.size())
+    throw std::invalid_argument(where + "expected one gradient per variable, received " +
+                                std::to_string(grads.size()) + " gradients for " + std::to_string(variables.size()) +
+                                " variables");
+  if (grads.empty()) return;  // nothing to do, and no step (Keras)
+
+  // Every check first, so that a call that throws changes nothing.
+  std::vector<PreparedGradient> work;
+  std::unordered_set<const void*> seen;
+  for (std::size_t i = 0; i < variables.size(); ++i) {
+    const Tensor& variable = variables[i];
+    const Gradient& grad = grads[i];
+    if (!variable.defined()) throw std::invalid_argument(where + describe_variable(i, variable) + " is undefined");
+    if (!variable.is_floating())
+      throw std::invalid_argument(where + describe_variable(i, variable) + " is not float32 or float64");
+    if (!variable.trainable())
+      throw std::invalid_argument(where + describe_variable(i, variable) +
+                                  " is not trainable (make it with tg::Variable or set_trainable(true))");
+    if (!seen.insert(variable.id()).second)
+      throw std::invalid_argument(where + describe_variable(i, variable) +
+                                  " appears twice in the list; sum its gradients and pass it once");
+    if (!grad.defined()) continue;  // skipped, as Keras skips a None gradient
+    if (grad.shape() != variable.shape() || grad.dtype() != variable.dtype())
+      throw std::invalid_argument(where + "the gradient of " + describe_variable(i, variable) + " is " +
+                                  grad.shape().str() + " " + dtype_name(grad.dtype()) + " (" +
+                                  (grad.is_sparse() ? "row-sparse" : "dense") + "), expected " + describe(variable));
+    PreparedGradient prepared;
+    prepared.index = i;
+    if (!grad.is_sparse()) {
+      prepared.values = grad.dense();
+    } else {
+      prepared.sparse = true;
+      if (variable.rank() == 0)
+        throw std::invalid_argument(where + "a row-sparse gradient for the 0-d " + describe_variable(i, variable));
+      const Tensor& indices = grad.indices();
+      const std::int64_t num_rows = variable.dim(0);
+      const std::int64_t n = indices.numel();
+      const std::int64_t* idx = indices.data<std::int64_t>();
+      std::vector<std::int64_t> rows(idx, idx + n);
+      for (std::int64_t k = 0; k < n; ++k)
+        if (rows[static_cast<std::size_t>(k)] < 0 || rows[static_cast<std::size_t>(k)] >= num_rows)
+          throw std::invalid_argument(where + "the row-sparse gradient of " + describe_variable(i, variable) +
+                                      " has index " + std::to_string(rows[static_cast<std::size_t>(k)]) +
+                                      " at position " + std::to_string(k) + ", outside [0, " +
+                                      std::to_string(num_rows) + ")");
+      std::vector<std::int64_t> sorted = rows;
+      std::sort(sorted.begin(), sorted.end());
+      const bool repeated = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+      if (!repeated) {
+        prepared.values = grad.values();
+        prepared.rows = std::move(rows);
+      } else {
+        const std::int64_t row_size = num_rows > 0 ? variable.numel() / num_rows : 0;
+        prepared.values = dispatch_float(variable.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          return combine_repeated_rows<T>(grad.values(), rows, prepared.rows, row_size);
+        });
+      }
+    }
+    work.push_back(std::move(prepared));
+  }
+  if (work.empty())
+    throw std::invalid_argument(where + "no gradient provided for any variable (all " + std::to_string(grads.size()) +
+                                " are undefined)");
+  StepInfo step;
+  step.learning_rate = learning_rate();
+  step.step = iterations_ + 1;
+  if (!(step.learning_rate >= 0.0) || !std::isfinite(step.learning_rate))
+    throw std::invalid_argument(where + "the learning rate at step " + std::to_string(iterations_) + " is " +
+                                format_number(step.learning_rate) + " (from " +
+                                (schedule_ ? schedule_->repr() : std::string("the constant")) +
+                                "); it must be a finite number >= 0");
+
+  NoGradGuard no_grad;
+  for (const PreparedGradient& prepared : work) {
+    Tensor variable = variables[prepared.index];
+    VariableState& state = state_for(variable);
+    dispatch_float(variable.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      UpdateBlock<T> block;
+      block.variable = variable.data<T>();
+      for (std::size_t k = 0; k < state.slots.size(); ++k) block.slots[k] = state.slots[k].data<T>();
+      block.gradient = prepared.values.data<T>();
+      if (prepared.sparse) {
+        block.rows = prepared.rows.data();
+        block.num_rows = static_cast<std::int64_t>(prepared.rows.size());
+        block.row_size = variable.dim(0) > 0 ? variable.numel() / variable.dim(0) : 0;
+      } else {
+        block.num_rows = 1;
+        block.row_size = variable.numel();
+      }
+      update(block, step);
+    });
+  }
+  ++iterations_;
+}
+
+Tensor Optimizer::minimize(const std::function<Tensor()>& loss, const std::vector<Tensor>& variables) {
+  GradientTape tape;
+  Tensor value = loss();
+  if (!value.defined()) throw std::invalid_argument(name_ + ".minimize: the loss function returned an undefined tensor");
+  std::vector<Gradient> grads = tape.sparse_gradient(value, variables);
+  apply_gradients(grads, variables);
+  return value;
+}
+
+}  // namespace tg::optimizers

@@ -1,0 +1,86 @@
+// RMSprop: Keras's formulas (see rmsprop.hpp).
+#include "tapegrad/optimizers/rmsprop.hpp"
+
+#include <cmath>
+
+namespace tg::optimizers {
+
+namespace {
+
+// Slots: s[0] = velocity, then momentum (if momentum > 0), then average_gradient (if centered).
+template <class T>
+void rmsprop_update(const UpdateBlock<T>& block, const StepInfo& step, const RMSprop::Options& options) {
+  const T lr = static_cast<T>(step.learning_rate);
+  const T rho = static_cast<T>(options.rho);
+  const T one_minus_rho = static_cast<T>(1.0 - options.rho);
+  const T momentum = static_cast<T>(options.momentum);
+  const T epsilon = static_cast<T>(options.epsilon);
+  const bool use_momentum = options.momentum > 0.0;
+  const bool centered = options.centered;
+  block.for_each_row([&](T* w, const T* g, const auto& s, std::int64_t n) {
+    T* v = s[0];
+    T* b = use_momentum ? s[1] : nullptr;
+    T* a = centered ? s[use_momentum ? 2 : 1] : nullptr;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const T gj = g[j];
+      const T vj = rho * v[j] + one_minus_rho * (gj * gj);
+      v[j] = vj;
+      T denominator = vj + epsilon;
+      if (centered) {
+        const T aj = rho * a[j] + one_minus_rho * gj;
+        a[j] = aj;
+        denominator = vj - aj * aj + epsilon;
+      }
+      const T increment = lr * gj / std::sqrt(denominator);
+      if (use_momentum) {
+        const T bj = momentum * b[j] + increment;
+        b[j] = bj;
+        w[j] -= bj;
+      } else {
+        w[j] -= increment;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+RMSprop::RMSprop(LearningRate learning_rate, double rho, double momentum, double epsilon, bool centered)
+    : RMSprop(Options{learning_rate, rho, momentum, epsilon, centered}) {}
+
+RMSprop::RMSprop(const Options& options) : Optimizer("RMSprop", options.learning_rate), options_(options) {
+  check_hyperparameter(options.rho >= 0.0 && options.rho < 1.0, "rho", "in [0, 1)", options.rho);
+  check_hyperparameter(options.momentum >= 0.0 && std::isfinite(options.momentum), "momentum",
+                       "a finite number >= 0", options.momentum);
+  check_hyperparameter(options.epsilon >= 0.0 && std::isfinite(options.epsilon), "epsilon", "a finite number >= 0",
+                       options.epsilon);
+}
+
+RMSprop::Options RMSprop::options() const {
+  Options options = options_;
+  options.learning_rate = learning_rate_setting();
+  return options;
+}
+
+std::unique_ptr<Optimizer> RMSprop::clone() const { return std::make_unique<RMSprop>(options()); }
+
+std::vector<SlotSpec> RMSprop::slot_specs() const {
+  std::vector<SlotSpec> slots = {{"velocity", 0.0}};
+  if (options_.momentum > 0.0) slots.push_back({"momentum", 0.0});
+  if (options_.centered) slots.push_back({"average_gradient", 0.0});
+  return slots;
+}
+
+void RMSprop::update(const UpdateBlock<float>& block, const StepInfo& step) const {
+  rmsprop_update(block, step, options_);
+}
+void RMSprop::update(const UpdateBlock<double>& block, const StepInfo& step) const {
+  rmsprop_update(block, step, options_);
+}
+
+std::string RMSprop::hyperparameters() const {
+  return "rho=" + format_number(options_.rho) + ", momentum=" + format_number(options_.momentum) +
+         ", epsilon=" + format_number(options_.epsilon) + ", centered=" + (options_.centered ? "true" : "false");
+}
+
+}  // namespace tg::optimizers
