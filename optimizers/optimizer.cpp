@@ -45,35 +45,30 @@ struct PreparedGradient {
   bool sparse = false;
 };
 
+// (row, position) pairs sorted by row, then by position: repeated rows are adjacent,
+// in the order they appear in the gradient.
+using RowOrder = std::vector<std::pair<std::int64_t, std::int64_t>>;
+
+// The values of the unique rows of `order` (ascending), repeated rows summed in
+// the order they appear; their rows go to `rows`.
 template <class T>
-Tensor combine_repeated_rows(const Tensor& values, const std::vector<std::int64_t>& indices,
-                             std::vector<std::int64_t>& rows, std::int64_t row_size) {
-  const std::int64_t n = static_cast<std::int64_t>(indices.size());
-  // Positions sorted by row; stable, so repeated rows add up in the order they appear.
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
-    return indices[static_cast<std::size_t>(a)] < indices[static_cast<std::size_t>(b)];
-  });
+Tensor combine_repeated_rows(const Tensor& values, const RowOrder& order, std::vector<std::int64_t>& rows,
+                             std::int64_t row_size) {
   rows.clear();
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t row = indices[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
+  for (const auto& [row, position] : order)
     if (rows.empty() || rows.back() != row) rows.push_back(row);
-  }
   Shape shape = values.shape();
   shape[0] = static_cast<std::int64_t>(rows.size());
   Tensor combined = Tensor::empty(shape, values.dtype());
   const T* in = values.data<T>();
   T* out = combined.data<T>();
-  std::int64_t u = -1;
+  std::int64_t u = -1;  // the unique row being summed
   std::int64_t previous = -1;
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::int64_t position = order[static_cast<std::size_t>(i)];
-    const std::int64_t row = indices[static_cast<std::size_t>(position)];
+  for (const auto& [row, position] : order) {
     const T* src = in + position * row_size;
     if (row != previous) {
-      ++u;
       previous = row;
+      ++u;
       std::memcpy(out + u * row_size, src, static_cast<std::size_t>(row_size) * sizeof(T));
     } else {
       T* dst = out + u * row_size;
@@ -246,24 +241,27 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
       const std::int64_t num_rows = variable.dim(0);
       const std::int64_t n = indices.numel();
       const std::int64_t* idx = indices.data<std::int64_t>();
-      std::vector<std::int64_t> rows(idx, idx + n);
-      for (std::int64_t k = 0; k < n; ++k)
-        if (rows[static_cast<std::size_t>(k)] < 0 || rows[static_cast<std::size_t>(k)] >= num_rows)
+      RowOrder order(static_cast<std::size_t>(n));
+      for (std::int64_t k = 0; k < n; ++k) {
+        if (idx[k] < 0 || idx[k] >= num_rows)
           throw std::invalid_argument(where + "the row-sparse gradient of " + describe_variable(i, variable) +
-                                      " has index " + std::to_string(rows[static_cast<std::size_t>(k)]) +
-                                      " at position " + std::to_string(k) + ", outside [0, " +
-                                      std::to_string(num_rows) + ")");
-      std::vector<std::int64_t> sorted = rows;
-      std::sort(sorted.begin(), sorted.end());
-      const bool repeated = std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
+                                      " has index " + std::to_string(idx[k]) + " at position " + std::to_string(k) +
+                                      ", outside [0, " + std::to_string(num_rows) + ")");
+        order[static_cast<std::size_t>(k)] = {idx[k], k};
+      }
+      std::sort(order.begin(), order.end());
+      const bool repeated = std::adjacent_find(order.begin(), order.end(), [](const auto& a, const auto& b) {
+                              return a.first == b.first;
+                            }) != order.end();
       if (!repeated) {
+        // Unique rows: the gradient's own values, in its own order.
         prepared.values = grad.values();
-        prepared.rows = std::move(rows);
+        prepared.rows.assign(idx, idx + n);
       } else {
         const std::int64_t row_size = num_rows > 0 ? variable.numel() / num_rows : 0;
         prepared.values = dispatch_float(variable.dtype(), [&](auto tag) {
           using T = decltype(tag);
-          return combine_repeated_rows<T>(grad.values(), rows, prepared.rows, row_size);
+          return combine_repeated_rows<T>(grad.values(), order, prepared.rows, row_size);
         });
       }
     }
