@@ -239,7 +239,6 @@ std::shared_ptr<LayerImpl> make_dot(std::pair<int, int> axes, bool normalize, co
 Concatenate::Concatenate(int axis, const std::string& name) : Layer(make_concatenate(axis, name)) {}
 int Concatenate::axis() const { return impl_as<ConcatenateImpl>().axis_; }
 
-Dot::Dot(int axes, bool normalize, const std::string& name) : Layer(make_dot({axes, axes}, normalize, name)) {}
 Dot::Dot(std::pair<int, int> axes, bool normalize, const std::string& name) : Layer(make_dot(axes, normalize, name)) {}
 std::pair<int, int> Dot::axes() const { return impl_as<DotImpl>().axes_; }
 bool Dot::normalize() const { return impl_as<DotImpl>().normalize_; }

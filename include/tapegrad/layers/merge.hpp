@@ -13,6 +13,7 @@
 // used; negative axes count from the end of each input's full shape.
 #pragma once
 
+#include <concepts>
 #include <string>
 #include <utility>
 
@@ -76,9 +77,17 @@ class Concatenate : public Layer {
 // axis (Keras: x / sqrt(max(sum(x^2), 1e-12))), so the output is the cosine
 // similarity. A single int means the same axis for both inputs.
 //   Dot(1)({[[1, 2]], [[3, 4]]}) = [[11]];  Dot(1, true) of the same = [[11 / (sqrt(5) * 5)]] = [[0.98387]].
+//
+// Spelled Dot(1), Dot(1, true), Dot({2, 2}), Dot({2, 1}, true), and with a name
+// Dot(1, false, "name"). (normalize must be a bool, and Dot(int) takes no name:
+// otherwise `Dot({2, 2})` would be ambiguous with Dot(2, true), and `Dot({1, 0})`
+// with Dot(1, /*name=*/0).)
 class Dot : public Layer {
  public:
-  explicit Dot(int axes, bool normalize = false, const std::string& name = "");
+  explicit Dot(int axes) : Dot(std::pair<int, int>{axes, axes}, false) {}
+  template <std::same_as<bool> Bool>
+  explicit Dot(int axes, Bool normalize, const std::string& name = "")
+      : Dot(std::pair<int, int>{axes, axes}, normalize, name) {}
   explicit Dot(std::pair<int, int> axes, bool normalize = false, const std::string& name = "");
   std::pair<int, int> axes() const;
   bool normalize() const;
