@@ -15,7 +15,7 @@ namespace L = tg::losses;
 
 // ---- CosineSimilarityLoss: 1 - cos ------------------------------------------------------
 
-TEST_CASE("CosineSimilarityLoss: 0 for identical directions, 2 for opposite ones") {
+TEST_CASE("losses: CosineSimilarityLoss: 0 for identical directions, 2 for opposite ones") {
   for (tg::DType dtype : {tg::float32, tg::float64}) {
     INFO(std::string(tg::dtype_name(dtype)));
     const double tolerance = dtype == tg::float32 ? 1e-6 : 1e-15;
@@ -30,7 +30,7 @@ TEST_CASE("CosineSimilarityLoss: 0 for identical directions, 2 for opposite ones
   }
 }
 
-TEST_CASE("CosineSimilarityLoss: hand-computed values and reductions") {
+TEST_CASE("losses: CosineSimilarityLoss: hand-computed values and reductions") {
   // Rows: [1, 0] vs [1, 1]: cos = 1/sqrt(2), loss 1 - 0.70710678 = 0.29289322;
   //       [3, 4] vs [4, 3]: cos = (12 + 12) / 25 = 0.96, loss 0.04;
   //       [1, 0] vs [0, 2]: cos = 0, loss 1.
@@ -46,7 +46,7 @@ TEST_CASE("CosineSimilarityLoss: hand-computed values and reductions") {
   CHECK(L::CosineSimilarityLoss(1, Reduction::none)(y_true, y_pred).shape() == tg::Shape{3});
 }
 
-TEST_CASE("CosineSimilarityLoss: gradient by hand") {
+TEST_CASE("losses: CosineSimilarityLoss: gradient by hand") {
   // loss = 1 - cos(x, y) for x = [1, 0], y = [1, 1]: d cos / dx = y/(|x||y|) - cos x/|x|^2
   // = [1, 1]/sqrt(2) - (1/sqrt(2)) [1, 0] = [0, 1/sqrt(2)], so d loss / dx = [0, -0.70710678].
   const Tensor x = f64({1, 0}, {1, 2}), y = f64({1, 1}, {1, 2});
@@ -54,7 +54,7 @@ TEST_CASE("CosineSimilarityLoss: gradient by hand") {
   check_close(g[0], f64({0, -1 / std::sqrt(2.0)}, {1, 2}), 1e-12, 1e-15, "d loss / d y_true");
 }
 
-TEST_CASE("CosineSimilarityLoss: other feature axes; rank 3 is averaged per sample") {
+TEST_CASE("losses: CosineSimilarityLoss: other feature axes; rank 3 is averaged per sample") {
   // (batch 2, 2 timesteps, 2 features), axis -1: sample 0 has losses [0, 2] -> 1;
   // sample 1 has [1, 0] -> 0.5.
   const Tensor a = f64({1, 0, 0, 1, 1, 0, 2, 2}, {2, 2, 2});
@@ -63,7 +63,7 @@ TEST_CASE("CosineSimilarityLoss: other feature axes; rank 3 is averaged per samp
   check_close(L::cosine_similarity_loss(a, b, 2), f64({1, 0.5}), 0, 1e-15, "rank 3, axis 2");
 }
 
-TEST_CASE("CosineSimilarityLoss: a zero vector gives loss 1 and a finite gradient") {
+TEST_CASE("losses: CosineSimilarityLoss: a zero vector gives loss 1 and a finite gradient") {
   const Tensor zero = f64({0, 0}, {1, 2}), y = f64({3, 4}, {1, 2});
   CHECK(L::cosine_similarity_loss(zero, y).item() == 1.0);
   const auto g = loss_checks::gradients([&] { return L::CosineSimilarityLoss()(zero, y); }, {zero, y});
@@ -73,7 +73,7 @@ TEST_CASE("CosineSimilarityLoss: a zero vector gives loss 1 and a finite gradien
   check_close(g[1], f64({0, 0}, {1, 2}), 0, 0, "gradient to the other");
 }
 
-TEST_CASE("CosineSimilarityLoss: bad input is an error naming the loss") {
+TEST_CASE("losses: CosineSimilarityLoss: bad input is an error naming the loss") {
   const Tensor a = f64({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK_THROWS_WITH_AS(L::CosineSimilarityLoss()(a, f64({1, 2, 3, 4, 5, 6, 7, 8}, {2, 4})),
                        "CosineSimilarityLoss: y_true and y_pred must have the same shape, received (2, 3) and (2, 4)",
@@ -100,7 +100,7 @@ TEST_CASE("CosineSimilarityLoss: bad input is an error naming the loss") {
 
 // ---- CosineSimilarity (Keras): NEGATIVE cos ---------------------------------------------
 
-TEST_CASE("CosineSimilarity (Keras): the negative cosine, -1 at best and +1 at worst") {
+TEST_CASE("losses: CosineSimilarity (Keras): the negative cosine, -1 at best and +1 at worst") {
   // Rows: same direction -> -1; opposite -> +1; orthogonal -> 0; [1, 0] vs [1, 1] -> -0.70710678.
   const Tensor y_true = f64({1, 2, 1, 2, 1, 0, 1, 0}, {4, 2});
   const Tensor y_pred = f64({2, 4, -1, -2, 0, 3, 1, 1}, {4, 2});
@@ -117,7 +117,7 @@ TEST_CASE("CosineSimilarity (Keras): the negative cosine, -1 at best and +1 at w
   CHECK(L::CosineSimilarity().axis() == -1);
 }
 
-TEST_CASE("CosineSimilarity (Keras): bad input is an error naming the loss") {
+TEST_CASE("losses: CosineSimilarity (Keras): bad input is an error naming the loss") {
   CHECK_THROWS_WITH_AS(L::CosineSimilarity()(f64({1, 2}, {1, 2}), f64({1, 2, 3}, {1, 3})),
                        "CosineSimilarity: y_true and y_pred must have the same shape, received (1, 2) and (1, 3)",
                        std::invalid_argument);
@@ -127,7 +127,7 @@ TEST_CASE("CosineSimilarity (Keras): bad input is an error naming the loss") {
 
 // ---- CosineEmbeddingLoss (PyTorch) ------------------------------------------------------
 
-TEST_CASE("CosineEmbeddingLoss: 1 - cos for label 1, max(0, cos - margin) for label -1") {
+TEST_CASE("losses: CosineEmbeddingLoss: 1 - cos for label 1, max(0, cos - margin) for label -1") {
   // Pairs: [1, 0] vs [1, 1] (cos 0.70710678) with label 1 -> 0.29289322; with label -1 and
   // margin 0.5 -> 0.20710678; [1, 0] vs [-1, 1] (cos -0.70710678), label -1 -> max(0, -1.207) = 0.
   // (PyTorch adds 1e-12 to each squared norm: a relative change of 1e-12 here.)
@@ -143,7 +143,7 @@ TEST_CASE("CosineEmbeddingLoss: 1 - cos for label 1, max(0, cos - margin) for la
   CHECK(L::cosine_embedding_loss(f64({0, 0}, {1, 2}), f64({1, 1}, {1, 2}), f64({1})).item() == 1.0);
 }
 
-TEST_CASE("CosineEmbeddingLoss: labels other than 1 and -1 are errors that name the value") {
+TEST_CASE("losses: CosineEmbeddingLoss: labels other than 1 and -1 are errors that name the value") {
   const Tensor x = f64({1, 2, 3, 4, 5, 6}, {3, 2});
   CHECK_THROWS_WITH_AS(L::CosineEmbeddingLoss()(x, x, f64({1, -1, 0})),
                        "CosineEmbeddingLoss: label must be 1 or -1, received 0 at index 2", std::invalid_argument);
@@ -168,7 +168,7 @@ TEST_CASE("CosineEmbeddingLoss: labels other than 1 and -1 are errors that name 
 
 // ---- CosineMSELoss: (cos - label)^2 -----------------------------------------------------
 
-TEST_CASE("CosineMSELoss: (cos - label)^2 by hand") {
+TEST_CASE("losses: CosineMSELoss: (cos - label)^2 by hand") {
   // [1, 0] vs [1, 1]: cos 0.70710678; label 0.5 -> 0.20710678^2 = 0.04289322.
   // [1, 0] vs [0, 1]: cos 0; label -1 -> 1.   [2, 0] vs [3, 0]: cos 1; label 1 -> 0.
   const Tensor x1 = f64({1, 0, 1, 0, 2, 0}, {3, 2}), x2 = f64({1, 1, 0, 1, 3, 0}, {3, 2});
@@ -177,7 +177,7 @@ TEST_CASE("CosineMSELoss: (cos - label)^2 by hand") {
   CHECK(L::CosineMSELoss()(x1, x2, f64({0.5, -1, 1})).item() == doctest::Approx((d * d + 1) / 3).epsilon(1e-14));
 }
 
-TEST_CASE("CosineMSELoss: labels outside [-1, 1] are errors that name the value") {
+TEST_CASE("losses: CosineMSELoss: labels outside [-1, 1] are errors that name the value") {
   const Tensor x = f64({1, 2, 3, 4}, {2, 2});
   CHECK_THROWS_WITH_AS(L::CosineMSELoss()(x, x, f64({0.5, 4.2})),
                        "CosineMSELoss: label must be a cosine in [-1, 1] (divide scores such as STS 0-5 by their "

@@ -26,7 +26,7 @@ bool all_finite(const Tensor& t) {
 
 // ---- BinaryCrossentropy ---------------------------------------------------------------
 
-TEST_CASE("BinaryCrossentropy: hand-computed values") {
+TEST_CASE("losses: BinaryCrossentropy: hand-computed values") {
   // z = 1, p = 0.5: -log 0.5 = 0.69314718; z = 0, p = 0.2: -log 0.8 = 0.22314355;
   // z = 0.25 (soft), p = 0.5: log 2 again. Per sample [log 2, (0.22314355 + log 2) / 2].
   const Tensor z = f64({1, 0.25, 0, 1}, {2, 2}), p = f64({0.5, 0.5, 0.2, 0.5}, {2, 2});
@@ -40,7 +40,7 @@ TEST_CASE("BinaryCrossentropy: hand-computed values") {
               f64({-std::log(0.8), -std::log(0.2)}), 1e-14, 0, "logit log 4");
 }
 
-TEST_CASE("BinaryCrossentropy: logits of magnitude 100 and 1e4 give exact finite values and gradients") {
+TEST_CASE("losses: BinaryCrossentropy: logits of magnitude 100 and 1e4 give exact finite values and gradients") {
   for (tg::DType dtype : {tg::float32, tg::float64}) {
     INFO(std::string(tg::dtype_name(dtype)));
     const Tensor x = f64({100, -100, 1e4, -1e4}, {1, 4}).to(dtype);
@@ -61,7 +61,7 @@ TEST_CASE("BinaryCrossentropy: logits of magnitude 100 and 1e4 give exact finite
   }
 }
 
-TEST_CASE("BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to [1e-7, 1 - 1e-7]") {
+TEST_CASE("losses: BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to [1e-7, 1 - 1e-7]") {
   // float64: z = 1, p = 0 -> -log(1e-7) = 16.118095650958; z = 0, p = 1 -> -log(1 - (1 - 1e-7)),
   // the same up to the rounding of 1 - 1e-7. Right answers: -log(1 - 1e-7) = 1.00000005e-7.
   const Tensor wrong = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({0, 1}, {1, 2}));
@@ -79,7 +79,7 @@ TEST_CASE("BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to [
   check_close(w32, f64({16.118095, 15.942385}), 1e-6, 0, "float32 clip");
 }
 
-TEST_CASE("BinaryCrossentropy: Keras's shape rules; bad targets and shapes are errors") {
+TEST_CASE("losses: BinaryCrossentropy: Keras's shape rules; bad targets and shapes are errors") {
   // y_true (batch,) against y_pred (batch, 1).
   check_close(L::binary_crossentropy(f64({1, 0}), f64({0.5, 0.2}, {2, 1})), f64({std::log(2.0), -std::log(0.8)}), 1e-15,
               0, "(batch,) vs (batch, 1)");
@@ -96,7 +96,7 @@ TEST_CASE("BinaryCrossentropy: Keras's shape rules; bad targets and shapes are e
 
 // ---- CategoricalCrossentropy ------------------------------------------------------------
 
-TEST_CASE("CategoricalCrossentropy: hand-computed values") {
+TEST_CASE("losses: CategoricalCrossentropy: hand-computed values") {
   // [0, 1] vs [0.25, 0.75]: -log 0.75 = 0.28768207. Rows are rescaled to sum 1 first (Keras),
   // so [0.5, 1.5] gives the same. Soft target [0.5, 0.5]: -(0.5 log 0.25 + 0.5 log 0.75) = 0.83698822.
   const Tensor t = f64({0, 1, 0, 1, 0.5, 0.5}, {3, 2}), p = f64({0.25, 0.75, 0.5, 1.5, 0.25, 0.75}, {3, 2});
@@ -111,7 +111,7 @@ TEST_CASE("CategoricalCrossentropy: hand-computed values") {
         doctest::Approx(16.118095650958).epsilon(1e-9));
 }
 
-TEST_CASE("CategoricalCrossentropy: logits of magnitude 1e4 are exact, with gradient softmax - target") {
+TEST_CASE("losses: CategoricalCrossentropy: logits of magnitude 1e4 are exact, with gradient softmax - target") {
   for (tg::DType dtype : {tg::float32, tg::float64}) {
     INFO(std::string(tg::dtype_name(dtype)));
     const Tensor x = f64({1e4, 0, -1e4}, {1, 3}).to(dtype);
@@ -124,7 +124,7 @@ TEST_CASE("CategoricalCrossentropy: logits of magnitude 1e4 are exact, with grad
   }
 }
 
-TEST_CASE("CategoricalCrossentropy: bad input is an error naming the loss") {
+TEST_CASE("losses: CategoricalCrossentropy: bad input is an error naming the loss") {
   CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(f64({0, 1.5}, {1, 2}), f64({0.5, 0.5}, {1, 2})),
                        "CategoricalCrossentropy: y_true must be in [0, 1], received 1.5 at index 1", std::invalid_argument);
   CHECK_THROWS_WITH_AS(L::CategoricalCrossentropy()(f64({0, 1}, {1, 2}), f64({0.2, 0.3, 0.5}, {1, 3})),
@@ -139,7 +139,7 @@ TEST_CASE("CategoricalCrossentropy: bad input is an error naming the loss") {
 
 // ---- SparseCategoricalCrossentropy ------------------------------------------------------
 
-TEST_CASE("SparseCategoricalCrossentropy: hand values, and equal to the categorical loss on one-hot targets") {
+TEST_CASE("losses: SparseCategoricalCrossentropy: hand values, and equal to the categorical loss on one-hot targets") {
   CHECK(L::sparse_categorical_crossentropy(i64({1}), f64({0.25, 0.75}, {1, 2})).item() ==
         doctest::Approx(-std::log(0.75)).epsilon(1e-15));
   // Labels of shape (batch, 1) work too (Keras).
@@ -160,7 +160,7 @@ TEST_CASE("SparseCategoricalCrossentropy: hand values, and equal to the categori
   CHECK(g[0].to_vector<double>() == std::vector<double>{-0.5, 0.5});
 }
 
-TEST_CASE("SparseCategoricalCrossentropy: out-of-range labels name the label and the class count") {
+TEST_CASE("losses: SparseCategoricalCrossentropy: out-of-range labels name the label and the class count") {
   const Tensor p = f64({0.25, 0.25, 0.25, 0.25, 0.1, 0.2, 0.3, 0.4}, {2, 4});
   CHECK_THROWS_WITH_AS(L::SparseCategoricalCrossentropy()(i64({0, 4}), p),
                        "SparseCategoricalCrossentropy: label 4 at index 1 is out of range for 4 classes (expected 0 "

@@ -14,7 +14,7 @@ using tg::losses::Distance;
 using tg::losses::Reduction;
 namespace L = tg::losses;
 
-TEST_CASE("pairwise_distance: ||x1 - x2 + eps||_p over the last axis") {
+TEST_CASE("losses: pairwise_distance: ||x1 - x2 + eps||_p over the last axis") {
   const Tensor x1 = f64({0, 0, 1, 1}, {2, 2}), x2 = f64({3, 4, 1, 1}, {2, 2});
   check_close(L::pairwise_distance(x1, x2, 2.0, 0.0), f64({5, 0}), 0, 0, "eps 0");
   // eps 1e-6 added elementwise: ||[-3 + 1e-6, -4 + 1e-6]|| = 5 - 1.4e-6 (to first order
@@ -30,7 +30,7 @@ TEST_CASE("pairwise_distance: ||x1 - x2 + eps||_p over the last axis") {
 
 // ---- ContrastiveLoss ------------------------------------------------------------------
 
-TEST_CASE("ContrastiveLoss: 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2), cosine distance by default") {
+TEST_CASE("losses: ContrastiveLoss: 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2), cosine distance by default") {
   L::ContrastiveLoss defaults;
   CHECK(defaults.margin() == 0.5);
   CHECK(defaults.distance() == Distance::cosine);
@@ -48,7 +48,7 @@ TEST_CASE("ContrastiveLoss: 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2), cosine
               L::contrastive_loss(x1, x2, label), 0, 0, "int64 labels");
 }
 
-TEST_CASE("ContrastiveLoss: euclidean distance, as sentence-transformers (eps 1e-6)") {
+TEST_CASE("losses: ContrastiveLoss: euclidean distance, as sentence-transformers (eps 1e-6)") {
   // d([0, 0], [3, 4]) = 5 (minus 1.4e-6 from the eps); label 1: 0.5 * 25 = 12.5;
   // label 0 with margin 6: 0.5 * (6 - 5)^2 = 0.5; with margin 2: 0.
   const Tensor x1 = f64({0, 0}, {1, 2}), x2 = f64({3, 4}, {1, 2});
@@ -57,7 +57,7 @@ TEST_CASE("ContrastiveLoss: euclidean distance, as sentence-transformers (eps 1e
   CHECK(L::contrastive_loss(x1, x2, f64({0}), 2.0, Distance::euclidean).item() == 0.0);
 }
 
-TEST_CASE("ContrastiveLoss: similar pairs are pulled together, dissimilar ones pushed apart") {
+TEST_CASE("losses: ContrastiveLoss: similar pairs are pulled together, dissimilar ones pushed apart") {
   const Tensor x1 = f64({1, 0.2}, {1, 2}), x2 = f64({0.3, 1}, {1, 2});  // cosine distance ~ 0.51
   // Gradient descent on x2 lowers the distance for label 1 and raises it for label 0 (margin 1.5).
   for (double y : {1.0, 0.0}) {
@@ -69,7 +69,7 @@ TEST_CASE("ContrastiveLoss: similar pairs are pulled together, dissimilar ones p
   }
 }
 
-TEST_CASE("ContrastiveLoss: labels other than 1 and 0 are errors that name the value") {
+TEST_CASE("losses: ContrastiveLoss: labels other than 1 and 0 are errors that name the value") {
   const Tensor x = f64({1, 2, 3, 4}, {2, 2});
   CHECK_THROWS_WITH_AS(L::ContrastiveLoss()(x, x, f64({1, -1})),
                        "ContrastiveLoss: label must be 1 (similar) or 0 (dissimilar), received -1 at index 1",
@@ -84,7 +84,7 @@ TEST_CASE("ContrastiveLoss: labels other than 1 and 0 are errors that name the v
 
 // ---- TripletMarginLoss ----------------------------------------------------------------
 
-TEST_CASE("TripletMarginLoss: max(d(a, p) - d(a, n) + margin, 0) by hand") {
+TEST_CASE("losses: TripletMarginLoss: max(d(a, p) - d(a, n) + margin, 0) by hand") {
   // a = [0, 0]; p = [3, 4] (d 5), n = [6, 8] (d 10): max(5 - 10 + 1, 0) = 0;
   // swapped: max(10 - 5 + 1, 0) = 6; p = [3, 4], n = [4, 3] (both d 5): max(0 + 1, 0) = 1.
   const Tensor a = f64({0, 0, 0, 0, 0, 0}, {3, 2});
@@ -99,7 +99,7 @@ TEST_CASE("TripletMarginLoss: max(d(a, p) - d(a, n) + margin, 0) by hand") {
   CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0)(a, p, n, f64({1, 0.5, 2})).item() == doctest::Approx(5.0 / 3).epsilon(1e-14));
 }
 
-TEST_CASE("TripletMarginLoss: bad input is an error naming the loss") {
+TEST_CASE("losses: TripletMarginLoss: bad input is an error naming the loss") {
   const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK_THROWS_WITH_AS(L::TripletMarginLoss()(x, x, f64({1, 2, 3, 4, 5, 6, 7, 8}, {2, 4})),
                        "TripletMarginLoss: anchor and negative must have the same shape, received (2, 3) and (2, 4)",
@@ -116,7 +116,7 @@ TEST_CASE("TripletMarginLoss: bad input is an error naming the loss") {
 
 // ---- CosineTripletMarginLoss -------------------------------------------------------------
 
-TEST_CASE("CosineTripletMarginLoss: the triplet loss on cosine distances by hand") {
+TEST_CASE("losses: CosineTripletMarginLoss: the triplet loss on cosine distances by hand") {
   // a = [1, 0]. p = [1, 0] (distance 0), n = [0, 1] (distance 1), margin 1: max(0 - 1 + 1, 0) = 0.
   // p = [0, 1], n = [1, 0]: max(1 - 0 + 1, 0) = 2.  p = [1, 1] (0.29289), n = [-1, 0] (2): 0.
   // p = [1, 1] (0.29289), n = [1, 1] (0.29289): max(0 + 1, 0) = 1.
@@ -135,7 +135,7 @@ TEST_CASE("CosineTripletMarginLoss: the triplet loss on cosine distances by hand
 
 // ---- MultipleNegativesRankingLoss ---------------------------------------------------------
 
-TEST_CASE("MultipleNegativesRankingLoss: cross-entropy over scaled cosines, diagonal positives") {
+TEST_CASE("losses: MultipleNegativesRankingLoss: cross-entropy over scaled cosines, diagonal positives") {
   // anchors = positives = [[1, 0], [0, 1]], scale 1: S = [[1, 0], [0, 1]];
   // loss_i = log(e^1 + e^0) - 1 = log(3.71828183) - 1 = 0.31326169 for both rows.
   const Tensor e = f64({1, 0, 0, 1}, {2, 2});
@@ -152,7 +152,7 @@ TEST_CASE("MultipleNegativesRankingLoss: cross-entropy over scaled cosines, diag
   CHECK(L::MultipleNegativesRankingLoss().scale() == 20.0);
 }
 
-TEST_CASE("MultipleNegativesRankingLoss: extra rows of positives are hard negatives for every anchor") {
+TEST_CASE("losses: MultipleNegativesRankingLoss: extra rows of positives are hard negatives for every anchor") {
   // anchors [[1, 0]], positives [[1, 0], [1, 0]] (a hard negative identical to the positive),
   // scale 1: S = [[1, 1]], loss = log(2e) - 1 = log 2.
   const Tensor a = f64({1, 0}, {1, 2}), b = f64({1, 0, 1, 0}, {2, 2});
@@ -165,7 +165,7 @@ TEST_CASE("MultipleNegativesRankingLoss: extra rows of positives are hard negati
               f64({std::log(e1 + 1 + 1 / e1) - 1, std::log(e1 + 2) - 1}), 1e-14, 0, "N = 2, M = 3");
 }
 
-TEST_CASE("MultipleNegativesRankingLoss: bad input is an error naming the loss") {
+TEST_CASE("losses: MultipleNegativesRankingLoss: bad input is an error naming the loss") {
   const Tensor a = f64({1, 2, 3, 4, 5, 6}, {3, 2});
   CHECK_THROWS_WITH_AS(L::MultipleNegativesRankingLoss()(a, f64({1, 2, 3, 4}, {2, 2})),
                        "MultipleNegativesRankingLoss: expected anchors (N, D) and positives (M, D) with M >= N (row i "

@@ -11,7 +11,7 @@ using tg::Tensor;
 using tg::losses::Reduction;
 namespace L = tg::losses;
 
-TEST_CASE("MeanSquaredError: the mean of squares per sample, by hand") {
+TEST_CASE("losses: MeanSquaredError: the mean of squares per sample, by hand") {
   // Sample 0: [0, 1] vs [1, 1] -> (1 + 0) / 2 = 0.5; sample 1: [0, 0] vs [1, 0] -> 0.5;
   // sample 2: [1, 2] vs [-1, 5] -> (4 + 9) / 2 = 6.5.
   const Tensor y_true = f64({0, 1, 0, 0, 1, 2}, {3, 2}), y_pred = f64({1, 1, 1, 0, -1, 5}, {3, 2});
@@ -22,7 +22,7 @@ TEST_CASE("MeanSquaredError: the mean of squares per sample, by hand") {
   CHECK(L::MeanSquaredError()(y_true, y_pred, f64({1, 2, 0})).item() == doctest::Approx(0.5).epsilon(1e-15));
 }
 
-TEST_CASE("MeanSquaredError: gradient 2 (y_pred - y_true) / (features * batch)") {
+TEST_CASE("losses: MeanSquaredError: gradient 2 (y_pred - y_true) / (features * batch)") {
   const Tensor y_true = f64({0, 1, 0, 0}, {2, 2}), y_pred = f64({1, 1, 3, -2}, {2, 2});
   const auto g = loss_checks::gradients([&] { return L::MeanSquaredError()(y_true, y_pred); }, {y_pred, y_true});
   // 2 * [1, 0, 3, -2] / 4 = [0.5, 0, 1.5, -1]; y_true gets the negative.
@@ -30,7 +30,7 @@ TEST_CASE("MeanSquaredError: gradient 2 (y_pred - y_true) / (features * batch)")
   CHECK(g[1].to_vector<double>() == std::vector<double>{-0.5, 0, -1.5, 1});
 }
 
-TEST_CASE("MeanAbsoluteError: the mean of absolute differences, subgradient 0 at equality") {
+TEST_CASE("losses: MeanAbsoluteError: the mean of absolute differences, subgradient 0 at equality") {
   // [0, 1] vs [2, -1] -> (2 + 2) / 2 = 2; [3, 3] vs [3, 4] -> (0 + 1) / 2 = 0.5.
   const Tensor y_true = f64({0, 1, 3, 3}, {2, 2}), y_pred = f64({2, -1, 3, 4}, {2, 2});
   CHECK(L::mean_absolute_error(y_true, y_pred).to_vector<double>() == std::vector<double>{2, 0.5});
@@ -40,7 +40,7 @@ TEST_CASE("MeanAbsoluteError: the mean of absolute differences, subgradient 0 at
   CHECK(g[0].to_vector<double>() == std::vector<double>{0.5, -0.5, 0, 0.5});
 }
 
-TEST_CASE("MeanSquaredError: Keras's shape rules") {
+TEST_CASE("losses: MeanSquaredError: Keras's shape rules") {
   // (batch,) inputs: one element per sample.
   CHECK(L::mean_squared_error(f64({0, 1, 2}), f64({1, 3, 2})).to_vector<double>() == std::vector<double>{1, 4, 0});
   // y_true (batch,) against a Dense(1) output (batch, 1), and the reverse.
@@ -57,7 +57,7 @@ TEST_CASE("MeanSquaredError: Keras's shape rules") {
   CHECK(out.to(tg::float64).to_vector<double>() == std::vector<double>{1, 4, 0});
 }
 
-TEST_CASE("MeanSquaredError and MeanAbsoluteError: bad input is an error naming the loss") {
+TEST_CASE("losses: MeanSquaredError and MeanAbsoluteError: bad input is an error naming the loss") {
   const Tensor a = f64({1, 2, 3, 4, 5, 6}, {3, 2});
   CHECK_THROWS_WITH_AS(L::MeanSquaredError()(a, f64({1, 2, 3, 4, 5, 6}, {2, 3})),
                        "MeanSquaredError: y_true and y_pred must have the same shape, received (3, 2) and (2, 3)",
