@@ -497,6 +497,17 @@ TEST_CASE("optimizers: lazy sparse SGD momentum, RMSprop and AdamW leave unused 
   }
 }
 
+TEST_CASE("optimizers: a row-sparse gradient with no rows is a step that moves nothing") {
+  Tensor table = tg::Variable(tg::randn({3, 2}, 6, tg::float64));
+  const Tensor initial = table.clone();
+  Adam adam(0.1);
+  adam.apply_gradients(std::vector<Gradient>{Gradient::rows(i64({}, {0}), tg::zeros({0, 2}, tg::float64), {3, 2})},
+                       {table});
+  CHECK(same_bits(table, initial));
+  CHECK(adam.iterations() == 1);
+  TG_CHECK_VALUES(adam.slot(table, "momentum"), {0, 0, 0, 0, 0, 0}, 0.0, 0.0);
+}
+
 TEST_CASE("optimizers: minimize on an embedding lookup updates only the rows looked up") {
   Tensor table = tg::Variable(tg::randn({6, 3}, 2), "embedding");
   const Tensor initial = table.clone();
