@@ -241,11 +241,19 @@ std::vector<SymbolicTensor> LayerImpl::run_symbolic(const std::vector<SymbolicTe
     if (!inputs[i].defined())
       throw std::invalid_argument(name_ + " (" + class_name_ + "): symbolic input " + std::to_string(i) +
                                   " is undefined");
+  // Build here, not only inside the default compute_output_spec (which runs
+  // the layer): a layer overriding compute_output_spec must get its weights too.
+  if (!built_) {
+    input_dtype_ = inputs[0].dtype();
+    std::vector<Shape> shapes;
+    for (const SymbolicTensor& s : inputs) shapes.push_back(s.shape());
+    build(shapes);
+    built_ = true;
+  }
   auto node = std::make_shared<LayerNode>();
   node->layer = shared_from_this();
   node->inputs = inputs;
   node->output_specs = compute_output_spec(inputs);
-  built_ = true;
   std::vector<SymbolicTensor> outputs;
   for (std::size_t i = 0; i < node->output_specs.size(); ++i) {
     auto impl = std::make_shared<SymbolicTensor::Impl>();

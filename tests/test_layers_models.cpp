@@ -252,3 +252,35 @@ TEST_CASE("layers: bad inputs to layers and models give clear errors") {
   // A Sequential rejects multi-input layers.
   CHECK_CONTAINS(error_of([] { tg::Sequential({L::Dense(2), L::Add()}); }), "takes 2 inputs; a Sequential layer gets exactly one");
 }
+
+namespace {
+
+// A custom layer with a weight that states its output shape without running
+// (compute_output_spec overridden): y = x * scale, scale of shape (features,).
+class ScaleImpl : public tg::LayerImpl {
+ public:
+  ScaleImpl() : tg::LayerImpl("Scale") {}
+  void build(const std::vector<tg::Shape>& shapes) override {
+    scale_ = add_weight("scale", {shapes[0].back()}, tg::initializers::constant(2.0), true, input_dtype());
+  }
+  std::vector<Tensor> call(const V& inputs, bool) override { return {inputs[0] * scale_}; }
+  std::vector<std::pair<tg::Shape, tg::DType>> compute_output_spec(const std::vector<tg::SymbolicTensor>& in) override {
+    return {{in[0].shape(), in[0].dtype()}};
+  }
+  Tensor scale_;
+};
+
+}  // namespace
+
+TEST_CASE("layers: a custom layer that infers its shape without running is built by its first symbolic call") {
+  tg::Layer scale(std::make_shared<ScaleImpl>());
+  auto x = tg::Input({3}, tg::float64);
+  auto y = scale(x);
+  CHECK(y.shape_str() == "(None, 3)");
+  // Its weights exist (float64, from the symbolic input) before any concrete call.
+  REQUIRE(scale.weights().size() == 1);
+  CHECK(scale.weights()[0].dtype() == tg::float64);
+  tg::Model model(x, y);
+  TG_CHECK_VALUES(model(f64({1, 2, 3}, {1, 3})), {2, 4, 6});
+  TG_CHECK_GRADCHECK(model, {randn64({2, 3}, 1)});
+}
