@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -29,6 +30,7 @@ std::string keys_of(const Logs& logs) {
 
 // The shortest decimal that reads back as `value`.
 std::string shortest(double value) {
+  if (std::isnan(value)) return "nan";  // whatever its sign bit
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
@@ -157,13 +159,17 @@ std::string ModelCheckpoint::path_for(int epoch) const {
       i += 7;
       continue;
     }
-    if (path_.compare(i, 8, "{epoch:0") == 0) {
-      std::size_t j = i + 8;
+    if (path_.compare(i, 7, "{epoch:") == 0) {
+      // Python's format spec for an integer: an optional 0 (pad with zeros, else
+      // spaces), a width, then d.
+      std::size_t j = i + 7;
+      const bool zeros = j < path_.size() && path_[j] == '0';
+      if (zeros) ++j;
       std::size_t width = 0;
       while (j < path_.size() && std::isdigit(static_cast<unsigned char>(path_[j])))
         width = width * 10 + static_cast<std::size_t>(path_[j++] - '0');
       if (path_.compare(j, 2, "d}") == 0) {
-        out += std::string(width > number.size() ? width - number.size() : 0, '0') + number;
+        out += std::string(width > number.size() ? width - number.size() : 0, zeros ? '0' : ' ') + number;
         i = j + 2;
         continue;
       }

@@ -38,6 +38,8 @@ std::string plural(std::size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
+std::string format_number(double v) { return losses::detail::format_number(v); }
+
 std::string describe(const Tensor& t) {
   return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
 }
@@ -180,32 +182,28 @@ void Model::compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, Train
   training_ = std::move(training);
 }
 
-void Model::compile(const std::string& optimizer, const std::string& loss, std::vector<Metric> metrics) {
-  std::unique_ptr<optimizers::Optimizer> opt;
-  if (optimizer == "sgd") opt = optimizers::SGD().clone();
-  else if (optimizer == "adam") opt = optimizers::Adam().clone();
-  else if (optimizer == "adamw") opt = optimizers::AdamW().clone();
-  else if (optimizer == "rmsprop") opt = optimizers::RMSprop().clone();
-  else if (optimizer == "adagrad") opt = optimizers::Adagrad().clone();
-  else
-    throw std::invalid_argument(name() + ": compile: unknown optimizer '" + optimizer +
-                                "' (known: sgd, adam, adamw, rmsprop, adagrad)");
-  TrainingLoss training_loss;
-  if (loss == "mse" || loss == "mean_squared_error") training_loss = make_training_loss(losses::MeanSquaredError());
-  else if (loss == "mae" || loss == "mean_absolute_error")
-    training_loss = make_training_loss(losses::MeanAbsoluteError());
-  else if (loss == "binary_crossentropy") training_loss = make_training_loss(losses::BinaryCrossentropy());
-  else if (loss == "categorical_crossentropy") training_loss = make_training_loss(losses::CategoricalCrossentropy());
-  else if (loss == "sparse_categorical_crossentropy")
-    training_loss = make_training_loss(losses::SparseCategoricalCrossentropy());
-  else if (loss == "cosine_similarity") training_loss = make_training_loss(losses::CosineSimilarity());
-  else if (loss == "contrastive") training_loss = make_training_loss(losses::ContrastiveLoss());
-  else
-    throw std::invalid_argument(name() + ": compile: unknown loss '" + loss +
-                                "' (known: mse, mean_squared_error, mae, mean_absolute_error, binary_crossentropy, "
-                                "categorical_crossentropy, sparse_categorical_crossentropy, cosine_similarity, "
-                                "contrastive)");
-  compile_with(std::move(opt), std::move(training_loss), std::move(metrics));
+std::unique_ptr<optimizers::Optimizer> Model::optimizer_from_name(const std::string& optimizer) const {
+  if (optimizer == "sgd") return optimizers::SGD().clone();
+  if (optimizer == "adam") return optimizers::Adam().clone();
+  if (optimizer == "adamw") return optimizers::AdamW().clone();
+  if (optimizer == "rmsprop") return optimizers::RMSprop().clone();
+  if (optimizer == "adagrad") return optimizers::Adagrad().clone();
+  throw std::invalid_argument(name() + ": compile: unknown optimizer '" + optimizer +
+                              "' (known: sgd, adam, adamw, rmsprop, adagrad)");
+}
+
+TrainingLoss Model::training_loss_from_name(const std::string& loss) const {
+  if (loss == "mse" || loss == "mean_squared_error") return make_training_loss(losses::MeanSquaredError());
+  if (loss == "mae" || loss == "mean_absolute_error") return make_training_loss(losses::MeanAbsoluteError());
+  if (loss == "binary_crossentropy") return make_training_loss(losses::BinaryCrossentropy());
+  if (loss == "categorical_crossentropy") return make_training_loss(losses::CategoricalCrossentropy());
+  if (loss == "sparse_categorical_crossentropy") return make_training_loss(losses::SparseCategoricalCrossentropy());
+  if (loss == "cosine_similarity") return make_training_loss(losses::CosineSimilarity());
+  if (loss == "contrastive") return make_training_loss(losses::ContrastiveLoss());
+  throw std::invalid_argument(name() + ": compile: unknown loss '" + loss +
+                              "' (known: mse, mean_squared_error, mae, mean_absolute_error, binary_crossentropy, "
+                              "categorical_crossentropy, sparse_categorical_crossentropy, cosine_similarity, "
+                              "contrastive)");
 }
 
 bool Model::compiled() const { return training_ && training_->optimizer; }
@@ -402,7 +400,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   check_batch_size("fit", options.batch_size);
   if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
     throw std::invalid_argument("fit: validation_split must be in [0, 1), received " +
-                                std::to_string(options.validation_split));
+                                format_number(options.validation_split));
   const std::int64_t n = check_data(*this, "fit", x, &y, options.sample_weight);
 
   // The data: training part and validation part (Keras: the last fraction,
@@ -419,7 +417,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   } else if (options.validation_split > 0.0) {
     const auto split_at = static_cast<std::int64_t>(std::floor(static_cast<double>(n) * (1.0 - options.validation_split)));
     if (split_at <= 0 || split_at >= n)
-      throw std::invalid_argument("fit: validation_split " + std::to_string(options.validation_split) + " of " +
+      throw std::invalid_argument("fit: validation_split " + format_number(options.validation_split) + " of " +
                                   std::to_string(n) + " samples leaves " +
                                   (split_at <= 0 ? "no training sample" : "no validation sample"));
     train_x.clear();

@@ -77,7 +77,7 @@ void Model::load_weights(const std::string& path) {
     model_names.insert(name);
     auto it = file.find(name);
     if (it == file.end()) {
-      problems.push_back("weight '" + name + "' (" + describe(weight) + ") is missing from the file");
+      problems.push_back("weight '" + name + "' of shape " + describe(weight) + " is missing from the file");
       continue;
     }
     const Tensor& value = it->second;
@@ -90,7 +90,7 @@ void Model::load_weights(const std::string& path) {
   }
   for (const auto& [name, value] : arrays)
     if (!model_names.count(name))
-      problems.push_back("the file's array '" + name + "' (" + describe(value) + ") is not a weight of the model");
+      problems.push_back("the file's array '" + name + "' of shape " + describe(value) + " is not a weight of the model");
   if (!problems.empty()) {
     std::string message = "load_weights: '" + path + "' does not match the model '" + this->name() +
                           "' (the model is unchanged): ";
@@ -99,6 +99,10 @@ void Model::load_weights(const std::string& path) {
     if (problems.size() > shown) message += "; and " + std::to_string(problems.size() - shown) + " more";
     message += " (the model has " + std::to_string(named.size()) + " weights, the file " +
                std::to_string(arrays.size()) + " arrays)";
+    if (!named.empty() && assignments.empty() && problems.size() == named.size() + arrays.size())
+      message += ". No name matches: names are the keys, and automatic layer names (\"dense_3\") depend on how "
+                 "many layers were created before in this process; give the layers explicit names to load "
+                 "weights saved from another instance of the model";
     throw std::invalid_argument(message);
   }
   NoGradGuard no_grad;

@@ -105,7 +105,8 @@ class EarlyStopping : public Callback {
 // Saves the model's weights (save_weights) after each epoch, or only when
 // `monitor` improved (strictly; mode as EarlyStopping) with save_best_only.
 // "{epoch}" in the path is replaced by the 1-based epoch number, "{epoch:03d}"
-// by the same, zero-padded to 3 digits (any width), as Keras.
+// by the same, zero-padded to 3 digits (any width; "{epoch:d}" unpadded), as
+// Python's format() in Keras.
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(std::string path, std::string monitor = "val_loss", bool save_best_only = false,

@@ -28,12 +28,9 @@
 #include "tapegrad/losses/metric_learning.hpp"
 #include "tapegrad/models/callbacks.hpp"
 #include "tapegrad/models/metrics.hpp"
+#include "tapegrad/optimizers/optimizer.hpp"
 
 namespace tg {
-
-namespace optimizers {
-class Optimizer;  // <tapegrad/optimizers.hpp>
-}
 
 struct FitOptions {
   int epochs = 1;
@@ -73,16 +70,29 @@ class Model : public Layer {
   // model with two outputs (the two embeddings); ContrastiveLoss also accepts a
   // one-output model whose output is the distance itself (the classic Keras
   // Siamese example), computing 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2).
-  template <class Optimizer, class Loss>
-  void compile(const Optimizer& optimizer, const Loss& loss, std::vector<Metric> metrics = {}) {
-    compile_with(optimizer.clone(), make_training_loss(loss), std::move(metrics));
+  //
+  // Each of the optimizer and the loss is an object (tg::optimizers::Adam(1e-3),
+  // tg::losses::ContrastiveLoss(1.0)) or a name with default hyperparameters:
+  // optimizers "sgd", "adam", "adamw", "rmsprop", "adagrad"; losses "mse" /
+  // "mean_squared_error", "mae" / "mean_absolute_error", "binary_crossentropy",
+  // "categorical_crossentropy", "sparse_categorical_crossentropy",
+  // "cosine_similarity" (Keras's: the negative cosine), "contrastive"
+  // (ContrastiveLoss()). Unknown names throw, listing the known ones. The model
+  // keeps a clone of the optimizer (fresh state): reach it with optimizer().
+  // Metrics (names or tg::Metric objects) need a one-output model.
+  // Compiling again replaces the optimizer (and its state), loss and metrics.
+  template <class O, class L>
+    requires((std::is_base_of_v<optimizers::Optimizer, O> || std::is_convertible_v<const O&, std::string>) &&
+             (std::is_base_of_v<losses::LossBase, L> || std::is_convertible_v<const L&, std::string>))
+  void compile(const O& optimizer, const L& loss, std::vector<Metric> metrics = {}) {
+    std::unique_ptr<optimizers::Optimizer> opt;
+    if constexpr (std::is_convertible_v<const O&, std::string>) opt = optimizer_from_name(optimizer);
+    else opt = optimizer.clone();
+    TrainingLoss training_loss;
+    if constexpr (std::is_convertible_v<const L&, std::string>) training_loss = training_loss_from_name(loss);
+    else training_loss = make_training_loss(loss);
+    compile_with(std::move(opt), std::move(training_loss), std::move(metrics));
   }
-  // By name, with default hyperparameters: "sgd", "adam", "adamw", "rmsprop",
-  // "adagrad"; "mse" / "mean_squared_error", "mae" / "mean_absolute_error",
-  // "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
-  // "cosine_similarity" (Keras's: negative cosine), "contrastive" (ContrastiveLoss()).
-  // Unknown names throw, listing the known ones.
-  void compile(const std::string& optimizer, const std::string& loss, std::vector<Metric> metrics = {});
   bool compiled() const;
 
   // Trains for options.epochs epochs over (x, y): x holds one array per model
@@ -163,6 +173,8 @@ class Model : public Layer {
     }
   }
   static TrainingLoss contrastive_training_loss(const losses::ContrastiveLoss& loss);
+  std::unique_ptr<optimizers::Optimizer> optimizer_from_name(const std::string& name) const;
+  TrainingLoss training_loss_from_name(const std::string& name) const;
   static void check_outputs(const std::string& loss, const std::vector<Tensor>& outputs, std::size_t expected);
   void compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, TrainingLoss loss, std::vector<Metric> metrics);
 
