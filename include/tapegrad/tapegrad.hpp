@@ -10,6 +10,7 @@
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/layers.hpp"
 #include "tapegrad/losses.hpp"
+#include "tapegrad/models.hpp"
 #include "tapegrad/ops.hpp"
 #include "tapegrad/optimizers.hpp"
 #include "tapegrad/xtensor.hpp"  // the only header that includes xtensor
