@@ -1,7 +1,8 @@
 // Every loss against the PyTorch fixtures (tests/fixtures/losses.txt, made by
 // scripts/make_loss_fixtures.py): per-sample values, every reduction with
 // sample weights, gradients against PyTorch's, gradcheck in float64 through
-// every differentiable input, float32, and the empty batch. Also the reduction
+// every differentiable input and every reduction, second derivatives, float32,
+// and the empty batch. Also the reduction
 // itself and the class interface.
 #include <doctest/doctest.h>
 
@@ -80,7 +81,7 @@ TEST_CASE("losses: every fixture case matches PyTorch in value, reduction and gr
   }
 }
 
-TEST_CASE("losses: gradcheck in float64 through every differentiable input, with and without weights") {
+TEST_CASE("losses: gradcheck in float64 through every differentiable input, every reduction, with weights") {
   for (const auto& [name, c] : loss_fixtures::all()) {
     if (on_a_kink.count(name)) continue;
     SUBCASE(name.c_str()) {
@@ -90,8 +91,28 @@ TEST_CASE("losses: gradcheck in float64 through every differentiable input, with
       const auto per_sample = loss_checks::make(c, Reduction::none);
       TG_LOSS_GRADCHECK([&](const std::vector<Tensor>& v) { return per_sample(v, Tensor()); }, c.inputs(), options);
       const Tensor w = c.tensor("w");
-      const auto weighted_mean = loss_checks::make(c, Reduction::sum_over_batch_size);
-      TG_LOSS_GRADCHECK([&](const std::vector<Tensor>& v) { return weighted_mean(v, w); }, c.inputs(), options);
+      for (Reduction reduction : {Reduction::none, Reduction::sum, Reduction::sum_over_batch_size}) {
+        INFO("reduction " << tg::losses::reduction_name(reduction));
+        const auto weighted = loss_checks::make(c, reduction);
+        TG_LOSS_GRADCHECK([&](const std::vector<Tensor>& v) { return weighted(v, w); }, c.inputs(), options);
+      }
+    }
+  }
+}
+
+TEST_CASE("losses: second derivatives through nested tapes (gradgradcheck)") {
+  // Losses are compositions of ops whose backward passes are themselves ops, so
+  // the Hessian-vector products a nested tape computes must be right too.
+  for (const auto& [name, c] : loss_fixtures::all()) {
+    if (on_a_kink.count(name)) continue;
+    SUBCASE(name.c_str()) {
+      INFO("fixture " << name << " (" << c.loss << ")");
+      tg::GradcheckOptions options;
+      options.requires_grad = differentiable(c);
+      const auto per_sample = loss_checks::make(c, Reduction::none);
+      const tg::GradcheckResult result = tg::gradgradcheck(
+          [&](const std::vector<Tensor>& v) { return per_sample(v, Tensor()); }, c.inputs(), options);
+      CHECK_MESSAGE(result.passed, result.str());
     }
   }
 }
