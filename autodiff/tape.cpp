@@ -25,11 +25,38 @@ namespace {
 thread_local std::vector<GradientTape*> active_tapes;
 std::atomic<std::uint64_t> next_serial{1};
 
-// Sum of the gradients reaching one tensor: dense parts are added as they come
-// (with the differentiable add, so an outer tape sees the accumulation); sparse
-// parts are kept as a list and concatenated once at the end.
+// True if some active, unpaused tape watches t, so that an op on t would be
+// recorded (the rule of record_op).
+bool watched_by_recording_tape(const detail::TensorImpl& t) {
+  for (GradientTape* tape : active_tapes)
+    if (tape->records_now() && ((t.trainable && tape->watches_accessed_variables()) || t.watched_by.contains(tape->serial())))
+      return true;
+  return false;
+}
+
+// x += y elementwise, for tensors of one shape and dtype.
+void add_in_place(Tensor& x, const Tensor& y) {
+  const std::int64_t n = x.numel();
+  if (x.dtype() == DType::float32) {
+    float* __restrict p = x.data<float>();
+    const float* __restrict q = y.data<float>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] += q[i];
+  } else {
+    double* __restrict p = x.data<double>();
+    const double* __restrict q = y.data<double>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] += q[i];
+  }
+}
+
+// Sum of the gradients reaching one tensor. Dense parts are added as they come
+// with the differentiable add, so an outer tape sees the accumulation; when no
+// tape would record that add and the running sum is a tensor made here (no one
+// else holds it), it is updated in place instead, saving a tensor per
+// contribution. Sparse parts are kept as a list and concatenated once at the end.
 struct Accumulator {
   Tensor dense;
+  bool owned = false;  // dense was created by this accumulator and handed to no one
+  bool keep = false;   // a source's: kept until the end of gradient()
   std::vector<Tensor> indices, values;
   Shape sparse_shape;
 
@@ -38,10 +65,21 @@ struct Accumulator {
       indices.push_back(g.indices());
       values.push_back(g.values());
       sparse_shape = g.shape();
+      return;
+    }
+    Tensor d = g.dense();
+    if (!dense.defined()) {
+      dense = std::move(d);
+      owned = false;  // it may be shared (a backward can pass its upstream gradient through)
+    } else if (owned && dense.id() != d.id() && !(is_recording() && (watched_by_recording_tape(*dense.impl()) ||
+                                                                    watched_by_recording_tape(*d.impl())))) {
+      add_in_place(dense, d);
     } else {
-      dense = dense.defined() ? tg::add(dense, g.dense()) : g.dense();
+      dense = tg::add(dense, d);
+      owned = true;
     }
   }
+  bool defined() const { return dense.defined() || !indices.empty(); }
   Gradient sparse() const {
     if (indices.empty()) return dense;
     Tensor idx = indices.size() == 1 ? indices[0] : concat(indices, 0);
@@ -50,8 +88,80 @@ struct Accumulator {
     if (!dense.defined()) return rows;
     return tg::add(dense, rows.dense());
   }
-  Tensor to_dense() const { return sparse().dense(); }
+  // The dense sum, handed out: from now on someone else may hold it.
+  Tensor take_dense() {
+    owned = false;
+    if (indices.empty()) return dense;
+    return sparse().dense();
+  }
 };
+
+// The accumulators of one gradient() call, found by tensor identity: an
+// open-addressing hash table (no allocation per entry) from TensorImpl* to an
+// index into a vector of accumulators.
+class GradientMap {
+ public:
+  explicit GradientMap(std::size_t expected) {
+    std::size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    keys_.assign(capacity, nullptr);
+    slots_.resize(capacity);
+    accumulators_.reserve(expected);
+  }
+  // The accumulator of `key`, or null.
+  Accumulator* find(const void* key) {
+    for (std::size_t i = hash(key);; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return &accumulators_[slots_[i]];
+      if (!keys_[i]) return nullptr;
+    }
+  }
+  // The accumulator of `key`, created empty if needed. References from an
+  // earlier call may be invalidated.
+  Accumulator& get(const void* key) {
+    std::size_t i = hash(key);
+    for (;; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return accumulators_[slots_[i]];
+      if (!keys_[i]) break;
+    }
+    if (2 * (accumulators_.size() + 1) > keys_.size()) {
+      grow();
+      return get(key);
+    }
+    keys_[i] = key;
+    slots_[i] = static_cast<std::uint32_t>(accumulators_.size());
+    return accumulators_.emplace_back();
+  }
+
+ private:
+  std::size_t hash(const void* key) const {
+    auto v = reinterpret_cast<std::uintptr_t>(key);
+    v ^= v >> 17;
+    v *= 0x9e3779b97f4a7c15ULL;
+    return static_cast<std::size_t>(v >> 20) & (keys_.size() - 1);
+  }
+  void grow() {
+    std::vector<const void*> old_keys = std::move(keys_);
+    std::vector<std::uint32_t> old_slots = std::move(slots_);
+    keys_.assign(old_keys.size() * 2, nullptr);
+    slots_.assign(old_keys.size() * 2, 0);
+    for (std::size_t j = 0; j < old_keys.size(); ++j) {
+      if (!old_keys[j]) continue;
+      std::size_t i = hash(old_keys[j]);
+      while (keys_[i]) i = (i + 1) & (keys_.size() - 1);
+      keys_[i] = old_keys[j];
+      slots_[i] = old_slots[j];
+    }
+  }
+
+  std::vector<const void*> keys_;
+  std::vector<std::uint32_t> slots_;
+  std::vector<Accumulator> accumulators_;
+};
+
+// BackwardContext's sink during gradient(): adds straight into the input's accumulator.
+void accumulate_into(void* map, const Tensor& input, Gradient&& g) {
+  static_cast<GradientMap*>(map)->get(input.impl().get()).add(std::move(g));
+}
 
 std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
 
@@ -84,14 +194,20 @@ Tensor Gradient::dense() const {
 }
 
 void BackwardContext::add(std::size_t i, Gradient g) {
-  if (i >= inputs_.size())
+  if (i >= count_)
     throw std::logic_error("backward: gradient for input " + std::to_string(i) + " but the op has " +
-                           std::to_string(inputs_.size()) + " inputs");
+                           std::to_string(count_) + " inputs");
   const Tensor& input = inputs_[i];
+  if (!g.defined()) throw std::logic_error("backward: the gradient for input " + std::to_string(i) + " is undefined");
   if (g.shape() != input.shape() || g.dtype() != input.dtype())
     throw std::logic_error("backward: gradient for input " + std::to_string(i) + " is " + g.shape().str() + " " +
                            dtype_name(g.dtype()) + " but the input is " + describe(input));
   if (!needs(i)) ++unneeded_;
+  if (sink_) {
+    if (needs(i)) sink_(state_, input, std::move(g));
+    return;
+  }
+  if (grads_.size() < count_) grads_.resize(count_);
   Gradient& slot = grads_[i];
   // An op adding twice to one input (rare) gets the dense sum.
   slot = slot.defined() ? Gradient(tg::add(slot.dense(), g.dense())) : std::move(g);
@@ -99,34 +215,75 @@ void BackwardContext::add(std::size_t i, Gradient g) {
 
 // ---- recording ---------------------------------------------------------------
 
+namespace {
+
+// The mask of inputs `tape` watches (bit i: input i; inputs past the 64th
+// count as needed, see BackwardContext::needs), and whether it watches any.
+std::uint64_t watch_mask(const GradientTape& tape, const Tensor* inputs, std::size_t n, bool& any) {
+  std::uint64_t mask = 0;
+  any = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Tensor& in = inputs[i];
+    if (!in.defined() || !in.is_floating()) continue;
+    const auto& impl = *in.impl();
+    if ((impl.trainable && tape.watches_accessed_variables()) || impl.watched_by.contains(tape.serial())) {
+      any = true;
+      if (i < 64) mask |= std::uint64_t{1} << i;
+    }
+  }
+  return mask;
+}
+
+}  // namespace
+
+namespace detail {
+
+bool some_tape_records(const Tensor* inputs, std::size_t n) {
+  if (!is_recording()) return false;
+  for (GradientTape* tape : active_tapes) {
+    if (!tape->records_now()) continue;
+    bool any;
+    watch_mask(*tape, inputs, n, any);
+    if (any) return true;
+  }
+  return false;
+}
+
+}  // namespace detail
+
 void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output,
                BackwardFunction backward) {
-  if (!is_recording()) return;
+  if (!detail::some_tape_records(inputs.begin(), inputs.size())) return;
   record_op(name, std::vector<Tensor>(inputs), output, std::move(backward));
 }
 
 void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward) {
   if (!is_recording()) return;
-  detail::TensorImpl* out = output.impl().get();
+  // The tapes that record this op and their masks; usually one.
+  constexpr std::size_t kInline = 8;
+  std::pair<GradientTape*, std::uint64_t> inline_hits[kInline];
+  std::vector<std::pair<GradientTape*, std::uint64_t>> more_hits;
+  std::size_t hits = 0;
   for (GradientTape* tape : active_tapes) {
-    if (tape->paused_ || tape->serial_ < detail::no_grad_below) continue;
-    std::uint64_t mask = 0;  // inputs past the 64th count as needed (BackwardContext::needs)
-    bool any_watched = false;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      const Tensor& in = inputs[i];
-      if (!in.defined() || !in.is_floating()) continue;
-      const auto& impl = *in.impl();
-      if ((impl.trainable && tape->watch_accessed_variables_) || impl.watched_by.contains(tape->serial_)) {
-        any_watched = true;
-        if (i < 64) mask |= std::uint64_t{1} << i;
-      }
-    }
-    if (!any_watched) continue;
-    for (const Tensor& in : inputs)
-      if (in.impl().get() == out)
-        throw std::logic_error(std::string("record_op: op '") + name +
-                               "' returned one of its inputs; an op must return a new tensor");
-    tape->records_.push_back({name, inputs, output, backward, mask});
+    if (!tape->records_now()) continue;
+    bool any;
+    std::uint64_t mask = watch_mask(*tape, inputs.data(), inputs.size(), any);
+    if (!any) continue;
+    if (hits < kInline) inline_hits[hits] = {tape, mask};
+    else more_hits.emplace_back(tape, mask);
+    ++hits;
+  }
+  if (hits == 0) return;
+  detail::TensorImpl* out = output.impl().get();
+  for (const Tensor& in : inputs)
+    if (in.impl().get() == out)
+      throw std::logic_error(std::string("record_op: op '") + name +
+                             "' returned one of its inputs; an op must return a new tensor");
+  for (std::size_t h = 0; h < hits; ++h) {
+    auto [tape, mask] = h < kInline ? inline_hits[h] : more_hits[h - kInline];
+    // The last tape takes the inputs and the backward function; others copy them.
+    if (h + 1 == hits) tape->records_.push_back({name, std::move(inputs), output, std::move(backward), mask});
+    else tape->records_.push_back({name, inputs, output, backward, mask});
     out->watched_by.insert(tape->serial_);
   }
 }
@@ -226,35 +383,33 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     }
   } pause(paused_);
 
-  std::unordered_set<const detail::TensorImpl*> keep;
-  for (const Tensor& s : sources) keep.insert(s.impl().get());
-  std::unordered_map<const detail::TensorImpl*, Accumulator> grads;
-  grads.reserve(records_.size() + 1);
-  grads[target.impl().get()].add(seed);
+  // Sources keep their gradient when their own record is reached (a source
+  // may be an intermediate tensor); other gradients are released once used.
+  GradientMap grads(records_.size() + sources.size() + 1);
+  for (const Tensor& src : sources) grads.get(src.impl().get()).keep = true;
+  grads.get(target.impl().get()).add(seed);
 
   for (std::size_t k = records_.size(); k-- > 0;) {
     Record& r = records_[k];
-    auto it = grads.find(r.output.impl().get());
-    if (it == grads.end()) continue;
-    Tensor g = it->second.to_dense();
-    if (!persistent_ && !keep.count(it->first)) grads.erase(it);
-    BackwardContext ctx(r.inputs, r.needs_mask);
+    const detail::TensorImpl* out = r.output.impl().get();
+    Accumulator* acc = grads.find(out);
+    if (!acc || !acc->defined()) continue;
+    Tensor g = acc->take_dense();
+    if (!persistent_ && !acc->keep) *acc = Accumulator();
+    BackwardContext ctx(r.inputs, r.needs_mask, accumulate_into, &grads);
     try {
       r.backward(g, ctx);
     } catch (const std::logic_error& e) {
       throw std::logic_error(fn + ": in the backward of '" + r.op + "': " + e.what());
     }
     unneeded_gradients_ += ctx.unneeded();
-    auto& computed = ctx.gradients();
-    for (std::size_t i = 0; i < computed.size(); ++i)
-      if (computed[i].defined() && ctx.needs(i)) grads[r.inputs[i].impl().get()].add(std::move(computed[i]));
   }
 
   std::vector<Gradient> result;
   result.reserve(sources.size());
   for (const Tensor& s : sources) {
-    auto it = grads.find(s.impl().get());
-    result.push_back(it == grads.end() ? Gradient(zeros_like(s)) : it->second.sparse());
+    Accumulator* acc = grads.find(s.impl().get());
+    result.push_back(acc && acc->defined() ? acc->sparse() : Gradient(zeros_like(s)));
   }
   if (!persistent_) records_.clear();
   return result;

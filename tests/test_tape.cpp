@@ -216,6 +216,26 @@ TEST_CASE("tape: a value used many times and along several paths accumulates") {
   CHECK(values_of(tape.gradient(y, {x})[0]) == std::vector<double>{15, 27});
 }
 
+TEST_CASE("tape: accumulation never modifies a tensor someone else holds") {
+  // The running sum of many contributions is updated in place once it is a
+  // tensor of the tape's own; the user's output gradient, passed through by
+  // add's backward, must stay as it was.
+  Tensor x({1.0, 2.0}, tg::float64);
+  Tensor u({0.5, -1.0}, tg::float64);
+  tg::GradientTape tape(/*persistent=*/true);
+  tape.watch(x);
+  Tensor y = x + x;
+  for (int i = 0; i < 5; ++i) y = y + x;  // y = 7x
+  std::vector<Tensor> first = tape.gradient(y, {x}, u);
+  CHECK(values_of(first[0]) == std::vector<double>{3.5, -7});
+  CHECK(values_of(u) == std::vector<double>{0.5, -1});
+  // A second call starts from scratch and leaves the first result alone.
+  std::vector<Tensor> second = tape.gradient(y, {x}, u);
+  CHECK(values_of(second[0]) == std::vector<double>{3.5, -7});
+  CHECK(values_of(first[0]) == std::vector<double>{3.5, -7});
+  CHECK(tape.gradient(y, {y}, u)[0].id() == u.id());  // the target's own gradient is the seed
+}
+
 TEST_CASE("tape: stop_gradient blocks the flow") {
   Tensor x({1.0, 2.0}, tg::float64);
   tg::GradientTape tape;

@@ -29,6 +29,8 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/autodiff/tensor.hpp"
@@ -64,18 +66,33 @@ class Gradient {
 // Handed to a backward function: which inputs need a gradient, and where to put it.
 class BackwardContext {
  public:
+  // Where a tape sends each needed gradient: straight into its accumulation.
+  using Sink = void (*)(void* state, const Tensor& input, Gradient&& gradient);
+
+  // A context that collects the gradients in gradients() (to call a backward
+  // function by hand).
   BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask)
-      : inputs_(inputs), needs_mask_(needs_mask), grads_(inputs.size()) {}
+      : inputs_(inputs.data()), count_(inputs.size()), needs_mask_(needs_mask) {}
+  // A context that passes each needed gradient to `sink` (what GradientTape does).
+  BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask, Sink sink, void* state)
+      : inputs_(inputs.data()), count_(inputs.size()), needs_mask_(needs_mask), sink_(sink), state_(state) {}
+
   // True if input i needs a gradient (it is watched); compute only those.
   bool needs(std::size_t i) const { return i >= 64 || ((needs_mask_ >> i) & 1U); }
   // Adds g to input i's gradient. g must have the input's shape and dtype.
   void add(std::size_t i, Gradient g);
+  // The collected gradients, one per input (undefined where none was added);
+  // empty for a context with a sink.
   std::vector<Gradient>& gradients() { return grads_; }
+  // Gradients added for inputs that did not need one (wasted work).
   std::size_t unneeded() const { return unneeded_; }
 
  private:
-  const std::vector<Tensor>& inputs_;
+  const Tensor* inputs_;
+  std::size_t count_;
   std::uint64_t needs_mask_;
+  Sink sink_ = nullptr;
+  void* state_ = nullptr;
   std::vector<Gradient> grads_;
   std::size_t unneeded_ = 0;
 };
@@ -108,6 +125,20 @@ void record_op(const char* name, std::initializer_list<Tensor> inputs, const Ten
                BackwardFunction backward);
 void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward);
 
+namespace detail {
+// True if some tape would record an op with these inputs.
+bool some_tape_records(const Tensor* inputs, std::size_t n);
+}  // namespace detail
+
+// The form ops use, with a lambda: when no tape watches the inputs, the
+// lambda is never turned into a BackwardFunction (no allocation).
+template <class F>
+  requires(!std::is_same_v<std::decay_t<F>, BackwardFunction>)
+void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output, F&& backward) {
+  if (!detail::some_tape_records(inputs.begin(), inputs.size())) return;
+  record_op(name, std::vector<Tensor>(inputs), output, BackwardFunction(std::forward<F>(backward)));
+}
+
 class GradientTape {
  public:
   explicit GradientTape(bool persistent = false, bool watch_accessed_variables = true);
@@ -129,6 +160,11 @@ class GradientTape {
                                         const Tensor& output_gradient = Tensor());
 
   bool persistent() const { return persistent_; }
+  // The tape's identity on the watch lists of tensors.
+  std::uint64_t serial() const { return serial_; }
+  bool watches_accessed_variables() const { return watch_accessed_variables_; }
+  // False while the tape computes its own gradient or a NoGradGuard pauses it.
+  bool records_now() const { return !paused_ && serial_ >= detail::no_grad_below; }
   // Number of recorded ops.
   std::size_t size() const { return records_.size(); }
   // Gradients that backward functions computed for inputs that did not need
