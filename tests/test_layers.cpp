@@ -271,7 +271,7 @@ TEST_CASE("layers: Dropout's gradient in training is the mask, and rate 0 is the
   CHECK(none(z, true).id() == z.id());
 }
 
-TEST_CASE("layers: Dropout rate outside [0, 1) throws") {
+TEST_CASE("layers: Dropout rate outside 0 <= rate < 1 throws") {
   CHECK_CONTAINS(error_of([] { L::Dropout(1.0); }), "Dropout: rate must be in [0, 1), received 1");
   CHECK_CONTAINS(error_of([] { L::Dropout(-0.1); }), "Dropout: rate must be in [0, 1), received -0.1");
   CHECK_CONTAINS(error_of([] { L::Dropout(1.5, 3, "drop"); }), "Dropout 'drop': rate must be in [0, 1), received 1.5");
@@ -332,7 +332,7 @@ TEST_CASE("layers: Embedding looks up rows of its table") {
   CHECK(embedding.repr() == "Embedding(name=" + embedding.name() + ", input_dim=4, output_dim=2)");
 }
 
-TEST_CASE("layers: Embedding's default initializer is uniform in [-0.05, 0.05]") {
+TEST_CASE("layers: Embedding's default initializer is uniform in -0.05 to 0.05") {
   L::Embedding embedding(1000, 8);
   CHECK_THROWS_AS(embedding.embeddings(), std::logic_error);  // before the first call
   embedding(i64({0}, {1}));

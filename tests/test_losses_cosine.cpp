@@ -177,7 +177,7 @@ TEST_CASE("losses: CosineMSELoss: (cos - label)^2 by hand") {
   CHECK(L::CosineMSELoss()(x1, x2, f64({0.5, -1, 1})).item() == doctest::Approx((d * d + 1) / 3).epsilon(1e-14));
 }
 
-TEST_CASE("losses: CosineMSELoss: labels outside [-1, 1] are errors that name the value") {
+TEST_CASE("losses: CosineMSELoss: labels outside -1..1 are errors that name the value") {
   const Tensor x = f64({1, 2, 3, 4}, {2, 2});
   CHECK_THROWS_WITH_AS(L::CosineMSELoss()(x, x, f64({0.5, 4.2})),
                        "CosineMSELoss: label must be a cosine in [-1, 1] (divide scores such as STS 0-5 by their "

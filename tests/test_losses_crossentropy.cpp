@@ -61,7 +61,7 @@ TEST_CASE("losses: BinaryCrossentropy: logits of magnitude 100 and 1e4 give exac
   }
 }
 
-TEST_CASE("losses: BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to [1e-7, 1 - 1e-7]") {
+TEST_CASE("losses: BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to 1e-7..1 - 1e-7") {
   // float64: z = 1, p = 0 -> -log(1e-7) = 16.118095650958; z = 0, p = 1 -> -log(1 - (1 - 1e-7)),
   // the same up to the rounding of 1 - 1e-7. Right answers: -log(1 - 1e-7) = 1.00000005e-7.
   const Tensor wrong = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({0, 1}, {1, 2}));
