@@ -201,6 +201,33 @@ TEST_CASE("fit: the epoch loss is the mean over samples, each batch weighted by 
   CHECK(history["loss"][0] == doctest::Approx(exact).epsilon(1e-5));
 }
 
+TEST_CASE("fit: sample weights reach the loss; explicit validation data gives val_loss") {
+  tg::set_seed(15);
+  tg::Sequential model({layers::Dense(1)});
+  model.compile(optimizers::SGD(0.0), "mse");  // lr 0: predictions stay fixed
+  const Tensor x = tg::randn({6, 2}, 7), y = tg::randn({6, 1}, 8);
+  const Tensor vx = tg::randn({4, 2}, 9), vy = tg::randn({4, 1}, 10);
+  const std::vector<double> w = {1, 0, 2, 0, 1, 0.5};
+  const std::vector<double> p = values(model.predict(x)), t = values(y);
+  // Keras's sum_over_batch_size: sum(w_i * loss_i) / n, zero weights still count in n.
+  double expected = 0;
+  for (std::size_t i = 0; i < 6; ++i) expected += w[i] * (p[i] - t[i]) * (p[i] - t[i]);
+  expected /= 6;
+  tg::FitOptions options;
+  options.epochs = 1;
+  options.batch_size = 4;  // batches of 4 and 2, weighted by size
+  options.validation_x = {vx};
+  options.validation_y = vy;
+  options.sample_weight = f32(w, {6});
+  options.verbose = 0;
+  const tg::History history = model.fit(x, y, options);
+  CHECK(history["loss"][0] == doctest::Approx(expected).epsilon(1e-5));
+  CHECK(history["val_loss"][0] == doctest::Approx(model.evaluate(vx, vy).at("loss")).epsilon(1e-6));
+  options.validation_y = Tensor();
+  CHECK_THROWS_WITH_AS(model.fit(x, y, options), "fit: validation data needs both validation_x and validation_y",
+                       std::invalid_argument);
+}
+
 TEST_CASE("train_on_batch: one step; returns the loss before the update") {
   tg::set_seed(8);
   tg::Sequential model({layers::Dense(3, "tanh"), layers::Dense(1)});
