@@ -87,7 +87,7 @@ TEST_CASE("callbacks: stop_training set after a batch ends fit after that batch;
   CHECK(recorder->calls[recorder->calls.size() - 2] == "epoch_end 0");
 }
 
-TEST_CASE("History: values per key; an unknown key names the recorded ones") {
+TEST_CASE("callbacks: History: values per key; an unknown key names the recorded ones") {
   tg::History history;
   history.history["loss"] = {1.0, 0.5};
   CHECK(history.epochs() == 2);
@@ -99,7 +99,7 @@ TEST_CASE("History: values per key; an unknown key names the recorded ones") {
 
 // ---- EarlyStopping ----------------------------------------------------------------------------
 
-TEST_CASE("EarlyStopping: stops after `patience` epochs without improvement and restores the best weights") {
+TEST_CASE("callbacks: EarlyStopping: stops after `patience` epochs without improvement and restores the best weights") {
   tg::Sequential model({layers::Dense(1)});
   model.predict(tg::zeros({1, 2}));
   callbacks::EarlyStopping stopping("val_loss", /*patience=*/2, /*min_delta=*/0.0, "auto",
@@ -122,7 +122,7 @@ TEST_CASE("EarlyStopping: stops after `patience` epochs without improvement and 
     for (double v : values(w)) CHECK(v == 1.0);  // epoch 1's weights
 }
 
-TEST_CASE("EarlyStopping: min_delta, mode max, and a monitor missing from the logs") {
+TEST_CASE("callbacks: EarlyStopping: min_delta, mode max, and a monitor missing from the logs") {
   tg::Sequential model({layers::Dense(1)});
   model.predict(tg::zeros({1, 2}));
   callbacks::EarlyStopping delta("loss", /*patience=*/1, /*min_delta=*/0.1);
@@ -159,7 +159,7 @@ TEST_CASE("EarlyStopping: min_delta, mode max, and a monitor missing from the lo
                        std::invalid_argument);
 }
 
-TEST_CASE("EarlyStopping in fit: a loss that stops improving stops training at the right epoch") {
+TEST_CASE("callbacks: EarlyStopping in fit: a loss that stops improving stops training at the right epoch") {
   tg::set_seed(32);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.0), "mse");  // lr 0: the loss never changes
@@ -189,7 +189,7 @@ struct Sabotage : callbacks::Callback {
 
 }  // namespace
 
-TEST_CASE("EarlyStopping in fit: restore_best_weights puts back the best epoch's weights") {
+TEST_CASE("callbacks: EarlyStopping in fit: restore_best_weights puts back the best epoch's weights") {
   tg::Sequential model = xor_model(33);
   auto recorder = std::make_shared<Recorder>();
   auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/2, 0.0, "auto", true);
@@ -203,7 +203,7 @@ TEST_CASE("EarlyStopping in fit: restore_best_weights puts back the best epoch's
   CHECK(snapshot(model) != recorder->weights.back());
 }
 
-TEST_CASE("EarlyStopping: restore_best_weights also when training runs to the end, and when fit throws") {
+TEST_CASE("callbacks: EarlyStopping: restore_best_weights also when training runs to the end, and when fit throws") {
   SUBCASE("runs to the end with a worse last epoch") {
     tg::Sequential model = xor_model(34);
     auto recorder = std::make_shared<Recorder>();
@@ -234,7 +234,7 @@ TEST_CASE("EarlyStopping: restore_best_weights also when training runs to the en
 
 // ---- ModelCheckpoint --------------------------------------------------------------------------
 
-TEST_CASE("ModelCheckpoint: one file per epoch, {epoch} filled in (1-based)") {
+TEST_CASE("callbacks: ModelCheckpoint: one file per epoch, {epoch} filled in (1-based)") {
   TempDir dir;
   tg::Sequential model = xor_model(36, "ckpt");
   auto checkpoint = std::make_shared<callbacks::ModelCheckpoint>(dir.file("w_{epoch:02d}.npz"), "loss");
@@ -257,7 +257,7 @@ TEST_CASE("ModelCheckpoint: one file per epoch, {epoch} filled in (1-based)") {
   CHECK(callbacks::ModelCheckpoint("{epochs}.npz").path_for(0) == "{epochs}.npz");
 }
 
-TEST_CASE("ModelCheckpoint: save_best_only writes only when the monitored value improves") {
+TEST_CASE("callbacks: ModelCheckpoint: save_best_only writes only when the monitored value improves") {
   TempDir dir;
   tg::Sequential model({layers::Dense(1)});
   model.predict(tg::zeros({1, 2}));
@@ -302,7 +302,7 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path, char sep
 
 }  // namespace
 
-TEST_CASE("CSVLogger: a header, then one row per epoch with exactly the History's values") {
+TEST_CASE("callbacks: CSVLogger: a header, then one row per epoch with exactly the History's values") {
   TempDir dir;
   tg::Sequential model = xor_model(37);
   const Tensor x = tg::concat({xor_x(), xor_x(), xor_x()}, 0), y = tg::concat({xor_y(), xor_y(), xor_y()}, 0);
@@ -338,7 +338,7 @@ TEST_CASE("CSVLogger: a header, then one row per epoch with exactly the History'
   CHECK(rows[0] == std::vector<std::string>{"epoch", "accuracy", "loss"});
 }
 
-TEST_CASE("CSVLogger: a path that cannot be written fails before any training") {
+TEST_CASE("callbacks: CSVLogger: a path that cannot be written fails before any training") {
   TempDir dir;
   tg::Sequential model = xor_model(38);
   auto logger = std::make_shared<callbacks::CSVLogger>(dir.file("no/such/dir/log.csv"));
@@ -349,7 +349,7 @@ TEST_CASE("CSVLogger: a path that cannot be written fails before any training") 
 
 // ---- TerminateOnNaN ----------------------------------------------------------------------------------
 
-TEST_CASE("TerminateOnNaN: stops at the first batch whose loss is NaN and says where") {
+TEST_CASE("callbacks: TerminateOnNaN: stops at the first batch whose loss is NaN and says where") {
   tg::set_seed(39);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.01), "mse");
@@ -378,7 +378,7 @@ TEST_CASE("TerminateOnNaN: stops at the first batch whose loss is NaN and says w
 
 // ---- LearningRateScheduler -----------------------------------------------------------------------------
 
-TEST_CASE("LearningRateScheduler: sets the optimizer's learning rate at the start of each epoch") {
+TEST_CASE("callbacks: LearningRateScheduler: sets the optimizer's learning rate at the start of each epoch") {
   tg::Sequential model = xor_model(40);
   model.compile(optimizers::SGD(1.0), "binary_crossentropy");
   auto scheduler = std::make_shared<callbacks::LearningRateScheduler>(
@@ -401,7 +401,7 @@ TEST_CASE("LearningRateScheduler: sets the optimizer's learning rate at the star
 
 // ---- ProgressBar ---------------------------------------------------------------------------------------
 
-TEST_CASE("ProgressBar: one line per epoch when the output is not a terminal") {
+TEST_CASE("callbacks: ProgressBar: one line per epoch when the output is not a terminal") {
   tg::Sequential model = xor_model(41);
   std::ostringstream out;
   auto bar = std::make_shared<callbacks::ProgressBar>(out);
@@ -429,7 +429,7 @@ TEST_CASE("ProgressBar: one line per epoch when the output is not a terminal") {
   CHECK_FALSE(std::getline(lines, line));
 }
 
-TEST_CASE("ProgressBar: on a terminal the bar is redrawn in place with an ETA") {
+TEST_CASE("callbacks: ProgressBar: on a terminal the bar is redrawn in place with an ETA") {
   tg::Sequential model = xor_model(42);
   std::ostringstream out;
   auto bar = std::make_shared<callbacks::ProgressBar>(out);

@@ -50,7 +50,7 @@ class CaptureCout {
 
 }  // namespace
 
-TEST_CASE("fit learns XOR: Dense 2->8 tanh -> 1 sigmoid, binary crossentropy, Adam") {
+TEST_CASE("models: fit learns XOR: Dense 2->8 tanh -> 1 sigmoid, binary crossentropy, Adam") {
   tg::set_seed(42);
   tg::Sequential model({layers::Dense(8, "tanh"), layers::Dense(1, "sigmoid")});
   model.compile(optimizers::Adam(0.05), losses::BinaryCrossentropy(), {"accuracy"});
@@ -72,7 +72,7 @@ TEST_CASE("fit learns XOR: Dense 2->8 tanh -> 1 sigmoid, binary crossentropy, Ad
   CHECK(p[3] < 0.5);
 }
 
-TEST_CASE("fit learns a Siamese pair task: shared base, distance Lambda, ContrastiveLoss on the distance") {
+TEST_CASE("models: fit learns a Siamese pair task: shared base, distance Lambda, ContrastiveLoss on the distance") {
   tg::set_seed(3);
   Siamese s = siamese_euclidean(8);
   const PairData train = pair_data(256, 11), test = pair_data(128, 12);
@@ -93,7 +93,7 @@ TEST_CASE("fit learns a Siamese pair task: shared base, distance Lambda, Contras
   CHECK(s.model.trainable_weights().size() == 4);
 }
 
-TEST_CASE("fit: a two-output Siamese model (the embeddings) with a pair loss learns too") {
+TEST_CASE("models: fit: a two-output Siamese model (the embeddings) with a pair loss learns too") {
   tg::set_seed(4);
   auto a = tg::Input({8});
   auto b = tg::Input({8});
@@ -112,7 +112,7 @@ TEST_CASE("fit: a two-output Siamese model (the embeddings) with a pair loss lea
                        doctest::Contains("the model has 2 outputs; use predict_all()"), std::invalid_argument);
 }
 
-TEST_CASE("the issue's snippet compiles and runs a short fit on small random data") {
+TEST_CASE("models: the issue's snippet compiles and runs a short fit on small random data") {
   tg::set_seed(5);
   const PairData data = pair_data(64, 31);
   const Tensor xa = tg::concat({data.xa, data.xa, data.xa, data.xa, data.xa, data.xa, data.xa, data.xa}, 1);
@@ -154,7 +154,7 @@ TEST_CASE("the issue's snippet compiles and runs a short fit on small random dat
   CHECK(printed.find(" - val_loss: ") != std::string::npos);
 }
 
-TEST_CASE("fit: validation_split holds out the LAST fraction, before shuffling") {
+TEST_CASE("models: fit: validation_split holds out the LAST fraction, before shuffling") {
   tg::set_seed(6);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.01), "mse");
@@ -184,7 +184,7 @@ TEST_CASE("fit: validation_split holds out the LAST fraction, before shuffling")
   CHECK(history["val_loss"].back() == doctest::Approx(val).epsilon(1e-6));
 }
 
-TEST_CASE("fit: the epoch loss is the mean over samples, each batch weighted by its size") {
+TEST_CASE("models: fit: the epoch loss is the mean over samples, each batch weighted by its size") {
   tg::set_seed(7);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.0), "mse");  // lr 0: the weights do not move
@@ -201,7 +201,7 @@ TEST_CASE("fit: the epoch loss is the mean over samples, each batch weighted by 
   CHECK(history["loss"][0] == doctest::Approx(exact).epsilon(1e-5));
 }
 
-TEST_CASE("fit: sample weights reach the loss; explicit validation data gives val_loss") {
+TEST_CASE("models: fit: sample weights reach the loss; explicit validation data gives val_loss") {
   tg::set_seed(15);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.0), "mse");  // lr 0: predictions stay fixed
@@ -228,7 +228,7 @@ TEST_CASE("fit: sample weights reach the loss; explicit validation data gives va
                        std::invalid_argument);
 }
 
-TEST_CASE("train_on_batch: one step; returns the loss before the update") {
+TEST_CASE("models: train_on_batch: one step; returns the loss before the update") {
   tg::set_seed(8);
   tg::Sequential model({layers::Dense(3, "tanh"), layers::Dense(1)});
   model.compile(optimizers::SGD(0.1), "mse");
@@ -243,7 +243,7 @@ TEST_CASE("train_on_batch: one step; returns the loss before the update") {
   CHECK(model.evaluate(x, y).at("loss") < expected);
 }
 
-TEST_CASE("fit: Embedding gradients stay row-sparse (lazy Adam leaves rows the batch did not use)") {
+TEST_CASE("models: fit: Embedding gradients stay row-sparse (lazy Adam leaves rows the batch did not use)") {
   tg::set_seed(9);
   layers::Embedding embedding(10, 3);
   tg::Sequential model({embedding, layers::Flatten(), layers::Dense(1)});
@@ -264,7 +264,7 @@ TEST_CASE("fit: Embedding gradients stay row-sparse (lazy Adam leaves rows the b
   CHECK(row2_moved);
 }
 
-TEST_CASE("evaluate and predict: batched, inference mode, shapes; predict equals a direct call") {
+TEST_CASE("models: evaluate and predict: batched, inference mode, shapes; predict equals a direct call") {
   tg::set_seed(10);
   tg::Sequential model({layers::Dense(4, "relu"), layers::Dropout(0.5), layers::Dense(2)});
   model.compile("adam", "mse", {"mae", "mse"});
@@ -285,7 +285,7 @@ TEST_CASE("evaluate and predict: batched, inference mode, shapes; predict equals
   CHECK(tape.size() == 0);
 }
 
-TEST_CASE("fit inside a caller's GradientTape records nothing on it") {
+TEST_CASE("models: fit inside a caller's GradientTape records nothing on it") {
   tg::set_seed(11);
   tg::Sequential model({layers::Dense(1)});
   model.compile(optimizers::SGD(0.1), "mse");
@@ -308,14 +308,14 @@ std::vector<Tensor> train_once(std::uint64_t layer_seed, std::uint64_t fit_seed)
 
 }  // namespace
 
-TEST_CASE("determinism: the same seeds give bit-identical weights after training") {
+TEST_CASE("models: determinism: the same seeds give bit-identical weights after training") {
   const std::vector<Tensor> a = train_once(1, 2), b = train_once(1, 2);
   CHECK(same_bits(a, b));
   // Another shuffling seed gives other weights (so the check above can fail).
   CHECK_FALSE(same_bits(a, train_once(1, 3)));
 }
 
-TEST_CASE("an exception inside fit leaves the model usable") {
+TEST_CASE("models: an exception inside fit leaves the model usable") {
   tg::set_seed(12);
   tg::Sequential model({layers::Dense(4, "tanh"), layers::Dense(1)});
   int calls = 0;
@@ -334,7 +334,7 @@ TEST_CASE("an exception inside fit leaves the model usable") {
   CHECK(model.evaluate(x, y).at("loss") < before);
 }
 
-TEST_CASE("compile by name; string names for optimizers, losses and metrics") {
+TEST_CASE("models: compile by name; string names for optimizers, losses and metrics") {
   tg::Sequential model({layers::Dense(1, "sigmoid")});
   model.compile("adam", "binary_crossentropy", {"accuracy"});
   CHECK(model.optimizer().name() == "Adam");
@@ -356,7 +356,7 @@ TEST_CASE("compile by name; string names for optimizers, losses and metrics") {
   CHECK(tg::metrics::binary_accuracy().name() == "binary_accuracy");
 }
 
-TEST_CASE("metrics: values by hand") {
+TEST_CASE("models: metrics: values by hand") {
   const Tensor y_true = f32({1, 0, 1, 0}, {4, 1}), y_pred = f32({0.9, 0.6, 0.4, 0.1}, {4, 1});
   CHECK(values(tg::metrics::binary_accuracy()(y_true, y_pred)) == std::vector<double>{1, 0, 0, 1});
   CHECK(values(tg::metrics::binary_accuracy(0.3)(y_true, y_pred)) == std::vector<double>{1, 0, 1, 1});
@@ -376,7 +376,7 @@ TEST_CASE("metrics: values by hand") {
                        std::invalid_argument);
 }
 
-TEST_CASE("ContrastiveLoss on a one-output model: the output is the distance") {
+TEST_CASE("models: ContrastiveLoss on a one-output model: the output is the distance") {
   // d = [0.2, 0.3], y = [1, 0], margin 1: 0.5 * (0.04 + 0.49) / 2 = 0.1325.
   auto in = tg::Input({1});
   tg::Model model(in, layers::Activation("linear")(in));
@@ -393,7 +393,7 @@ TEST_CASE("ContrastiveLoss on a one-output model: the output is the distance") {
 
 // ---- bad input ---------------------------------------------------------------------------
 
-TEST_CASE("bad input: fit/evaluate before compile, unknown names") {
+TEST_CASE("models: bad input: fit/evaluate before compile, unknown names") {
   tg::Sequential model({layers::Dense(1)});
   const Tensor x = tg::randn({4, 2}, 1), y = tg::randn({4, 1}, 2);
   CHECK_FALSE(model.compiled());
@@ -420,7 +420,7 @@ TEST_CASE("bad input: fit/evaluate before compile, unknown names") {
                        doctest::Contains("the name 'loss' is reserved"), std::invalid_argument);
 }
 
-TEST_CASE("bad input: the number, shapes and lengths of the arrays") {
+TEST_CASE("models: bad input: the number, shapes and lengths of the arrays") {
   tg::set_seed(13);
   Siamese s = siamese_euclidean(8);
   s.model.compile(optimizers::Adam(0.01), losses::ContrastiveLoss(1.0));
@@ -466,7 +466,7 @@ TEST_CASE("bad input: the number, shapes and lengths of the arrays") {
   CHECK(s.model.optimizer().iterations() == 0);
 }
 
-TEST_CASE("bad input: a built Sequential refuses other sample shapes; losses need the right number of outputs") {
+TEST_CASE("models: bad input: a built Sequential refuses other sample shapes; losses need the right number of outputs") {
   tg::set_seed(14);
   tg::Sequential model({layers::Dense(2)});
   model.compile("sgd", "mse");

@@ -52,7 +52,7 @@ std::string squeeze(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("summary: a Sequential Dense(64 -> 128) has 8320 parameters") {
+TEST_CASE("models: summary: a Sequential Dense(64 -> 128) has 8320 parameters") {
   tg::Sequential model({layers::Dense(128, "relu", true, "hidden"), layers::Dense(10, "", true, "logits")},
                        "classifier");
   model.predict(tg::zeros({1, 64}));
@@ -72,7 +72,7 @@ TEST_CASE("summary: a Sequential Dense(64 -> 128) has 8320 parameters") {
   CHECK(text.find("=\n hidden") != std::string::npos);
 }
 
-TEST_CASE("summary: a Sequential that is not built says so") {
+TEST_CASE("models: summary: a Sequential that is not built says so") {
   tg::Sequential model({layers::Dense(4, "", true, "later")}, "unbuilt");
   const std::string text = model.summary_string();
   INFO(text);
@@ -81,7 +81,7 @@ TEST_CASE("summary: a Sequential that is not built says so") {
   CHECK(line_with(text, "Total params") == "Total params: 0 (0.00 B)");
 }
 
-TEST_CASE("summary: non-trainable weights are counted apart") {
+TEST_CASE("models: summary: non-trainable weights are counted apart") {
   tg::Sequential model({frozen_scale("frozen")}, "with_frozen");
   model.predict(tg::zeros({1, 5}));
   const std::string text = model.summary_string();
@@ -92,7 +92,7 @@ TEST_CASE("summary: non-trainable weights are counted apart") {
   CHECK(line_with(text, "Non-trainable params") == "Non-trainable params: 5 (20.00 B)");
 }
 
-TEST_CASE("summary: a functional Siamese model lists inputs, each call of the shared base, and connections") {
+TEST_CASE("models: summary: a functional Siamese model lists inputs, each call of the shared base, and connections") {
   auto a = tg::Input({64}, tg::float32, "left");
   auto b = tg::Input({64}, tg::float32, "right");
   tg::Sequential base({layers::Dense(128, "relu"), layers::Dense(32)}, "base");
@@ -134,7 +134,7 @@ tg::Model small_siamese(const std::string& prefix, std::int64_t units) {
 
 }  // namespace
 
-TEST_CASE("save_weights / load_weights: round trip; values restored in place, identities kept") {
+TEST_CASE("models: save_weights / load_weights: round trip; values restored in place, identities kept") {
   TempDir dir;
   tg::set_seed(20);
   tg::Model model = small_siamese("rt", 4);
@@ -168,7 +168,7 @@ TEST_CASE("save_weights / load_weights: round trip; values restored in place, id
   }
 }
 
-TEST_CASE("load_weights: a file that does not match leaves the model unchanged and names the weight") {
+TEST_CASE("models: load_weights: a file that does not match leaves the model unchanged and names the weight") {
   TempDir dir;
   tg::set_seed(21);
   tg::Model four = small_siamese("mm", 4);
@@ -213,7 +213,7 @@ TEST_CASE("load_weights: a file that does not match leaves the model unchanged a
   CHECK(snapshot(same) == snapshot(four));
 }
 
-TEST_CASE("load_weights: missing, empty, truncated or foreign files give an error and change nothing") {
+TEST_CASE("models: load_weights: missing, empty, truncated or foreign files give an error and change nothing") {
   TempDir dir;
   tg::set_seed(22);
   tg::Model model = small_siamese("bad", 3);
@@ -240,7 +240,7 @@ TEST_CASE("load_weights: missing, empty, truncated or foreign files give an erro
                        std::runtime_error);
 }
 
-TEST_CASE("named_weights: colliding names get _1, _2 deterministically; save/load round-trips them") {
+TEST_CASE("models: named_weights: colliding names get _1, _2 deterministically; save/load round-trips them") {
   TempDir dir;
   tg::set_seed(23);
   tg::Sequential model({layers::Dense(2, "", true, "same"), layers::Dense(2, "", true, "same")}, "collide");
@@ -259,13 +259,13 @@ TEST_CASE("named_weights: colliding names get _1, _2 deterministically; save/loa
   CHECK(snapshot(model) == saved);
 }
 
-TEST_CASE("save_weights / load_weights on a Sequential that is not built: a clear error") {
+TEST_CASE("models: save_weights / load_weights on a Sequential that is not built: a clear error") {
   tg::Sequential model({layers::Dense(2)});
   CHECK_THROWS_WITH_AS(model.save_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
   CHECK_THROWS_WITH_AS(model.load_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
 }
 
-TEST_CASE("save_weights: numpy reads the file and sees every key and value") {
+TEST_CASE("models: save_weights: numpy reads the file and sees every key and value") {
   if (!have_numpy()) {
     MESSAGE("skipped: /usr/bin/python3 with numpy is not available (Debian: apt-get install python3-numpy)");
     return;
