@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -108,7 +109,23 @@ inline std::string compare_tensors(const Tensor& got, const Tensor& want, double
   return mismatches(values_of(got), values_of(want), rtol, atol);
 }
 
+// The message of the std::exception `f` throws ("" if none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
 }  // namespace tgtest
+
+#define CHECK_CONTAINS(text, part) \
+  CHECK_MESSAGE(tgtest::contains(text, part), "'" << (text) << "' lacks '" << (part) << "'")
 
 // TG_CHECK_VALUES(tensor, {v0, v1, ...} [, rtol [, atol]]): the row-major values.
 #define TG_CHECK_VALUES(...)                                     \

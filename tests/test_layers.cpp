@@ -16,6 +16,8 @@
 #include "op_checks.hpp"
 
 using tg::Tensor;
+using tgtest::contains;
+using tgtest::error_of;
 using tgtest::f64;
 using tgtest::i64;
 using tgtest::randn64;
@@ -23,21 +25,6 @@ using V = std::vector<Tensor>;
 namespace L = tg::layers;
 
 namespace {
-
-// The message of the std::exception `f` throws ("" if none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-#define CHECK_CONTAINS(text, part) CHECK_MESSAGE(contains(text, part), "'" << (text) << "' lacks '" << (part) << "'")
 
 // Builds `layer` on `x`, then overwrites its weights (in creation order) with `values`.
 void build_and_set(const tg::Layer& layer, const Tensor& x, const V& values) {

@@ -14,26 +14,14 @@
 #include "op_checks.hpp"
 
 using tg::Tensor;
+using tgtest::contains;
+using tgtest::error_of;
 using tgtest::f64;
 using tgtest::randn64;
 using V = std::vector<Tensor>;
 namespace L = tg::layers;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-#define CHECK_CONTAINS(text, part) CHECK_MESSAGE(contains(text, part), "'" << (text) << "' lacks '" << (part) << "'")
 
 }  // namespace
 
