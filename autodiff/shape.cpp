@@ -34,19 +34,11 @@ Shape::Shape(const std::vector<std::int64_t>& dims) {
   for (auto d : dims) push_back(d);
 }
 
-std::int64_t Shape::numel() const {
-  std::int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
-  return n;
-}
-
-void Shape::push_back(std::int64_t dim) {
+void Shape::bad_push_back(std::int64_t dim) const {
   if (rank_ == max_rank)
     throw std::invalid_argument("Shape: at most " + std::to_string(max_rank) +
                                 " dimensions are supported, received one more than that");
-  if (dim < 0)
-    throw std::invalid_argument("Shape: dimensions must be non-negative, received " + std::to_string(dim));
-  dims_[static_cast<std::size_t>(rank_++)] = dim;
+  throw std::invalid_argument("Shape: dimensions must be non-negative, received " + std::to_string(dim));
 }
 
 void Shape::insert(int position, std::int64_t dim) {

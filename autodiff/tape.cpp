@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -236,29 +237,25 @@ std::uint64_t watch_mask(const GradientTape& tape, const Tensor* inputs, std::si
 
 }  // namespace
 
-namespace detail {
-
-bool some_tape_records(const Tensor* inputs, std::size_t n) {
-  if (!is_recording()) return false;
-  for (GradientTape* tape : active_tapes) {
-    if (!tape->records_now()) continue;
-    bool any;
-    watch_mask(*tape, inputs, n, any);
-    if (any) return true;
-  }
-  return false;
-}
-
-}  // namespace detail
-
 void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output,
                BackwardFunction backward) {
-  if (!detail::some_tape_records(inputs.begin(), inputs.size())) return;
-  record_op(name, std::vector<Tensor>(inputs), output, std::move(backward));
+  if (!is_recording()) return;
+  detail::record_closure(name, inputs.begin(), inputs.size(), output, &backward,
+                         detail::closure_ops<BackwardFunction>);
 }
 
 void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward) {
   if (!is_recording()) return;
+  detail::record_closure(name, inputs.data(), inputs.size(), output, &backward,
+                         detail::closure_ops<BackwardFunction>);
+}
+
+namespace detail {
+
+void record_closure(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output, void* closure,
+                    const ClosureOps& ops) {
+  if (!is_recording()) return;
+  if (!ops.invoke) return;
   // The tapes that record this op and their masks; usually one.
   constexpr std::size_t kInline = 8;
   std::pair<GradientTape*, std::uint64_t> inline_hits[kInline];
@@ -267,25 +264,82 @@ void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& outpu
   for (GradientTape* tape : active_tapes) {
     if (!tape->records_now()) continue;
     bool any;
-    std::uint64_t mask = watch_mask(*tape, inputs.data(), inputs.size(), any);
+    std::uint64_t mask = watch_mask(*tape, inputs, n, any);
     if (!any) continue;
     if (hits < kInline) inline_hits[hits] = {tape, mask};
     else more_hits.emplace_back(tape, mask);
     ++hits;
   }
   if (hits == 0) return;
+  if (!output.defined())
+    throw std::logic_error(std::string("record_op: op '") + name + "' recorded an undefined output");
   detail::TensorImpl* out = output.impl().get();
-  for (const Tensor& in : inputs)
-    if (in.impl().get() == out)
+  for (std::size_t i = 0; i < n; ++i)
+    if (inputs[i].impl().get() == out)
       throw std::logic_error(std::string("record_op: op '") + name +
                              "' returned one of its inputs; an op must return a new tensor");
   for (std::size_t h = 0; h < hits; ++h) {
     auto [tape, mask] = h < kInline ? inline_hits[h] : more_hits[h - kInline];
-    // The last tape takes the inputs and the backward function; others copy them.
-    if (h + 1 == hits) tape->records_.push_back({name, std::move(inputs), output, std::move(backward), mask});
-    else tape->records_.push_back({name, inputs, output, backward, mask});
+    tape->append(name, inputs, n, output, closure, ops, /*move_closure=*/h + 1 == hits, mask);
     out->watched_by.insert(tape->serial_);
   }
+}
+
+}  // namespace detail
+
+// ---- the tape's storage --------------------------------------------------------
+
+void* GradientTape::Arena::allocate(std::size_t bytes, std::size_t align) {
+  constexpr std::size_t kChunk = 64 * 1024;
+  auto fits = [&] {
+    auto address = reinterpret_cast<std::uintptr_t>(next_);
+    std::size_t pad = (align - address % align) % align;
+    return next_ && pad + bytes <= left_ ? pad : SIZE_MAX;
+  };
+  std::size_t pad = fits();
+  if (pad == SIZE_MAX) {
+    // alignof(max_align_t) from new[]; larger alignments get room to pad.
+    const std::size_t size = std::max(kChunk, bytes + align);
+    chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));
+    next_ = chunks_.back().get();
+    left_ = size;
+    pad = fits();
+  }
+  void* p = next_ + pad;
+  next_ += pad + bytes;
+  left_ -= pad + bytes;
+  return p;
+}
+
+void GradientTape::Arena::clear() {
+  chunks_.clear();
+  next_ = nullptr;
+  left_ = 0;
+}
+
+void GradientTape::append(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output,
+                          void* closure, const detail::ClosureOps& ops, bool move_closure, std::uint64_t mask) {
+  void* stored = arena_.allocate(ops.size, ops.align);
+  if (move_closure) ops.move_to(closure, stored);
+  else ops.copy_to(closure, stored);
+  auto* stored_inputs = static_cast<Tensor*>(arena_.allocate(n * sizeof(Tensor), alignof(Tensor)));
+  for (std::size_t i = 0; i < n; ++i) ::new (stored_inputs + i) Tensor(inputs[i]);
+  try {
+    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask});
+  } catch (...) {
+    ops.destroy(stored);
+    for (std::size_t i = 0; i < n; ++i) stored_inputs[i].~Tensor();
+    throw;
+  }
+}
+
+void GradientTape::release_records() {
+  for (Record& r : records_) {
+    r.closure_ops->destroy(r.closure);
+    for (std::size_t i = 0; i < r.input_count; ++i) r.inputs[i].~Tensor();
+  }
+  records_.clear();
+  arena_.clear();
 }
 
 // ---- GradientTape ------------------------------------------------------------
@@ -297,6 +351,7 @@ GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
 }
 
 GradientTape::~GradientTape() {
+  release_records();
   auto it = std::find(active_tapes.begin(), active_tapes.end(), this);
   if (it != active_tapes.end()) active_tapes.erase(it);
   // Tapes are pushed in creation order, so the last one has the largest serial.
@@ -396,9 +451,9 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     if (!acc || !acc->defined()) continue;
     Tensor g = acc->take_dense();
     if (!persistent_ && !acc->keep) *acc = Accumulator();
-    BackwardContext ctx(r.inputs, r.needs_mask, accumulate_into, &grads);
+    BackwardContext ctx(r.inputs, r.input_count, r.needs_mask, accumulate_into, &grads);
     try {
-      r.backward(g, ctx);
+      r.closure_ops->invoke(r.closure, g, ctx);
     } catch (const std::logic_error& e) {
       throw std::logic_error(fn + ": in the backward of '" + r.op + "': " + e.what());
     }
@@ -411,7 +466,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     Accumulator* acc = grads.find(s.impl().get());
     result.push_back(acc && acc->defined() ? acc->sparse() : Gradient(zeros_like(s)));
   }
-  if (!persistent_) records_.clear();
+  if (!persistent_) release_records();
   return result;
 }
 
@@ -429,7 +484,7 @@ std::unordered_map<const void*, std::string> label_tensors(const std::vector<Gra
   }
   int leaves = 0;
   for (const auto& r : records)
-    for (const Tensor& in : r.inputs)
+    for (const Tensor& in : std::span(r.inputs, r.input_count))
       if (in.defined() && !labels.count(in.id()))
         labels[in.id()] = in.name().empty() ? "x" + std::to_string(leaves++) : in.name();
   return labels;
@@ -444,7 +499,7 @@ void GradientTape::print(std::ostream& os) const {
   for (std::size_t k = 0; k < records_.size(); ++k) {
     const Record& r = records_[k];
     os << "  #" << k << ' ' << labels[r.output.id()] << " = " << r.op << '(';
-    for (std::size_t i = 0; i < r.inputs.size(); ++i) {
+    for (std::size_t i = 0; i < r.input_count; ++i) {
       const Tensor& in = r.inputs[i];
       if (i) os << ", ";
       if (!in.defined()) {
@@ -471,7 +526,7 @@ std::string GradientTape::to_dot() const {
     const Record& r = records_[k];
     std::string op = "op" + std::to_string(k);
     os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << r.op << "\"];\n";
-    for (const Tensor& in : r.inputs) {
+    for (const Tensor& in : std::span(r.inputs, r.input_count)) {
       if (!in.defined()) continue;
       tensor_node(in);
       os << "  \"" << labels[in.id()] << "\" -> " << op << ";\n";

@@ -45,7 +45,11 @@ class Shape {
   int rank() const { return rank_; }
   bool empty() const { return rank_ == 0; }
   // Product of the dimensions (1 for a scalar's empty shape).
-  std::int64_t numel() const;
+  std::int64_t numel() const {
+    std::int64_t n = 1;
+    for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+    return n;
+  }
 
   std::int64_t operator[](int i) const { return dims_[static_cast<std::size_t>(i)]; }
   std::int64_t& operator[](int i) { return dims_[static_cast<std::size_t>(i)]; }
@@ -55,7 +59,10 @@ class Shape {
   std::int64_t* begin() { return dims_.data(); }
   std::int64_t* end() { return dims_.data() + rank_; }
 
-  void push_back(std::int64_t dim);
+  void push_back(std::int64_t dim) {
+    if (rank_ == max_rank || dim < 0) bad_push_back(dim);  // throws
+    dims_[static_cast<std::size_t>(rank_++)] = dim;
+  }
   void insert(int position, std::int64_t dim);
   void erase(int position);
   std::vector<std::int64_t> to_vector() const { return {begin(), end()}; }
@@ -72,6 +79,7 @@ class Shape {
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
 
  private:
+  [[noreturn]] void bad_push_back(std::int64_t dim) const;
   std::array<std::int64_t, max_rank> dims_{};
   int rank_ = 0;
 };

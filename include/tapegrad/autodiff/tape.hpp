@@ -24,10 +24,13 @@
 // A tape answers one gradient() call unless constructed persistent.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <iosfwd>
+#include <memory>
+#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -74,8 +77,8 @@ class BackwardContext {
   BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask)
       : inputs_(inputs.data()), count_(inputs.size()), needs_mask_(needs_mask) {}
   // A context that passes each needed gradient to `sink` (what GradientTape does).
-  BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask, Sink sink, void* state)
-      : inputs_(inputs.data()), count_(inputs.size()), needs_mask_(needs_mask), sink_(sink), state_(state) {}
+  BackwardContext(const Tensor* inputs, std::size_t count, std::uint64_t needs_mask, Sink sink, void* state)
+      : inputs_(inputs), count_(count), needs_mask_(needs_mask), sink_(sink), state_(state) {}
 
   // True if input i needs a gradient (it is watched); compute only those.
   bool needs(std::size_t i) const { return i >= 64 || ((needs_mask_ >> i) & 1U); }
@@ -126,17 +129,50 @@ void record_op(const char* name, std::initializer_list<Tensor> inputs, const Ten
 void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward);
 
 namespace detail {
-// True if some tape would record an op with these inputs.
-bool some_tape_records(const Tensor* inputs, std::size_t n);
+
+// A backward closure of any type, type-erased by a table of functions, so a
+// tape can keep it in its arena (no allocation, no std::function per op).
+struct ClosureOps {
+  void (*invoke)(void* self, const Tensor& grad_output, BackwardContext& ctx);
+  void (*copy_to)(const void* self, void* destination);
+  void (*move_to)(void* self, void* destination);
+  void (*destroy)(void* self);
+  std::size_t size;
+  std::size_t align;
+};
+
+template <class F>
+inline constexpr ClosureOps closure_ops = {
+    [](void* self, const Tensor& g, BackwardContext& ctx) { (*static_cast<F*>(self))(g, ctx); },
+    [](const void* self, void* dst) { ::new (dst) F(*static_cast<const F*>(self)); },
+    [](void* self, void* dst) { ::new (dst) F(std::move(*static_cast<F*>(self))); },
+    [](void* self) { static_cast<F*>(self)->~F(); },
+    sizeof(F),
+    alignof(F),
+};
+
+// Records `output = op(inputs)` with `closure` (of the type `ops` describes) on
+// every active tape that watches an input: the last such tape takes the
+// closure by move, the others copy it.
+void record_closure(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output, void* closure,
+                    const ClosureOps& ops);
+
 }  // namespace detail
 
-// The form ops use, with a lambda: when no tape watches the inputs, the
-// lambda is never turned into a BackwardFunction (no allocation).
+// The form ops use, with a lambda: the lambda is stored as it is in the tape's
+// arena, and when no tape watches the inputs it is never stored at all.
 template <class F>
-  requires(!std::is_same_v<std::decay_t<F>, BackwardFunction>)
+  requires(!std::is_same_v<std::decay_t<F>, BackwardFunction> &&
+           std::is_invocable_v<std::decay_t<F>&, const Tensor&, BackwardContext&>)
 void record_op(const char* name, std::initializer_list<Tensor> inputs, const Tensor& output, F&& backward) {
-  if (!detail::some_tape_records(inputs.begin(), inputs.size())) return;
-  record_op(name, std::vector<Tensor>(inputs), output, BackwardFunction(std::forward<F>(backward)));
+  if (!is_recording()) return;
+  using Closure = std::decay_t<F>;
+  if constexpr (std::is_same_v<Closure, F>) {  // an rvalue: move from it
+    detail::record_closure(name, inputs.begin(), inputs.size(), output, &backward, detail::closure_ops<Closure>);
+  } else {
+    Closure copy(backward);
+    detail::record_closure(name, inputs.begin(), inputs.size(), output, &copy, detail::closure_ops<Closure>);
+  }
 }
 
 class GradientTape {
@@ -176,16 +212,36 @@ class GradientTape {
   // Graphviz DOT of the recorded graph: tensors as ellipses, ops as boxes.
   std::string to_dot() const;
 
+  // One recorded op. The inputs and the backward closure live in the tape's
+  // arena (they are destroyed with the records), so recording an op costs no
+  // allocation of its own.
   struct Record {
     const char* op;
-    std::vector<Tensor> inputs;
+    const Tensor* inputs;
+    std::size_t input_count;
     Tensor output;
-    BackwardFunction backward;
+    void* closure;
+    const detail::ClosureOps* closure_ops;
     std::uint64_t needs_mask;  // bit i: input i is watched by this tape
   };
 
  private:
-  friend void record_op(const char*, std::vector<Tensor>, const Tensor&, BackwardFunction);
+  friend void detail::record_closure(const char*, const Tensor*, std::size_t, const Tensor&, void*,
+                                     const detail::ClosureOps&);
+  // Bump allocation in chunks, released all at once with the records.
+  class Arena {
+   public:
+    void* allocate(std::size_t bytes, std::size_t align);
+    void clear();
+
+   private:
+    std::vector<std::unique_ptr<std::byte[]>> chunks_;
+    std::byte* next_ = nullptr;
+    std::size_t left_ = 0;
+  };
+  void append(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output, void* closure,
+              const detail::ClosureOps& ops, bool move_closure, std::uint64_t mask);
+  void release_records();
   std::vector<Gradient> run_backward(const Tensor& target, const std::vector<Tensor>& sources,
                                      const Tensor& output_gradient, const char* caller);
 
@@ -196,6 +252,7 @@ class GradientTape {
   bool paused_ = false;
   std::size_t unneeded_gradients_ = 0;
   std::vector<Record> records_;
+  Arena arena_;
   std::vector<Tensor> watched_;  // keeps watched tensors alive, so their identity stays unique
 };
 

@@ -127,12 +127,12 @@ class Tensor {
   // Typed access to the contiguous row-major buffer; throws if T does not match dtype().
   template <class T>
   T* data() {
-    check_dtype(detail::dtype_of<T>());
+    if (!impl_ || impl_->dtype != detail::dtype_of<T>()) check_dtype(detail::dtype_of<T>());  // throws
     return static_cast<T*>(impl_->data);
   }
   template <class T>
   const T* data() const {
-    check_dtype(detail::dtype_of<T>());
+    if (!impl_ || impl_->dtype != detail::dtype_of<T>()) check_dtype(detail::dtype_of<T>());  // throws
     return static_cast<const T*>(impl_->data);
   }
   void* raw_data() const { return impl_->data; }
