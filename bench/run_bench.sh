@@ -37,17 +37,24 @@ install_if_missing() {  # package...
 }
 install_if_missing libtorch-dev python3-torch
 
+log=$(mktemp)
+results=$(mktemp)
+trap 'rm -f "$log" "$results"' EXIT
+quietly() {  # command...: its output only if it fails
+  "$@" >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+}
+
 echo "== building tapegrad benchmarks in $build" >&2
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON \
-  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF >/dev/null
+quietly cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON \
+  -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF
 targets=$(sed -n 's/^set(TAPEGRAD_BENCHMARKS \(.*\))$/\1/p' "$root/bench/CMakeLists.txt")
-for t in $targets; do cmake --build "$build" -j"$jobs" --target "bench_$t" >/dev/null; done
+for t in $targets; do quietly cmake --build "$build" -j"$jobs" --target "bench_$t"; done
 
 have_torch=0
 if dpkg -s libtorch-dev >/dev/null 2>&1; then
   echo "== building LibTorch peers in $torch_build" >&2
-  if cmake -S "$root/bench/torch" -B "$torch_build" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-     cmake --build "$torch_build" -j"$jobs" >/dev/null; then
+  if quietly cmake -S "$root/bench/torch" -B "$torch_build" -DCMAKE_BUILD_TYPE=Release &&
+     quietly cmake --build "$torch_build" -j"$jobs"; then
     have_torch=1
   else
     echo "== LibTorch peers failed to build; skipping them" >&2
@@ -62,8 +69,6 @@ selected() {  # workload name: is it in WORKLOADS (or is WORKLOADS unset)?
   return 1
 }
 
-results=$(mktemp)
-trap 'rm -f "$results"' EXIT
 run() {  # threads command...
   local n=$1
   shift
