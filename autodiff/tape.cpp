@@ -287,6 +287,15 @@ void record_closure(const char* name, const Tensor* inputs, std::size_t n, const
 
 }  // namespace detail
 
+void mark_not_differentiable(const char* op, std::initializer_list<Tensor> computed_from, const Tensor& gradient) {
+  if (!is_recording()) return;
+  std::string name = op;
+  record_op("not_differentiable", computed_from, gradient, [name](const Tensor&, BackwardContext&) {
+    throw std::logic_error(name + ": its backward is computed without differentiable ops, so it has no higher "
+                                  "derivative; a nested tape asked for one through it");
+  });
+}
+
 // ---- the tape's storage --------------------------------------------------------
 
 void* GradientTape::Arena::allocate(std::size_t bytes, std::size_t align) {

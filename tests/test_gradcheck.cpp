@@ -75,6 +75,21 @@ Tensor cube_raw_backward(const Tensor& x) {
   return y;
 }
 
+// cube_raw_backward, done properly: the raw backward says it is not differentiable.
+Tensor cube_marked_backward(const Tensor& x) {
+  Tensor y = raw_unary(x, [](double v) { return v * v * v; });
+  tg::record_op("cube_marked_backward", {x}, y, [x](const Tensor& g, tg::BackwardContext& ctx) {
+    Tensor dx = Tensor::empty(x.shape(), x.dtype());
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      const double v = x.data<double>()[i];
+      dx.data<double>()[i] = 3 * v * v * g.data<double>()[i];
+    }
+    tg::mark_not_differentiable("cube_marked_backward", {g, x}, dx);
+    ctx.add(0, dx);
+  });
+  return y;
+}
+
 // y = 2x whose backward returns a slightly different value on every call.
 Tensor double_nondeterministic(const Tensor& x) {
   Tensor y = raw_unary(x, [](double v) { return 2 * v; });
@@ -316,6 +331,28 @@ TEST_CASE("gradgradcheck: a backward computed outside the tape fails it, though 
   // The tape sees no second derivative at all; the numeric one is 6 x u.
   CHECK(second.inputs[0].analytic == 0.0);
   CHECK(second.inputs[0].numeric != doctest::Approx(0.0));
+}
+
+TEST_CASE("gradgradcheck: a backward marked not differentiable raises a clear error") {
+  Tensor x({0.5, -1.2, 2.0}, tg::float64);
+  auto f = [](const Inputs& v) { return cube_marked_backward(v[0]); };
+  tg::GradcheckResult first = tg::gradcheck(f, {x});
+  CHECK_MESSAGE(first.passed, first.str());  // first derivatives are unaffected
+  CHECK_THROWS_WITH_AS(tg::gradgradcheck(f, {x}),
+                       doctest::Contains("cube_marked_backward: its backward is computed without differentiable ops"),
+                       std::logic_error);
+  // The same through nested tapes by hand.
+  tg::GradientTape outer;
+  outer.watch(x);
+  Tensor g;
+  {
+    tg::GradientTape inner;
+    inner.watch(x);
+    g = inner.gradient(tg::sum(cube_marked_backward(x)), {x})[0];
+  }
+  CHECK(g.at({2}) == doctest::Approx(12.0));
+  CHECK_THROWS_WITH_AS(outer.gradient(tg::sum(g), {x}), doctest::Contains("has no higher derivative"),
+                       std::logic_error);
 }
 
 TEST_CASE("gradgradcheck: works when called under a NoGradGuard") {

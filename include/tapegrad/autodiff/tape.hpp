@@ -175,6 +175,19 @@ void record_op(const char* name, std::initializer_list<Tensor> inputs, const Ten
   }
 }
 
+// For a backward computed with plain loops instead of differentiable ops:
+// call it on each gradient such a backward produces, naming the tensors the
+// gradient was computed from (the output gradient and what the backward
+// captured). If an outer tape watches one of them (a nested tape is asking for
+// a higher derivative through this op), the outer tape then raises a clear
+// error when it differentiates through `gradient`, instead of silently
+// treating it as a constant (a wrong, zero, higher derivative).
+//
+//   Tensor dx = plain_kernel(g, x);
+//   tg::mark_not_differentiable("my_op", {g, x}, dx);
+//   ctx.add(0, dx);
+void mark_not_differentiable(const char* op, std::initializer_list<Tensor> computed_from, const Tensor& gradient);
+
 class GradientTape {
  public:
   explicit GradientTape(bool persistent = false, bool watch_accessed_variables = true);
