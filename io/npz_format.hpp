@@ -1,0 +1,195 @@
+// The NPY and ZIP formats as npz.cpp (reading) and npz_write.cpp (writing)
+// use them: constants, little-endian integers, CRC-32, the NPY header and the
+// small formatting helpers of error messages. Private to io/.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tapegrad/io/npz.hpp"
+
+namespace tg::io::npz_format {
+
+
+// The NPY data is written and read as the host's bytes; both formats are little-endian.
+static_assert(std::endian::native == std::endian::little, "tapegrad's npz code assumes a little-endian host");
+
+inline constexpr std::uint32_t local_header_signature = 0x04034b50;
+inline constexpr std::uint32_t central_header_signature = 0x02014b50;
+inline constexpr std::uint32_t end_of_central_directory_signature = 0x06054b50;
+inline constexpr std::size_t local_header_size = 30;
+inline constexpr std::size_t central_header_size = 46;
+inline constexpr std::size_t end_record_size = 22;
+inline constexpr std::size_t max_zip_comment = 0xFFFF;
+// 0xFFFFFFFF marks a zip64 field, so a plain zip holds sizes and offsets below it.
+inline constexpr std::uint64_t zip32_limit = 0xFFFFFFFEu;
+inline constexpr std::uint64_t max_members = 0xFFFF;
+// DOS date of 1980-01-01, 00:00: a fixed timestamp (numpy writes the same) makes
+// the output a function of the arrays alone.
+inline constexpr std::uint16_t dos_date_1980 = (0 << 9) | (1 << 5) | 1;
+inline constexpr std::uint16_t dos_time_midnight = 0;
+// Deflate expands at most about 1032:1; a member claiming more is corrupt, and
+// this bound keeps a forged size from making the reader allocate without limit.
+inline constexpr std::uint64_t max_deflate_ratio = 1100;
+// numpy's own headers are a few hundred bytes (it refuses more than 10000 by default).
+inline constexpr std::uint64_t max_npy_header = 1 << 20;
+
+inline const char npy_magic[] = "\x93NUMPY";
+inline constexpr std::size_t npy_magic_size = 6;
+
+// ---- little helpers ------------------------------------------------------------
+
+inline std::uint16_t get_u16(const unsigned char* p) { return static_cast<std::uint16_t>(p[0] | (p[1] << 8)); }
+inline std::uint32_t get_u32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+         (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+inline std::uint64_t get_u64(const unsigned char* p) {
+  return static_cast<std::uint64_t>(get_u32(p)) | (static_cast<std::uint64_t>(get_u32(p + 4)) << 32);
+}
+inline void put_u16(std::string& out, std::uint64_t v) {
+  out.push_back(static_cast<char>(v & 0xFF));
+  out.push_back(static_cast<char>((v >> 8) & 0xFF));
+}
+inline void put_u32(std::string& out, std::uint64_t v) {
+  put_u16(out, v & 0xFFFF);
+  put_u16(out, (v >> 16) & 0xFFFF);
+}
+
+// A name or a piece of a file, quoted for an error message: control bytes and
+// quotes escaped, so that a corrupt file cannot garble the message.
+inline std::string in_quotes(std::string_view text, std::size_t max_length = 200) {
+  std::string out = "'";
+  std::size_t n = std::min(text.size(), max_length);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\'' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7F) {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += "'";
+  if (text.size() > max_length) out += "...";
+  return out;
+}
+
+inline std::string hex_bytes(const unsigned char* p, std::size_t n) {
+  const char* hex = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out += ' ';
+    out += hex[p[i] >> 4];
+    out += hex[p[i] & 15];
+  }
+  return out;
+}
+
+inline std::string hex32(std::uint32_t v) {
+  const char* hex = "0123456789abcdef";
+  std::string out = "0x";
+  for (int shift = 28; shift >= 0; shift -= 4) out += hex[(v >> shift) & 15];
+  return out;
+}
+
+inline std::string shape_repr(const std::vector<std::int64_t>& dims) {
+  // As Python prints a tuple: (), (5,), (2, 3).
+  std::string out = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(dims[i]);
+  }
+  if (dims.size() == 1) out += ",";
+  return out + ")";
+}
+
+inline std::uint32_t crc32_of(std::uint32_t crc, const void* data, std::size_t size) {
+  if (size == 0) return crc;
+  return static_cast<std::uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
+}
+
+inline const char* npy_descr(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return "<f4";
+    case DType::float64: return "<f8";
+    case DType::int64: return "<i8";
+  }
+  return "?";
+}
+
+// The NPY 1.0 header numpy.save writes for a C-ordered array of this shape and
+// dtype, byte for byte, including numpy's spare spaces for growing axis 0.
+// (Within tapegrad's 8 dimensions those spaces never push a header past 128
+// bytes, so dropping them would go unnoticed; numpy's rule is kept anyway.)
+inline std::string npy_header(const Shape& shape, DType dtype) {
+  std::string dict = std::string("{'descr': '") + npy_descr(dtype) + "', 'fortran_order': False, 'shape': " +
+                     shape_repr(shape.to_vector()) + ", }";
+  if (shape.rank() > 0) {
+    constexpr std::size_t growth_axis_max_digits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
+    std::size_t digits = std::to_string(shape[0]).size();
+    if (digits < growth_axis_max_digits) dict.append(growth_axis_max_digits - digits, ' ');
+  }
+  constexpr std::size_t prefix = npy_magic_size + 2 + 2;  // magic, version, uint16 length
+  std::size_t with_newline = dict.size() + 1;
+  std::size_t padding = 64 - (prefix + with_newline) % 64;
+  std::string out(npy_magic, npy_magic_size);
+  out += '\x01';
+  out += '\x00';
+  put_u16(out, with_newline + padding);
+  out += dict;
+  out.append(padding, ' ');
+  out += '\n';
+  return out;
+}
+
+// A file descriptor closed on destruction.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+  ~FileDescriptor() { close(); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+  void reset(int fd) {
+    close();
+    fd_ = fd;
+  }
+  // Closes now and reports close's error (it can be the first to report a failed write).
+  int close() {
+    int result = 0;
+    if (fd_ >= 0) result = ::close(fd_);
+    fd_ = -1;
+    return result;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace tg::io::npz_format

@@ -1,0 +1,235 @@
+// NumPy .npz writing: the archive built in memory, then written atomically
+// (temporary file, fsync, rename, fsync of the directory). npz.cpp reads.
+#include "tapegrad/io/npz.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "npz_format.hpp"
+
+namespace tg::io {
+
+using namespace npz_format;
+
+namespace {
+
+
+struct PlannedMember {
+  std::string name;    // "dense/kernel.npy"
+  std::string header;  // the npy header
+  const Tensor* tensor = nullptr;
+  std::uint64_t data_size = 0;
+  std::uint32_t crc = 0;
+  std::uint64_t local_offset = 0;
+  std::uint16_t flags = 0;
+};
+
+std::string temporary_suffix() {
+  static std::mt19937_64 generator = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), static_cast<unsigned>(::getpid()),
+                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
+    return std::mt19937_64(seed);
+  }();
+  static std::mutex mutex;
+  std::uint64_t r;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    r = generator();
+  }
+  std::string hex;
+  const char* digits = "0123456789abcdef";
+  for (int i = 0; i < 12; ++i, r >>= 4) hex += digits[r & 15];
+  return ".tmp-" + std::to_string(::getpid()) + "-" + hex;
+}
+
+}  // namespace
+
+void save_npz(const std::string& path, const NamedArrays& arrays) {
+  const std::string where = "save_npz: " + path + ": ";
+  if (path.empty()) throw std::invalid_argument("save_npz: the path is empty");
+
+  // Validate everything and lay the archive out before touching the disk.
+  if (arrays.size() > max_members)
+    throw std::invalid_argument(where + std::to_string(arrays.size()) + " arrays, more than a zip archive holds (" +
+                                std::to_string(max_members) + ")");
+  std::vector<PlannedMember> plan;
+  plan.reserve(arrays.size());
+  std::set<std::string> seen;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : arrays) {
+    if (name.empty()) throw std::invalid_argument(where + "an array name is empty");
+    if (name.find('\0') != std::string::npos)
+      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " contains a NUL byte");
+    if (!seen.insert(name).second)
+      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " appears twice");
+    if (!tensor.defined())
+      throw std::invalid_argument(where + "the array " + in_quotes(name) + " is an undefined tensor");
+    PlannedMember p;
+    p.name = name + ".npy";
+    if (p.name.size() > 0xFFFF)
+      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " is longer than a zip archive allows");
+    // Bit 11: the name is UTF-8 (as Python's zipfile sets it for non-ASCII names).
+    if (std::any_of(p.name.begin(), p.name.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+      p.flags = 0x0800;
+    p.header = npy_header(tensor.shape(), tensor.dtype());
+    p.tensor = &tensor;
+    p.data_size = static_cast<std::uint64_t>(tensor.numel()) * dtype_size(tensor.dtype());
+    p.local_offset = offset;
+    std::uint64_t member_size = p.header.size() + p.data_size;
+    if (member_size > zip32_limit || offset > zip32_limit)
+      throw std::invalid_argument(where + "the array " + in_quotes(name) + " (" + std::to_string(member_size) +
+                                  " bytes) does not fit: tapegrad writes zip archives of at most 4 GiB (no zip64)");
+    offset += local_header_size + p.name.size() + member_size;
+    plan.push_back(std::move(p));
+  }
+  const std::uint64_t directory_offset = offset;
+  std::uint64_t directory_size = 0;
+  for (const auto& p : plan) directory_size += central_header_size + p.name.size();
+  if (directory_offset > zip32_limit || directory_size > zip32_limit)
+    throw std::invalid_argument(where + "the arrays take " + std::to_string(directory_offset) +
+                                " bytes: tapegrad writes zip archives of at most 4 GiB (no zip64)");
+  for (auto& p : plan)
+    p.crc = crc32_of(crc32_of(0, p.header.data(), p.header.size()), p.tensor->raw_data(),
+                     static_cast<std::size_t>(p.data_size));
+
+  // An existing directory at `path` would be a confusing rename error later.
+  struct stat target{};
+  bool target_exists = ::stat(path.c_str(), &target) == 0;
+  if (target_exists && S_ISDIR(target.st_mode)) throw std::runtime_error(where + "is a directory");
+
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string directory = parent.empty() ? std::string(".") : parent.string();
+
+  std::string temporary;
+  FileDescriptor fd;
+  for (int attempt = 0; attempt < 100 && fd.get() < 0; ++attempt) {
+    temporary = path + temporary_suffix();
+    fd.reset(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (fd.get() < 0 && errno != EEXIST) {
+      int error = errno;
+      std::string hint = error == ENOENT ? " (does the directory exist?)"
+                         : error == EACCES || error == EROFS ? " (is the directory writable?)"
+                                                             : "";
+      throw std::runtime_error(where + "cannot create a file in the directory '" + directory +
+                               "': " + std::strerror(error) + hint);
+    }
+  }
+  if (fd.get() < 0) throw std::runtime_error(where + "cannot find a free temporary file name beside it");
+
+  try {
+    auto fail = [&](const std::string& what) {
+      int error = errno;
+      throw std::runtime_error(where + what + " (writing the temporary file " + temporary + "): " + std::strerror(error));
+    };
+    auto write_all = [&](const void* data, std::uint64_t size) {
+      const char* p = static_cast<const char*>(data);
+      while (size > 0) {
+        std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, std::uint64_t{1} << 30));
+        ssize_t written = ::write(fd.get(), p, chunk);
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) fail("write failed");
+        p += written;
+        size -= static_cast<std::uint64_t>(written);
+      }
+    };
+    // A replaced file keeps its permissions (a private weights file stays private).
+    if (target_exists && S_ISREG(target.st_mode) && ::fchmod(fd.get(), target.st_mode & 07777) != 0)
+      fail("cannot copy the permissions of the existing file");
+
+    for (const auto& p : plan) {
+      std::string h;
+      put_u32(h, local_header_signature);
+      put_u16(h, 20);  // version needed to extract: 2.0
+      put_u16(h, p.flags);
+      put_u16(h, 0);  // stored
+      put_u16(h, dos_time_midnight);
+      put_u16(h, dos_date_1980);
+      put_u32(h, p.crc);
+      put_u32(h, p.header.size() + p.data_size);  // compressed size
+      put_u32(h, p.header.size() + p.data_size);  // uncompressed size
+      put_u16(h, p.name.size());
+      put_u16(h, 0);  // no extra field
+      h += p.name;
+      h += p.header;
+      write_all(h.data(), h.size());
+      write_all(p.tensor->raw_data(), p.data_size);
+    }
+    std::string tail;
+    for (const auto& p : plan) {
+      put_u32(tail, central_header_signature);
+      put_u16(tail, (3 << 8) | 20);  // made by: Unix, zip 2.0
+      put_u16(tail, 20);
+      put_u16(tail, p.flags);
+      put_u16(tail, 0);
+      put_u16(tail, dos_time_midnight);
+      put_u16(tail, dos_date_1980);
+      put_u32(tail, p.crc);
+      put_u32(tail, p.header.size() + p.data_size);
+      put_u32(tail, p.header.size() + p.data_size);
+      put_u16(tail, p.name.size());
+      put_u16(tail, 0);  // extra
+      put_u16(tail, 0);  // comment
+      put_u16(tail, 0);  // disk
+      put_u16(tail, 0);  // internal attributes
+      put_u32(tail, std::uint32_t{0100644} << 16);  // external attributes: a regular file, rw-r--r--
+      put_u32(tail, p.local_offset);
+      tail += p.name;
+    }
+    put_u32(tail, end_of_central_directory_signature);
+    put_u16(tail, 0);
+    put_u16(tail, 0);
+    put_u16(tail, plan.size());
+    put_u16(tail, plan.size());
+    put_u32(tail, directory_size);
+    put_u32(tail, directory_offset);
+    put_u16(tail, 0);  // comment length
+    write_all(tail.data(), tail.size());
+
+    if (::fsync(fd.get()) != 0) fail("fsync failed");
+    if (fd.close() != 0) fail("close failed");
+    if (::rename(temporary.c_str(), path.c_str()) != 0)
+      throw std::runtime_error(where + "cannot rename the temporary file " + temporary + " over it: " +
+                               std::strerror(errno));
+  } catch (...) {
+    fd.close();
+    ::unlink(temporary.c_str());
+    throw;
+  }
+
+  // The rename is durable only once the directory itself is flushed.
+  FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() >= 0 && ::fsync(dir.get()) != 0 && errno != EINVAL && errno != ENOTSUP)
+    throw std::runtime_error(where + "the file was replaced, but flushing its directory '" + directory +
+                             "' failed, so the change may not survive a power failure: " + std::strerror(errno));
+}
+
+void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays) {
+  save_npz(path, NamedArrays(arrays.begin(), arrays.end()));
+}
+
+void save_npz(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> arrays) {
+  save_npz(path, NamedArrays(arrays));
+}
+
+}  // namespace tg::io
