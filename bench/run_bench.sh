@@ -24,6 +24,8 @@ build=${BUILD_DIR:-$root/build-bench}
 torch_build=${TORCH_BUILD_DIR:-$root/build-bench-torch}
 threads_list=${THREADS:-1}
 reps=${REPS:-}
+# Debian's interpreter: it has python3-torch (the first python3 on PATH may not).
+python=/usr/bin/python3
 jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 
 install_if_missing() {  # package...
@@ -47,7 +49,7 @@ quietly() {  # command...: its output only if it fails
 echo "== building tapegrad benchmarks in $build" >&2
 quietly cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTAPEGRAD_BUILD_BENCH=ON \
   -DTAPEGRAD_BUILD_TESTS=OFF -DTAPEGRAD_BUILD_EXAMPLES=OFF
-targets=$(sed -n 's/^set(TAPEGRAD_BENCHMARKS \(.*\))$/\1/p' "$root/bench/CMakeLists.txt")
+targets=$(for f in "$root"/bench/*.cpp; do basename "$f" .cpp; done)
 for t in $targets; do quietly cmake --build "$build" -j"$jobs" --target "bench_$t"; done
 
 have_torch=0
@@ -61,7 +63,7 @@ if dpkg -s libtorch-dev >/dev/null 2>&1; then
   fi
 fi
 have_pytorch=0
-python3 -c "import torch" 2>/dev/null && have_pytorch=1
+$python -c "import torch" 2>/dev/null && have_pytorch=1
 
 selected() {  # workload name: is it in WORKLOADS (or is WORKLOADS unset)?
   [ -z "${WORKLOADS:-}" ] && return 0
@@ -93,14 +95,14 @@ for n in $threads_list; do
         for w in $WORKLOADS; do grep -q "$w" "$py" && wanted=1; done
         [ $wanted = 1 ] || continue
       fi
-      run "$n" python3 "$py"
+      run "$n" $python "$py"
     done
   fi
 done
 [ -n "${JSON_OUT:-}" ] && cat "$results" >>"$JSON_OUT"
 
 # The table: one row per (workload, threads), tapegrad's median and each peer's.
-python3 - "$results" "${WORKLOADS:-}" <<'EOF'
+$python - "$results" "${WORKLOADS:-}" <<'EOF'
 import json, sys
 rows = {}
 selected = sys.argv[2].split()
