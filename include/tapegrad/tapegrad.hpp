@@ -8,6 +8,7 @@
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/io/npz.hpp"
+#include "tapegrad/io/word2vec_format.hpp"
 #include "tapegrad/layers.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/models.hpp"

@@ -1,0 +1,357 @@
+// The word2vec text format (tg::io::save_word2vec_format / load_word2vec_format):
+// bit-exact round trips, a hand-written file, gensim reading ours and we reading
+// gensim's, every malformed file and every bad argument with its message, and
+// failed saves that leave the earlier file as it was.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+#include "op_checks.hpp"
+
+namespace fs = std::filesystem;
+using tg::Shape;
+using tg::Tensor;
+using tg::io::load_word2vec_format;
+using tg::io::load_word2vec_format_from_memory;
+using tg::io::save_word2vec_format;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/tapegrad-w2v-XXXXXX";
+    const char* made = ::mkdtemp(pattern);
+    REQUIRE(made != nullptr);
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  REQUIRE(out.good());
+}
+
+std::vector<std::uint32_t> bits_of(const Tensor& t) {
+  std::vector<std::uint32_t> out;
+  for (float v : t.to_vector<float>()) out.push_back(std::bit_cast<std::uint32_t>(v));
+  return out;
+}
+
+std::string load_error(const std::string& text) {
+  return tgtest::error_of([&] { load_word2vec_format_from_memory(text); });
+}
+
+// Leftover temporary files beside `path` (a failed save must remove its own).
+bool has_temporaries(const std::string& directory) {
+  for (const auto& entry : fs::directory_iterator(directory))
+    if (entry.path().filename().string().find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("word2vec format: round trip is bit exact (random bits, -0.0, subnormals, extremes, UTF-8 words)") {
+  const std::int64_t n = 50, dim = 7;
+  std::vector<std::string> words;
+  for (int i = 0; i < n; ++i) words.push_back("w" + std::to_string(i));
+  words[1] = "\xc3\xa9t\xc3\xa9";         // 'été'
+  words[2] = "\xe4\xb8\xad\xe6\x96\x87";  // '中文'
+  words[3] = "\xf0\x9f\x98\x80";          // an emoji, 4 bytes
+  words[4] = "</s>";
+  std::vector<float> values;
+  tg::Generator generator(7);
+  for (std::int64_t i = 0; i < n * dim; ++i) {
+    // Random finite bit patterns: every exponent, subnormals included.
+    float v;
+    do {
+      v = std::bit_cast<float>(static_cast<std::uint32_t>(generator.next_u64()));
+    } while (!std::isfinite(v));
+    values.push_back(v);
+  }
+  const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min(),
+                            std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), 0.1f, 1.0f / 3.0f,
+                            123456789.0f, 1e-5f};
+  for (std::size_t i = 0; i < std::size(specials); ++i) values[i] = specials[i];
+  Tensor vectors = Tensor::from_vector<float>(values, {n, dim});
+
+  TempDir dir;
+  const std::string path = dir.file("vectors.txt");
+  save_word2vec_format(path, words, vectors);
+  auto loaded = load_word2vec_format(path);
+  CHECK(loaded.words == words);
+  REQUIRE(loaded.vectors.dtype() == tg::float32);
+  REQUIRE(loaded.vectors.shape() == Shape{n, dim});
+  CHECK(bits_of(loaded.vectors) == bits_of(vectors));
+  CHECK(!has_temporaries(dir.path()));
+
+  // Saving what was loaded gives the same bytes.
+  save_word2vec_format(dir.file("again.txt"), loaded.words, loaded.vectors);
+  CHECK(read_text(dir.file("again.txt")) == read_text(path));
+  // The in-memory reader agrees with the file reader.
+  CHECK(bits_of(load_word2vec_format_from_memory(read_text(path)).vectors) == bits_of(vectors));
+}
+
+TEST_CASE("word2vec format: the text written is the header and one line per word, shortest float32 decimals") {
+  TempDir dir;
+  const std::string path = dir.file("v.txt");
+  save_word2vec_format(path, {"the", "of"}, Tensor::from_vector<float>({0.1f, -0.25f, 1e-5f, 3, -0.0f, 1e30f}, {2, 3}));
+  CHECK(read_text(path) == "2 3\nthe 0.1 -0.25 1e-05\nof 3 -0 1e+30\n");
+
+  SUBCASE("no words at all: a header alone, read back as a (0, dim) matrix") {
+    save_word2vec_format(path, {}, Tensor::empty({0, 4}));
+    CHECK(read_text(path) == "0 4\n");
+    auto loaded = load_word2vec_format(path);
+    CHECK(loaded.words.empty());
+    CHECK(loaded.vectors.shape() == Shape{0, 4});
+  }
+}
+
+TEST_CASE("word2vec format: a hand-written file (CRLF, trailing spaces, a BOM, '+', '.5', tiny values)") {
+  // word2vec.c writes a space after the last value; Windows editors add \r and a BOM.
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "3 4\r\n"
+      "the 0.5 -1 .25 +2 \r\n"
+      "king\t1e-50 -1e-50 3.4028235e38 1e-45\n"
+      "\xc3\xa9t\xc3\xa9  1   2 3 4   \n"
+      "\n\n   \n";
+  auto loaded = load_word2vec_format_from_memory(text);
+  CHECK(loaded.words == std::vector<std::string>{"the", "king", "\xc3\xa9t\xc3\xa9"});
+  REQUIRE(loaded.vectors.shape() == Shape{3, 4});
+  std::vector<float> v = loaded.vectors.to_vector<float>();
+  CHECK(v[0] == 0.5f);
+  CHECK(v[1] == -1.0f);
+  CHECK(v[2] == 0.25f);
+  CHECK(v[3] == 2.0f);
+  // Below float32's range: zero, with its sign (numpy.float32(1e-50) is 0.0).
+  CHECK(std::bit_cast<std::uint32_t>(v[4]) == 0u);
+  CHECK(std::bit_cast<std::uint32_t>(v[5]) == 0x80000000u);
+  CHECK(v[6] == std::numeric_limits<float>::max());
+  CHECK(v[7] == std::numeric_limits<float>::denorm_min());
+  CHECK(std::vector<float>(v.begin() + 8, v.end()) == std::vector<float>{1, 2, 3, 4});
+
+  // The last line may lack its newline.
+  auto short_file = load_word2vec_format_from_memory("1 2\nx 1 2");
+  CHECK(short_file.words == std::vector<std::string>{"x"});
+}
+
+TEST_CASE("word2vec format: gensim reads our file bit for bit, and we read gensim's (when python3 has gensim)") {
+  if (std::system("/usr/bin/python3 -c 'import gensim' >/dev/null 2>&1") != 0) {
+    MESSAGE("skipped: /usr/bin/python3 with gensim is not available (Debian: apt-get install python3-gensim)");
+    return;
+  }
+  TempDir dir;
+  const std::vector<std::string> words = {"the", "\xc3\xa9t\xc3\xa9", "king", "</s>"};
+  Tensor vectors = tg::randn({4, 5}, 3);
+  vectors.set({0, 0}, -0.0);
+  vectors.set({1, 1}, 1e-40);  // a subnormal
+  save_word2vec_format(dir.file("ours.txt"), words, vectors);
+  // gensim loads ours, compares the float32 bits with a raw dump we give it, and saves its own copy.
+  std::ofstream raw(dir.file("ours.f32"), std::ios::binary);
+  raw.write(static_cast<const char*>(vectors.raw_data()), 4 * 5 * 4);
+  raw.close();
+  const std::string script =
+      "import sys, numpy as np\n"
+      "from gensim.models import KeyedVectors\n"
+      "d = sys.argv[1]\n"
+      "kv = KeyedVectors.load_word2vec_format(d + '/ours.txt', binary=False)\n"
+      "want = np.fromfile(d + '/ours.f32', dtype='<f4').reshape(4, 5)\n"
+      "assert kv.index_to_key == ['the', '\\u00e9t\\u00e9', 'king', '</s>'], kv.index_to_key\n"
+      "assert kv.vectors.dtype == np.float32\n"
+      "assert (kv.vectors.view(np.uint32) == want.view(np.uint32)).all()\n"
+      "kv.save_word2vec_format(d + '/gensim.txt', binary=False)\n";
+  write_text(dir.file("check.py"), script);
+  int status = std::system(("/usr/bin/python3 '" + dir.file("check.py") + "' '" + dir.path() + "'").c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto theirs = load_word2vec_format(dir.file("gensim.txt"));
+  CHECK(theirs.words == words);
+  CHECK(bits_of(theirs.vectors) == bits_of(vectors));
+}
+
+TEST_CASE("word2vec format: every malformed file gives an error naming the line and what was expected") {
+  struct Case {
+    std::string what;
+    std::string text;
+    std::vector<std::string> parts;  // each must appear in the message
+  };
+  const std::vector<Case> cases = {
+      {"empty", "", {"<memory>", "the file is empty", "COUNT DIM"}},
+      {"only whitespace", " \n\n\t\r\n", {"only whitespace"}},
+      {"header of one number", "3\nthe 1 2 3\n", {"line 1", "expected a header 'COUNT DIM'", "'3'"}},
+      {"header of three numbers", "1 2 3\nthe 1 2\n", {"line 1", "expected a header"}},
+      {"header not numbers", "the 0.1\nx 1\n", {"line 1", "'the' is not a whole number"}},
+      {"negative count", "-1 2\n", {"line 1", "'-1' is not a whole number"}},
+      {"fractional dim", "1 2.5\nx 1 2\n", {"line 1", "'2.5' is not a whole number"}},
+      {"dim zero", "1 0\nx\n", {"line 1", "dimension 0"}},
+      {"count too large to parse", "99999999999999999999999 2\n", {"line 1", "too large"}},
+      {"count x dim overflows", "4294967296 4294967296\n", {"line 1", "more values than a tensor holds"}},
+      {"header starts late", "\n2 3\n", {"line 1", "expected a header"}},
+      {"too few values", "2 3\nthe 1 2 3\nof 1 2\n", {"line 3", "expected 3 values after the word 'of'", "found 2"}},
+      {"too many values", "1 2\nthe 1 2 3\n", {"line 2", "expected 2 values", "found 3"}},
+      {"a word alone", "1 2\nthe\n", {"line 2", "found 0"}},
+      {"not a number", "1 3\nthe 1 abc 3\n", {"line 2", "value 2 of the word 'the' ('abc') is not a number"}},
+      {"a number with junk", "1 2\nthe 1 2x\n", {"line 2", "'2x'", "not a number"}},
+      {"hexadecimal", "1 1\nthe 0x10\n", {"line 2", "not a number"}},
+      {"comma decimal", "1 2\nthe 0,5 1\n", {"line 2", "'0,5'", "not a number"}},
+      {"double sign", "1 1\nthe +-1\n", {"line 2", "not a number"}},
+      {"a lone plus", "1 1\nthe +\n", {"line 2", "not a number"}},
+      {"NaN", "1 2\nthe nan 1\n", {"line 2", "is NaN", "diverged"}},
+      {"infinity", "1 2\nthe 1 -inf\n", {"line 2", "is infinite"}},
+      {"beyond float32", "1 1\nthe 3.5e38\n", {"line 2", "beyond the float32 range"}},
+      {"beyond float64", "1 1\nthe -1e400\n", {"line 2", "beyond the float32 range"}},
+      {"count too large", "3 2\nthe 1 2\nof 3 4\n", {"header says 3 words", "ends after 2 words"}},
+      {"count too small", "1 2\nthe 1 2\nof 3 4\n", {"line 3", "after the 1 words the header announces"}},
+      {"blank line inside", "2 2\nthe 1 2\n\nof 3 4\n", {"line 3", "the line is empty"}},
+      {"line starts with a space", "1 2\n the 1 2\n", {"line 2", "starts with whitespace"}},
+      {"duplicate word", "3 1\nthe 1\nof 2\nthe 3\n", {"line 4", "'the' appears again (first on line 2)"}},
+      {"invalid UTF-8 word", "1 1\n\xff\xfe 1\n", {"line 2", "not valid UTF-8", "byte 1"}},
+      {"truncated UTF-8", "1 1\nab\xc3 1\n", {"line 2", "not valid UTF-8", "byte 3"}},
+      {"overlong UTF-8", "1 1\n\xc0\xaf 1\n", {"line 2", "not valid UTF-8"}},
+      {"UTF-16 surrogate", "1 1\n\xed\xa0\x80 1\n", {"line 2", "not valid UTF-8"}},
+      {"binary format", std::string("1 2\nthe \x00\x00\x80\x3f\x00\x00\x00\x40\n", 17), {"line 2"}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    std::string message = load_error(c.text);
+    REQUIRE_MESSAGE(!message.empty(), c.what << ": no error");
+    CHECK_CONTAINS(message, "load_word2vec_format: <memory>");
+    for (const auto& part : c.parts) CHECK_CONTAINS(message, part);
+  }
+}
+
+TEST_CASE("word2vec format: a missing file, a directory, an empty file: errors naming the path") {
+  TempDir dir;
+  std::string message = tgtest::error_of([&] { load_word2vec_format(dir.file("nope.txt")); });
+  CHECK_CONTAINS(message, "load_word2vec_format: " + dir.file("nope.txt"));
+  CHECK_CONTAINS(message, "No such file or directory");
+  message = tgtest::error_of([&] { load_word2vec_format(dir.path()); });
+  CHECK_CONTAINS(message, "is a directory");
+  write_text(dir.file("empty.txt"), "");
+  message = tgtest::error_of([&] { load_word2vec_format(dir.file("empty.txt")); });
+  CHECK_CONTAINS(message, dir.file("empty.txt") + ": the file is empty");
+  write_text(dir.file("bad.txt"), "2 2\nthe 1 2\nof 1\n");
+  message = tgtest::error_of([&] { load_word2vec_format(dir.file("bad.txt")); });
+  CHECK_CONTAINS(message, dir.file("bad.txt") + ", line 3: expected 2 values");
+}
+
+TEST_CASE("word2vec format: every bad argument to save is refused and the earlier file is left intact") {
+  TempDir dir;
+  const std::string path = dir.file("v.txt");
+  const Tensor good = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2});
+  save_word2vec_format(path, {"a", "b"}, good);
+  const std::string before = read_text(path);
+
+  struct Case {
+    std::string what;
+    std::vector<std::string> words;
+    Tensor vectors;
+    std::string part;
+  };
+  Tensor with_nan = good.clone();
+  with_nan.set({1, 0}, std::nan(""));
+  Tensor with_inf = good.clone();
+  with_inf.set({0, 1}, -INFINITY);
+  const std::vector<Case> cases = {
+      {"undefined tensor", {"a", "b"}, Tensor(), "undefined"},
+      {"float64", {"a", "b"}, good.to(tg::float64), "must be float32 (the format holds float32 values), got float64"},
+      {"int64", {"a", "b"}, good.to(tg::int64), "got int64"},
+      {"rank 1", {"a", "b"}, Tensor::from_vector<float>({1, 2}, {2}), "must be a matrix (words, dim), got shape (2,)"},
+      {"rank 3", {"a", "b"}, tg::zeros({2, 2, 1}), "got shape (2, 2, 1)"},
+      {"more words than rows", {"a", "b", "c"}, good, "3 words but 2 vectors"},
+      {"fewer words than rows", {"a"}, good, "1 words but 2 vectors"},
+      {"dimension 0", {"a", "b"}, Tensor::empty({2, 0}), "dimension 0"},
+      {"empty word", {"a", ""}, good, "word 1 is empty"},
+      {"word with a space", {"new york", "b"}, good, "word 0 ('new york') contains whitespace"},
+      {"word with a newline", {"a", "b\n"}, good, "contains whitespace"},
+      {"word with a tab", {"a\tb", "b"}, good, "contains whitespace"},
+      {"word with a carriage return", {"a", "b\r"}, good, "contains whitespace"},
+      {"invalid UTF-8 word", {"a", "\xff"}, good, "is not valid UTF-8"},
+      {"duplicate word", {"a", "a"}, good, "word 1 ('a') appears twice"},
+      {"NaN", {"a", "b"}, with_nan, "the vector of 'b' (row 1) holds NaN at column 0"},
+      {"infinity", {"a", "b"}, with_inf, "holds an infinity at column 1"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    std::string message = tgtest::error_of([&] { save_word2vec_format(path, c.words, c.vectors); });
+    CHECK_CONTAINS(message, "save_word2vec_format: " + path + ": ");
+    CHECK_CONTAINS(message, c.part);
+    CHECK(read_text(path) == before);
+  }
+  CHECK_CONTAINS(tgtest::error_of([&] { save_word2vec_format("", {"a", "b"}, good); }), "the path is empty");
+  CHECK(!has_temporaries(dir.path()));
+}
+
+TEST_CASE("word2vec format: saving into a missing directory, over a directory, or where writing fails") {
+  TempDir dir;
+  const Tensor good = Tensor::from_vector<float>({1, 2}, {1, 2});
+  const std::string missing = dir.file("no/such/v.txt");
+  std::string message = tgtest::error_of([&] { save_word2vec_format(missing, {"a"}, good); });
+  CHECK_CONTAINS(message, "save_word2vec_format: " + missing);
+  CHECK_CONTAINS(message, "does the directory exist?");
+  CHECK(!fs::exists(dir.file("no")));
+
+  fs::create_directory(dir.file("v.txt"));
+  message = tgtest::error_of([&] { save_word2vec_format(dir.file("v.txt"), {"a"}, good); });
+  CHECK_CONTAINS(message, dir.file("v.txt") + ": is a directory");
+
+  // An unwritable directory (root writes anywhere, so the child drops to 'nobody').
+  const std::string locked = dir.file("locked");
+  fs::create_directory(locked);
+  const std::string path = locked + "/v.txt";
+  save_word2vec_format(path, {"a"}, good);
+  const std::string before = read_text(path);
+  ::chmod(locked.c_str(), 0555);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(4);
+    std::string m = tgtest::error_of([&] { save_word2vec_format(path, {"b"}, good); });
+    ::_exit(tgtest::contains(m, "save_word2vec_format: " + path) && tgtest::contains(m, "Permission denied") ? 0 : 2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 4) MESSAGE("skipped: running as root and cannot drop privileges");
+  else CHECK(WEXITSTATUS(status) == 0);
+  ::chmod(locked.c_str(), 0755);
+  CHECK(read_text(path) == before);
+  CHECK(!has_temporaries(locked));
+}
