@@ -1,0 +1,469 @@
+// A Siamese network on the UCI handwritten digits (8 x 8 images, 1,797 of
+// them, 10 classes): one shared Dense network embeds both images of a pair,
+// and the cosine of the two embeddings says whether they show the same digit.
+//
+//   siamese_digits                          # 10 epochs, CosineEmbeddingLoss, a few seconds
+//   siamese_digits --loss contrastive --head dot --epochs 20 --out /tmp/siamese
+//   siamese_digits --help
+//
+// What it does:
+//   1. reads examples/data/digits.csv.gz (zlib), scales pixels to [0, 1];
+//   2. splits the images (seeded) into train and test, no image on both sides,
+//      and draws balanced positive / negative pairs on each side;
+//   3. builds the model: base = Dense(128, relu) -> Dense(128, relu) -> Dense(32),
+//      called on both inputs (shared weights); the head is a Lambda computing
+//      the cosine distance 1 - cos(a, b) (--head lambda) or Dot(axes=1,
+//      normalize=true) followed by 1 - s (--head dot);
+//   4. trains with the loss chosen by --loss (see kLossHelp below);
+//   5. reports held-out pair accuracy (threshold chosen on the training pairs),
+//      one-shot nearest-neighbour accuracy, the training time;
+//   6. writes to --out: a PCA of the test embeddings (pca.svg), the loss
+//      curves (loss_batches.csv, loss_epochs.csv, loss_curves.gp, loss_curves.svg)
+//      and the weights (siamese.weights.npz, numpy reads it).
+#include <tapegrad/tapegrad.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "siamese/digits_data.hpp"
+#include "siamese/pca.hpp"
+#include "siamese/plots.hpp"
+
+// The source tree, a last place to look for the data (examples/siamese_digits.cmake sets it).
+#ifndef TAPEGRAD_EXAMPLES_SOURCE_DIR
+#define TAPEGRAD_EXAMPLES_SOURCE_DIR ""
+#endif
+
+namespace {
+
+const char* kUsage = R"(usage: siamese_digits [options]
+
+  --loss NAME        contrastive | cosine_embedding | cosine_similarity (default cosine_embedding)
+  --head NAME        lambda (a Lambda computing 1 - cos) | dot (Dot(axes=1, normalize=true), then 1 - s)
+                     (default lambda)
+  --epochs N         training epochs (default 10)
+  --pairs N          training pairs, half positive (default 20000)
+  --test-pairs N     held-out pairs, half positive (default 4000)
+  --batch N          batch size (default 128)
+  --lr X             Adam learning rate (default 1e-3)
+  --margin X         the loss's margin (defaults: contrastive 1.0, cosine_embedding 0.3,
+                     cosine_similarity 0.3)
+  --test-fraction X  fraction of the images held out for testing (default 0.3)
+  --seed N           seed of the split, the pairs, the weights and the shuffling (default 1)
+  --data PATH        the digits file (default: examples/data/digits.csv.gz, found
+                     from the executable's or the working directory)
+  --out DIR          where the pictures and files go (default siamese_out)
+  --min-pair-accuracy X  exit with status 1 if the held-out pair accuracy is below X
+  --quiet            print only the results
+  --help             this text
+)";
+
+const char* kLossHelp = R"(Losses (labels: y = 1 for a pair of the same digit):
+  contrastive        ContrastiveLoss(margin) on the one-output model whose output is the
+                     cosine distance d = 1 - cos: 0.5 (y d^2 + (1 - y) max(margin - d, 0)^2)
+  cosine_embedding   CosineEmbeddingLoss(margin) on the two embeddings (labels +1 / -1):
+                     1 - cos for y = 1, max(0, cos - margin) otherwise
+  cosine_similarity  CosineSimilarityLoss on positive pairs plus a margin term on negative ones,
+                     a PairLoss written in this file from the library's losses and ops:
+                     y (1 - cos) + (1 - y) max(0, cos - margin)^2
+)";
+
+struct Options {
+  std::string loss = "cosine_embedding";
+  std::string head = "lambda";
+  int epochs = 10;
+  int pairs = 20000;
+  int test_pairs = 4000;
+  int batch = 128;
+  double lr = 1e-3;
+  double margin = std::numeric_limits<double>::quiet_NaN();  // per-loss default
+  double test_fraction = 0.3;
+  std::uint64_t seed = 1;
+  std::string data;
+  std::string out = "siamese_out";
+  double min_pair_accuracy = 0.0;
+  bool quiet = false;
+};
+
+long parse_integer(const std::string& flag, const std::string& text, long low, long high) {
+  std::size_t used = 0;
+  long value = 0;
+  try {
+    value = std::stol(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw std::invalid_argument(flag + " expects an integer, received '" + text + "'");
+  if (value < low || value > high)
+    throw std::invalid_argument(flag + " must be in [" + std::to_string(low) + ", " + std::to_string(high) +
+                                "], received " + text);
+  return value;
+}
+
+double parse_number(const std::string& flag, const std::string& text, double low, double high) {
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !std::isfinite(value))
+    throw std::invalid_argument(flag + " expects a number, received '" + text + "'");
+  if (value < low || value > high)
+    throw std::invalid_argument(flag + " must be in [" + siamese::fmt(low, "%g") + ", " + siamese::fmt(high, "%g") +
+                                "], received " + text);
+  return value;
+}
+
+// Returns false when --help was asked for.
+bool parse_options(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i], value;
+    if (flag == "--help" || flag == "-h") return false;
+    if (flag == "--quiet") {
+      o.quiet = true;
+      continue;
+    }
+    if (flag.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + flag + "'");
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    } else {
+      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+      value = argv[++i];
+    }
+    if (flag == "--loss") {
+      if (value != "contrastive" && value != "cosine_embedding" && value != "cosine_similarity")
+        throw std::invalid_argument("--loss must be contrastive, cosine_embedding or cosine_similarity, received '" +
+                                    value + "'");
+      o.loss = value;
+    } else if (flag == "--head") {
+      if (value != "lambda" && value != "dot")
+        throw std::invalid_argument("--head must be lambda or dot, received '" + value + "'");
+      o.head = value;
+    } else if (flag == "--epochs") {
+      o.epochs = static_cast<int>(parse_integer(flag, value, 0, 100000));
+    } else if (flag == "--pairs") {
+      o.pairs = static_cast<int>(parse_integer(flag, value, 2, 10000000));
+    } else if (flag == "--test-pairs") {
+      o.test_pairs = static_cast<int>(parse_integer(flag, value, 2, 10000000));
+    } else if (flag == "--batch") {
+      o.batch = static_cast<int>(parse_integer(flag, value, 1, 1000000));
+    } else if (flag == "--lr") {
+      o.lr = parse_number(flag, value, 1e-12, 10.0);
+    } else if (flag == "--margin") {
+      o.margin = parse_number(flag, value, -1.0, 2.0);
+    } else if (flag == "--test-fraction") {
+      o.test_fraction = parse_number(flag, value, 0.05, 0.95);
+    } else if (flag == "--seed") {
+      o.seed = static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::numeric_limits<long>::max()));
+    } else if (flag == "--data") {
+      o.data = value;
+    } else if (flag == "--out") {
+      if (value.empty()) throw std::invalid_argument("--out must not be empty");
+      o.out = value;
+    } else if (flag == "--min-pair-accuracy") {
+      o.min_pair_accuracy = parse_number(flag, value, 0.0, 1.0);
+    } else {
+      throw std::invalid_argument("unknown option '" + flag + "' (--help lists them)");
+    }
+  }
+  if (std::isnan(o.margin)) o.margin = o.loss == "contrastive" ? 1.0 : 0.3;
+  return true;
+}
+
+// ---- the custom loss of --loss cosine_similarity ---------------------------------
+// CosineSimilarityLoss (1 - cos) pulls positive pairs together; alone it would
+// collapse every embedding onto one direction, so negative pairs pay a squared
+// hinge once their cosine exceeds the margin:
+//   loss_i = y_i (1 - cos_i) + (1 - y_i) max(0, cos_i - margin)^2,   y = 1 same digit, 0 not.
+// A PairLoss, so Model::compile hands it the model's two outputs (the
+// embeddings) and the labels; made of the library's losses and ops only, so the
+// tape differentiates it.
+class CosineSimilarityMarginLoss : public tg::losses::PairLoss {
+ public:
+  explicit CosineSimilarityMarginLoss(double margin)
+      : PairLoss("CosineSimilarityMarginLoss", tg::losses::Reduction::sum_over_batch_size), margin_(margin) {}
+
+  tg::Tensor call(const tg::Tensor& x1, const tg::Tensor& x2, const tg::Tensor& label) const override {
+    const std::vector<double> y = label.to(tg::float64).to_vector<double>();
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (y[i] != 0.0 && y[i] != 1.0)
+        throw std::invalid_argument(name() + ": label must be 1 or 0, received " + siamese::fmt(y[i], "%g") +
+                                    " at index " + std::to_string(i));
+    const tg::Tensor same = tg::reshape(label, {-1}).to(x1.dtype());
+    const tg::Tensor one_minus_cos = tg::losses::cosine_similarity_loss(x1, x2);  // (batch,), 1 - cos
+    const tg::Tensor hinge = tg::maximum((1.0 - one_minus_cos) - margin_, 0.0);
+    return same * one_minus_cos + (1.0 - same) * tg::square(hinge);
+  }
+
+ protected:
+  std::string hyperparameters() const override { return "margin=" + siamese::fmt(margin_, "%g"); }
+
+ private:
+  double margin_;
+};
+
+// ---- the loss curves -------------------------------------------------------------
+// fit()'s batch logs hold the epoch's running mean of the loss (each batch
+// weighted by its size); this callback turns them back into each batch's loss.
+class BatchLosses : public tg::callbacks::Callback {
+ public:
+  BatchLosses(std::int64_t samples, int batch_size) : samples_(samples), batch_size_(batch_size) {}
+  void on_epoch_begin(int epoch, const tg::Logs&) override {
+    epoch_ = epoch;
+    seen_ = 0;
+    running_sum_ = 0;
+  }
+  void on_train_batch_end(int batch, const tg::Logs& logs) override {
+    const std::int64_t size = std::min<std::int64_t>(batch_size_, samples_ - seen_);
+    const double sum = logs.at("loss") * static_cast<double>(seen_ + size);
+    step.push_back(static_cast<double>(steps_++));
+    epoch.push_back(epoch_ + static_cast<double>(batch + 1) * batch_size_ / static_cast<double>(samples_));
+    loss.push_back((sum - running_sum_) / static_cast<double>(size));
+    running_sum_ = sum;
+    seen_ += size;
+  }
+  std::vector<double> step, epoch, loss;
+
+ private:
+  std::int64_t samples_;
+  int batch_size_;
+  int epoch_ = 0;
+  std::int64_t seen_ = 0, steps_ = 0;
+  double running_sum_ = 0;
+};
+
+tg::Tensor rows_tensor(const siamese::Digits& digits, const std::vector<int>& rows) {
+  return tg::Tensor::from_vector(siamese::gather_rows(digits, rows),
+                                 {static_cast<std::int64_t>(rows.size()), siamese::kPixels});
+}
+
+// Labels as the chosen loss wants them: ContrastiveLoss and the custom loss
+// take 1 (same digit) / 0; CosineEmbeddingLoss takes +1 / -1.
+tg::Tensor labels_tensor(const siamese::Pairs& pairs, const std::string& loss) {
+  std::vector<float> y(pairs.size());
+  for (std::size_t i = 0; i < y.size(); ++i)
+    y[i] = pairs.same[i] ? 1.0f : (loss == "cosine_embedding" ? -1.0f : 0.0f);
+  return tg::Tensor::from_vector(y, {static_cast<std::int64_t>(y.size())});
+}
+
+// Cosine similarity of each pair, through the model's head: 1 - distance.
+std::vector<float> pair_scores(tg::Model& distance_model, const siamese::Digits& digits,
+                               const siamese::Pairs& pairs) {
+  const tg::Tensor d = distance_model.predict({rows_tensor(digits, pairs.a), rows_tensor(digits, pairs.b)}, 1024);
+  std::vector<float> s = d.to_vector<float>();
+  for (float& v : s) v = 1.0f - v;
+  return s;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  auto out = siamese::open_for_writing(path);
+  out << text;
+  if (!out) throw std::runtime_error("error writing '" + path + "'");
+}
+
+int run(const Options& o) {
+  namespace fs = std::filesystem;
+  std::ostream& log = std::cout;
+
+  // ---- data ----
+  const std::string data_path = siamese::find_data_file(o.data, TAPEGRAD_EXAMPLES_SOURCE_DIR);
+  const siamese::Digits digits = siamese::load_digits(data_path);
+  const siamese::Split split = siamese::split_by_image(digits, o.test_fraction, o.seed);
+  siamese::Rng pair_rng(o.seed * 7919 + 1);
+  const siamese::Pairs train_pairs = siamese::make_pairs(digits, split.train, o.pairs, pair_rng);
+  const siamese::Pairs test_pairs = siamese::make_pairs(digits, split.test, o.test_pairs, pair_rng);
+  if (!o.quiet)
+    log << "data: " << digits.count << " images from " << data_path << "; " << split.train.size() << " train / "
+        << split.test.size() << " test images; " << train_pairs.size() << " train / " << test_pairs.size()
+        << " test pairs (half of them positive)\n";
+
+  // ---- model: a shared base network, called on both inputs ----
+  tg::set_seed(o.seed);
+  tg::Sequential base({tg::layers::Dense(128, "relu"), tg::layers::Dense(128, "relu"), tg::layers::Dense(32)},
+                      "base");
+  auto left = tg::Input({siamese::kPixels}, tg::float32, "left");
+  auto right = tg::Input({siamese::kPixels}, tg::float32, "right");
+  auto left_embedding = base(left), right_embedding = base(right);
+  tg::SymbolicTensor distance;
+  if (o.head == "lambda") {
+    // 1 - cos(a, b) per pair, kept as (batch, 1) like a Dense(1) output.
+    auto cosine_distance = [](const std::vector<tg::Tensor>& v) {
+      return tg::expand_dims(tg::cosine_distance(v[0], v[1], /*axis=*/1), 1);
+    };
+    distance = tg::layers::Lambda(cosine_distance, /*output_shape=*/{1}, "cosine_distance")(
+        {left_embedding, right_embedding});
+  } else {
+    auto similarity = tg::layers::Dot(1, /*normalize=*/true, "cosine")({left_embedding, right_embedding});
+    distance = tg::layers::Lambda([](const tg::Tensor& s) { return 1.0 - s; }, {1}, "distance")(similarity);
+  }
+  // The distance model scores pairs (and is the one trained with ContrastiveLoss);
+  // the embeddings model shares every weight and is what pair losses train.
+  tg::Model distance_model({left, right}, distance, "siamese");
+  tg::Model embeddings_model({left, right}, {left_embedding, right_embedding}, "siamese_embeddings");
+  tg::Model& trained = o.loss == "contrastive" ? distance_model : embeddings_model;
+  const tg::optimizers::Adam adam(o.lr);
+  if (o.loss == "contrastive") trained.compile(adam, tg::losses::ContrastiveLoss(o.margin));
+  else if (o.loss == "cosine_embedding") trained.compile(adam, tg::losses::CosineEmbeddingLoss(o.margin));
+  else trained.compile(adam, CosineSimilarityMarginLoss(o.margin));
+  if (!o.quiet) {
+    distance_model.summary();
+    log << "loss: " << o.loss << " (margin " << o.margin << "), head: " << o.head << ", Adam(" << o.lr
+        << "), batch " << o.batch << ", " << o.epochs << " epochs\n";
+  }
+
+  // ---- training ----
+  const tg::Tensor train_a = rows_tensor(digits, train_pairs.a), train_b = rows_tensor(digits, train_pairs.b);
+  const tg::Tensor test_a = rows_tensor(digits, test_pairs.a), test_b = rows_tensor(digits, test_pairs.b);
+  auto batch_losses = std::make_shared<BatchLosses>(static_cast<std::int64_t>(train_pairs.size()), o.batch);
+  tg::FitOptions fit;
+  fit.epochs = o.epochs;
+  fit.batch_size = o.batch;
+  fit.validation_x = {test_a, test_b};
+  fit.validation_y = labels_tensor(test_pairs, o.loss);
+  fit.seed = o.seed;
+  fit.verbose = o.quiet ? 0 : 2;
+  fit.callbacks = {batch_losses};
+  const auto start = std::chrono::steady_clock::now();
+  const tg::History history = trained.fit({train_a, train_b}, labels_tensor(train_pairs, o.loss), fit);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  // ---- pair accuracy: threshold on the training pairs, accuracy on the held-out ones ----
+  const auto [threshold, train_accuracy] =
+      siamese::best_threshold(pair_scores(distance_model, digits, train_pairs), train_pairs.same);
+  const double test_accuracy =
+      siamese::pair_accuracy(pair_scores(distance_model, digits, test_pairs), test_pairs.same, threshold);
+
+  // ---- one-shot: each test image takes the digit of the most similar of ten
+  // reference images (one per digit, drawn from the test images), averaged
+  // over ten seeded draws of the references ----
+  const tg::Tensor test_embeddings = tg::l2_normalize(base(rows_tensor(digits, split.test)), -1);
+  const std::vector<float> e = test_embeddings.to_vector<float>();
+  const std::size_t n_test = split.test.size(), dim = static_cast<std::size_t>(test_embeddings.dim(1));
+  std::vector<int> test_labels(n_test);
+  std::vector<std::vector<std::size_t>> test_by_class(siamese::kClasses);
+  for (std::size_t i = 0; i < n_test; ++i) {
+    test_labels[i] = digits.labels[static_cast<std::size_t>(split.test[i])];
+    test_by_class[static_cast<std::size_t>(test_labels[i])].push_back(i);
+  }
+  const int trials = 10;
+  double one_shot_sum = 0, one_shot_min = 1, one_shot_max = 0;
+  siamese::Rng reference_rng(o.seed * 104729 + 3);
+  for (int t = 0; t < trials; ++t) {
+    std::vector<std::size_t> references;
+    for (const auto& members : test_by_class)
+      references.push_back(members[static_cast<std::size_t>(reference_rng.below(static_cast<int>(members.size())))]);
+    std::size_t right_count = 0, total = 0;
+    for (std::size_t i = 0; i < n_test; ++i) {
+      if (std::find(references.begin(), references.end(), i) != references.end()) continue;
+      int best_class = 0;
+      float best = -2.0f;
+      for (int c = 0; c < siamese::kClasses; ++c) {
+        float dot = 0;
+        for (std::size_t k = 0; k < dim; ++k) dot += e[i * dim + k] * e[references[static_cast<std::size_t>(c)] * dim + k];
+        if (dot > best) best = dot, best_class = c;
+      }
+      right_count += best_class == test_labels[i];
+      ++total;
+    }
+    const double accuracy = static_cast<double>(right_count) / static_cast<double>(total);
+    one_shot_sum += accuracy;
+    one_shot_min = std::min(one_shot_min, accuracy);
+    one_shot_max = std::max(one_shot_max, accuracy);
+  }
+
+  // ---- outputs ----
+  fs::create_directories(o.out);
+  const std::string out = o.out + "/";
+  const siamese::Projection pca = siamese::pca_2d(e, n_test, dim);
+  siamese::write_scatter_svg(
+      out + "pca.svg", pca.x, pca.y, test_labels,
+      "Test digits: PCA of the normalized embeddings (" + o.loss + ", " + std::to_string(o.epochs) + " epochs)",
+      "PC 1 (" + siamese::fmt(100 * pca.variance[0] / pca.total_variance, "%.0f") + "% of the variance)",
+      "PC 2 (" + siamese::fmt(100 * pca.variance[1] / pca.total_variance, "%.0f") + "%)");
+
+  std::ostringstream batches, epochs;
+  batches << "step,epoch,loss\n";
+  for (std::size_t i = 0; i < batch_losses->loss.size(); ++i)
+    batches << batch_losses->step[i] << "," << batch_losses->epoch[i] << "," << batch_losses->loss[i] << "\n";
+  write_text(out + "loss_batches.csv", batches.str());
+  epochs << "epoch,loss,val_loss\n";
+  const auto& epoch_loss = history["loss"];
+  const auto& epoch_val_loss = history["val_loss"];
+  for (std::size_t i = 0; i < epoch_loss.size(); ++i)
+    epochs << i + 1 << "," << epoch_loss[i] << "," << epoch_val_loss[i] << "\n";
+  write_text(out + "loss_epochs.csv", epochs.str());
+  write_text(out + "loss_curves.gp",
+             "# Renders the loss curves: gnuplot loss_curves.gp (in this directory) -> loss_curves_gnuplot.svg\n"
+             "set terminal svg size 800,500 dynamic background rgb 'white'\n"
+             "set output 'loss_curves_gnuplot.svg'\n"
+             "set datafile separator ','\n"
+             "set key autotitle columnhead top right\n"
+             "set title 'Siamese digits: " + o.loss + " loss'\n"
+             "set xlabel 'epoch'\nset ylabel 'loss'\nset grid\n"
+             "plot 'loss_batches.csv' using 2:3 with lines lc rgb '#9ecae1' title 'training loss (each batch)', \\\n"
+             "     'loss_epochs.csv' using 1:2 with linespoints lc rgb '#1f77b4' pt 7 title 'training loss (epoch mean)', \\\n"
+             "     'loss_epochs.csv' using 1:3 with linespoints lc rgb '#d62728' pt 7 title 'held-out loss'\n");
+  std::vector<double> epoch_axis(epoch_loss.size());
+  for (std::size_t i = 0; i < epoch_axis.size(); ++i) epoch_axis[i] = static_cast<double>(i + 1);
+  siamese::write_curves_svg(out + "loss_curves.svg",
+                            {{"training loss (each batch)", batch_losses->epoch, batch_losses->loss, "#9ecae1", false},
+                             {"training loss (epoch mean)", epoch_axis, epoch_loss, "#1f77b4", true},
+                             {"held-out loss", epoch_axis, epoch_val_loss, "#d62728", true}},
+                            "Siamese digits: " + o.loss + " loss", "epoch", "loss");
+  distance_model.save_weights(out + "siamese.weights.npz");
+
+  // ---- report ----
+  const double steps = static_cast<double>(batch_losses->loss.size());
+  std::printf("training: %d epochs, %.0f steps in %.2f s (%.3f s per epoch, %.2f ms per step; with a held-out loss per epoch)\n",
+              o.epochs, steps, seconds, o.epochs ? seconds / o.epochs : 0.0, steps ? 1000 * seconds / steps : 0.0);
+  std::printf("held-out pair accuracy: %.4f on %zu test pairs (threshold %.3f on the cosine, chosen on the %zu "
+              "training pairs: accuracy there %.4f)\n",
+              test_accuracy, test_pairs.size(), threshold, train_pairs.size(), train_accuracy);
+  std::printf("one-shot accuracy: %.4f (%zu test images against one reference image per digit; mean of %d seeded "
+              "draws of the references, min %.4f, max %.4f)\n",
+              one_shot_sum / trials, n_test - siamese::kClasses, trials, one_shot_min, one_shot_max);
+  std::printf("outputs in %s: pca.svg (the test embeddings, coloured by digit), loss_curves.svg, loss_batches.csv, "
+              "loss_epochs.csv, loss_curves.gp (gnuplot loss_curves.gp), siamese.weights.npz\n",
+              fs::absolute(o.out).lexically_normal().c_str());
+  if (test_accuracy < o.min_pair_accuracy) {
+    std::fprintf(stderr, "siamese_digits: held-out pair accuracy %.4f is below --min-pair-accuracy %.4f\n",
+                 test_accuracy, o.min_pair_accuracy);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  try {
+    if (!parse_options(argc, argv, options)) {
+      std::cout << kUsage << "\n" << kLossHelp;
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "siamese_digits: " << e.what() << "\n" << kUsage;
+    return 2;
+  }
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::cerr << "siamese_digits: error: " << e.what() << "\n";
+    return 1;
+  }
+}
