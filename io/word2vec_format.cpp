@@ -36,10 +36,10 @@ namespace {
 
 // ---- shared by reading and writing ---------------------------------------------
 
-bool is_space_or_tab(char c) { return c == ' ' || c == '\t'; }
-// What gensim's rstrip() removes at the end of a line, as far as it matters here.
-bool is_trailing_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
-bool is_whitespace(char c) { return is_trailing_space(c) || c == '\n'; }
+// Fields are separated by any ASCII whitespace but '\n' (which ends the line),
+// so a word read back never holds whitespace, which save_word2vec_format refuses.
+bool is_separator(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_whitespace(char c) { return is_separator(c) || c == '\n'; }
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 // Returns the offset of the first invalid byte, or npos.
@@ -100,7 +100,7 @@ class Reader {
       if (line.empty())
         fail_line("the line is empty; expected a word and " + std::to_string(dim_) + " values (the header says " +
                   std::to_string(count_) + " words: is that count too large?)");
-      if (is_space_or_tab(line.front()))
+      if (is_separator(line.front()))
         fail_line("the line starts with whitespace; expected the word first, then " + std::to_string(dim_) +
                   " values");
       split(line, fields);
@@ -146,7 +146,7 @@ class Reader {
     line = text_.substr(position_, end - position_);
     position_ = end + 1;
     ++line_number_;
-    while (!line.empty() && is_trailing_space(line.back())) line.remove_suffix(1);
+    while (!line.empty() && is_separator(line.back())) line.remove_suffix(1);
     return true;
   }
 
@@ -154,9 +154,9 @@ class Reader {
     fields.clear();
     std::size_t i = 0;
     while (i < line.size()) {
-      while (i < line.size() && is_space_or_tab(line[i])) ++i;
+      while (i < line.size() && is_separator(line[i])) ++i;
       std::size_t start = i;
-      while (i < line.size() && !is_space_or_tab(line[i])) ++i;
+      while (i < line.size() && !is_separator(line[i])) ++i;
       if (i > start) fields.push_back(line.substr(start, i - start));
     }
   }

@@ -25,9 +25,9 @@
 // "<memory>"), the 1-based line number and what was expected and found.
 //   - The header is exactly two non-negative integers "count dim", dim >= 1.
 //   - Each of the `count` lines holds a word and exactly `dim` numbers. Fields
-//     are separated by one or more spaces; trailing spaces, tabs and a '\r'
-//     (Windows line ends) are ignored, as gensim's rstrip() does. A leading
-//     UTF-8 byte order mark is skipped.
+//     are separated by one or more spaces or tabs (any ASCII whitespace but
+//     the newline, so a '\r' of a Windows line end is ignored, as gensim's
+//     rstrip() does). A leading UTF-8 byte order mark is skipped.
 //   - Numbers are decimal floats ("0.5", "-1e-05", ".5", "+2"); a value beyond
 //     the float32 range is an error, one too small for float32 becomes 0 (as
 //     numpy's float32() of it does).

@@ -1,0 +1,262 @@
+// Reliability at the level of models (issue 7): what the per-component tests do
+// not already cover. Weights files truncated at every byte, saves into missing
+// or unwritable directories, saves killed at random moments, infinities in the
+// inputs, a model used after EarlyStopping, determinism across processes.
+// (Ops, layers, losses, optimizers, npz and word2vec files have their bad-input
+// tests in their own files: test_*.cpp, grep CHECK_THROWS / error_of.)
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "op_checks.hpp"
+#include "test_models_support.hpp"
+
+using namespace models_testing;
+using tg::Tensor;
+namespace layers = tg::layers;
+namespace callbacks = tg::callbacks;
+
+namespace {
+
+// A built Sequential Dense(inputs -> units), its weights set to `value` (kernel) and -value (bias).
+tg::Sequential dense_model(std::int64_t inputs, std::int64_t units, const std::string& name = "rel") {
+  tg::set_seed(5);
+  tg::Sequential model({layers::Dense(units, "", true, name)});
+  model.predict(tg::zeros({1, inputs}));
+  return model;
+}
+
+void fill(tg::Layer& model, float value) {
+  for (Tensor w : model.weights()) w.assign(tg::full(w.shape(), w.name().find("bias") != std::string::npos ? -value : value));
+}
+
+bool holds(const tg::Layer& model, float value) {
+  for (const Tensor& w : model.weights()) {
+    const float want = w.name().find("bias") != std::string::npos ? -value : value;
+    for (float v : w.to_vector<float>())
+      if (v != want) return false;
+  }
+  return true;
+}
+
+std::string error_text(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("reliability: load_weights of a file truncated at every byte offset: an error each time, the model unchanged") {
+  TempDir dir;
+  tg::Sequential model = dense_model(3, 2);
+  const std::string good = dir.file("good.npz");
+  model.save_weights(good);
+  const std::string bytes = read_file(good);
+  REQUIRE(bytes.size() > 100);
+
+  tg::Sequential target = dense_model(3, 2);
+  fill(target, 0.5f);
+  const auto before = snapshot(target);
+  const std::string cut = dir.file("cut.npz");
+  int errors = 0, without_path = 0;
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::ofstream(cut, std::ios::binary | std::ios::trunc) << bytes.substr(0, n);
+    std::string message = error_text([&] { target.load_weights(cut); });
+    if (!message.empty()) ++errors;
+    if (!contains(message, "cut.npz")) ++without_path;
+    if (snapshot(target) != before) {
+      FAIL("a file cut at byte " << n << " changed the model");
+      break;
+    }
+  }
+  CHECK(errors == static_cast<int>(bytes.size()));
+  CHECK(without_path == 0);
+  target.load_weights(good);  // and the whole file still loads
+  CHECK(snapshot(target) == snapshot(model));
+}
+
+TEST_CASE("reliability: save_weights into a missing or unwritable directory: a clear error, the earlier file intact") {
+  TempDir dir;
+  tg::Sequential model = dense_model(3, 2);
+  std::string message = error_text([&] { model.save_weights(dir.file("no/such/w.npz")); });
+  CHECK_CONTAINS(message, "save_weights");
+  CHECK_CONTAINS(message, "no/such/w.npz");
+  CHECK_CONTAINS(message, "does the directory exist?");
+
+  const std::string locked = dir.file("locked");
+  std::filesystem::create_directory(locked);
+  const std::string path = locked + "/w.npz";
+  fill(model, 1.0f);
+  model.save_weights(path);
+  const std::string before = read_file(path);
+  ::chmod(locked.c_str(), 0555);
+  fill(model, 2.0f);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // root writes anywhere: drop to 'nobody' first.
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(4);
+    std::string m = error_text([&] { model.save_weights(path); });
+    ::_exit(contains(m, "save_weights") && contains(m, path) && contains(m, "Permission denied") ? 0 : 2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 4) MESSAGE("skipped: running as root and cannot drop privileges");
+  else CHECK(WEXITSTATUS(status) == 0);  // 2: no error or an unclear one
+  ::chmod(locked.c_str(), 0755);
+  CHECK(read_file(path) == before);
+  tg::Sequential check = dense_model(3, 2);
+  check.load_weights(path);
+  CHECK(holds(check, 1.0f));
+}
+
+TEST_CASE("reliability: save_weights killed at random moments (SIGKILL) leaves the old or the new complete file") {
+  // A child alternates two weight sets A and B and saves after each change; the
+  // parent kills it after a seeded random delay, 40 times, and each time the
+  // file must load and hold exactly A or exactly B.
+  TempDir dir;
+  const std::string path = dir.file("weights.npz");
+  tg::Sequential model = dense_model(256, 256);
+  fill(model, 1.0f);
+  auto start = std::chrono::steady_clock::now();
+  model.save_weights(path);
+  const long one_save_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  const long max_delay_us = std::clamp<long>(4 * one_save_us, 2000, 40000);
+
+  std::mt19937 rng(7007);
+  std::uniform_int_distribution<long> delay(0, max_delay_us);
+  int saw_a = 0, saw_b = 0, bad = 0, interrupted = 0, child_failed = 0;
+  tg::Sequential reader = dense_model(256, 256);
+  for (int round = 0; round < 40; ++round) {
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      for (long i = 0;; ++i) {
+        try {
+          fill(model, i % 2 == 0 ? 2.0f : 1.0f);
+          model.save_weights(path);
+        } catch (...) {
+          ::_exit(3);
+        }
+      }
+    }
+    ::usleep(static_cast<useconds_t>(delay(rng)));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) ++child_failed;
+    fill(reader, 0.0f);
+    std::string message = error_text([&] { reader.load_weights(path); });
+    if (message.empty() && holds(reader, 1.0f)) ++saw_a;
+    else if (message.empty() && holds(reader, 2.0f)) ++saw_b;
+    else ++bad;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+      if (entry.path().filename().string().rfind("weights.npz.tmp-", 0) == 0) {
+        ++interrupted;
+        std::filesystem::remove(entry.path());
+      }
+  }
+  MESSAGE("save_weights kill test: one save " << one_save_us << " us; A " << saw_a << " times, B " << saw_b
+                                              << " times; " << interrupted << " kills landed inside a save");
+  CHECK(bad == 0);
+  CHECK(child_failed == 0);
+  CHECK(interrupted > 0);  // otherwise the test proved nothing
+  CHECK(saw_b > 0);
+}
+
+TEST_CASE("reliability: an infinite input value: TerminateOnNaN stops at that batch and says which") {
+  tg::set_seed(40);
+  tg::Sequential model({layers::Dense(1)});
+  model.compile(tg::optimizers::SGD(0.01), "mse");
+  std::vector<double> xs(20, 0.5);
+  xs[14] = std::numeric_limits<double>::infinity();  // row 7: batch 4 of 5 with batches of 2, not shuffled
+  const Tensor x = f32(xs, {10, 2}), y = tg::zeros({10, 1});
+  std::ostringstream out;
+  auto terminate = std::make_shared<callbacks::TerminateOnNaN>(out);
+  model.fit(x, y, {.epochs = 2, .batch_size = 2, .shuffle = false, .verbose = 0, .callbacks = {terminate}});
+  CHECK(terminate->stopped_batch() == 3);
+  CHECK_CONTAINS(terminate->message(), "batch 4/5");
+  CHECK_CONTAINS(out.str(), "training stopped");
+}
+
+TEST_CASE("reliability: after EarlyStopping restores the best weights the model predicts, saves, loads and trains on") {
+  TempDir dir;
+  tg::set_seed(41);
+  tg::Sequential model({layers::Dense(4, "tanh"), layers::Dense(1)});
+  // A step size so large that the loss grows after a few epochs: EarlyStopping must stop it.
+  model.compile(tg::optimizers::SGD(3.0), "mse");
+  const Tensor x = tg::randn({32, 3}, 1), y = tg::randn({32, 1}, 2);
+  auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/2, 0.0, "auto", true);
+  const tg::History history = model.fit(x, y, {.epochs = 60, .batch_size = 32, .verbose = 0, .callbacks = {stopping}});
+  REQUIRE(stopping->stopped_epoch() >= 0);
+  REQUIRE(stopping->best_epoch() >= 0);
+  CHECK(history.epochs() == stopping->stopped_epoch() + 1);
+  const auto best = snapshot(model);
+  const double loss_now = model.evaluate(x, y).at("loss");
+  CHECK(std::isfinite(loss_now));
+  CHECK(model.predict(x).shape() == tg::Shape{32, 1});
+  const std::string path = dir.file("best.npz");
+  model.save_weights(path);
+  model.fit(x, y, {.epochs = 1, .batch_size = 32, .verbose = 0});
+  model.load_weights(path);
+  CHECK(snapshot(model) == best);
+}
+
+TEST_CASE("reliability: determinism: the same seeds give bit-identical weights in another process") {
+  // Run to run, not only twice in one process: a process-dependent order (an
+  // address used as a key, an uninitialized value) would show here.
+  auto train = [] {
+    tg::set_seed(77);
+    tg::Sequential model({layers::Dense(8, "relu"), layers::Dropout(0.25), layers::Dense(1)});
+    model.compile(tg::optimizers::Adam(0.01), "mse");
+    const Tensor x = tg::randn({48, 5}, 10), y = tg::randn({48, 1}, 11);
+    model.fit(x, y, {.epochs = 3, .batch_size = 8, .seed = 3, .verbose = 0});
+    return model;
+  };
+  TempDir dir;
+  const std::string theirs = dir.file("child.npz");
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    std::vector<char> noise(12345, 1);  // the child's heap differs from the parent's
+    try {
+      tg::Sequential model = train();
+      model.save_weights(theirs);
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(noise[100] == 1 ? 0 : 3);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  tg::Sequential mine = train();
+  tg::io::NamedArrays from_child = tg::io::load_npz(theirs);
+  REQUIRE(from_child.size() == mine.weights().size());
+  std::vector<Tensor> child_weights;
+  for (auto& [name, t] : from_child) child_weights.push_back(t);
+  CHECK(same_bits(mine.weights(), child_weights));
+}
