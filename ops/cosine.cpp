@@ -6,6 +6,9 @@
 #include <functional>
 
 #include <cblas.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #include "support.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -398,22 +401,72 @@ void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, co
               static_cast<int>(k), 1.0, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
 }
 
-// Calls f(i, j) for every (i, j) of an n x n matrix in 64 x 64 tiles, so that
-// reading the transposed element (j, i) stays in cache.
-template <class F>
-void for_each_tile(std::int64_t n, F f) {
-  constexpr std::int64_t kTile = 64;
-  for (std::int64_t i0 = 0; i0 < n; i0 += kTile)
-    for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
-      const std::int64_t i1 = std::min(n, i0 + kTile), j1 = std::min(n, j0 + kTile);
-      for (std::int64_t i = i0; i < i1; ++i)
-        for (std::int64_t j = j0; j < j1; ++j) f(i, j);
-    }
+// Transposes of n x n row-major matrices in 8 x 8 blocks. A transposed read
+// walks a column at a stride of n elements: for n a multiple of 1024 floats,
+// every element of a column falls into the same L1 cache set, and tiles of any
+// size thrash. An 8 x 8 block is read as 8 short rows and written as 8 short
+// rows (transposed in registers for float with AVX); walking the blocks along
+// a band of 8 rows keeps the 8 read and 8 written streams sequential.
+//
+// dst[r * ld + c] = src[c * ls + r] (+ add[r * ld + c] when add is given), r, c < 8.
+template <class T>
+inline void transpose_block8(const T* src, std::int64_t ls, T* dst, std::int64_t ld, const T* add) {
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) dst[r * ld + c] = src[c * ls + r] + (add ? add[r * ld + c] : T(0));
+}
+#ifdef __AVX__
+template <>
+inline void transpose_block8<float>(const float* src, std::int64_t ls, float* dst, std::int64_t ld, const float* add) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ls), r2 = _mm256_loadu_ps(src + 2 * ls),
+         r3 = _mm256_loadu_ps(src + 3 * ls), r4 = _mm256_loadu_ps(src + 4 * ls), r5 = _mm256_loadu_ps(src + 5 * ls),
+         r6 = _mm256_loadu_ps(src + 6 * ls), r7 = _mm256_loadu_ps(src + 7 * ls);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  const __m256 rows[8] = {_mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
+                          _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
+                          _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
+                          _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31)};
+  for (int r = 0; r < 8; ++r)
+    _mm256_storeu_ps(dst + r * ld, add ? _mm256_add_ps(rows[r], _mm256_loadu_ps(add + r * ld)) : rows[r]);
+}
+#endif
+
+// s (n x n) holds its upper triangle (syrk's output): clamp it to [-1, 1] and
+// mirror it into the lower one.
+template <class T>
+void clamp_and_mirror_upper(T* s, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* row = s + i * n;
+    for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
+  }
+  const std::int64_t n8 = n - n % 8;
+  for (std::int64_t i = 0; i < n8; i += 8)
+    for (std::int64_t j = 0; j < i; j += 8) transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
+  // What the blocks strictly below the diagonal leave: the diagonal blocks and the last n % 8 rows.
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = i < n8 ? i - i % 8 : 0; j < i; ++j) s[i * n + j] = s[j * n + i];
+}
+
+// h = g + g^T, g and h n x n.
+template <class T>
+void symmetrize(const T* g, std::int64_t n, T* h) {
+  const std::int64_t n8 = n - n % 8;
+  for (std::int64_t i = 0; i < n8; i += 8)
+    for (std::int64_t j = 0; j < n8; j += 8) transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
+  // The last n % 8 columns of the first n8 rows, then the last n % 8 rows.
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = i < n8 ? n8 : 0; j < n; ++j) h[i * n + j] = g[i * n + j] + g[j * n + i];
 }
 
 // S = clamp(X X^T, -1, 1) for the (batched) rows X of unit norm, as one
 // symmetric rank-k update (half the flops of a general product), mirrored.
-// Backward: dX = (G + G^T) X, one product. The clamp's zero gradient is not
+// Backward: dX = (G + G^T) X, one product (gemm: OpenBLAS's symm packs its
+// operand through slow transposed copies; building G + G^T in full is cheaper). The clamp's zero gradient is not
 // applied: it only changes entries that rounding pushed past +-1, i.e. pairs of
 // (anti)parallel rows, and for those the row normalization's backward removes
 // the contribution anyway (d S_ij / d x_i = x_j is radial for x_i).
@@ -432,14 +485,7 @@ Tensor self_similarity(const Tensor& x) {
         continue;
       }
       syrk(n, d, px, s);
-      for (std::int64_t i = 0; i < n; ++i) {
-        T* row = s + i * n;
-        for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
-      }
-      // Mirror the upper triangle into the lower one, tile by tile (cache-friendly transpose).
-      for_each_tile(n, [&](std::int64_t i, std::int64_t j) {
-        if (j < i) s[i * n + j] = s[j * n + i];
-      });
+      clamp_and_mirror_upper(s, n);
     }
   });
   if (is_recording())
@@ -450,16 +496,15 @@ Tensor self_similarity(const Tensor& x) {
         return;
       }
       Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      Tensor h = Tensor::empty(Shape{n, n}, x.dtype());  // a recycled buffer: no fresh pages
       dispatch_float(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
-        std::vector<T> h(static_cast<std::size_t>(n * n));
         for (std::int64_t b = 0; b < batch; ++b) {
-          const T* pg = g.data<T>() + b * n * n;
           const T* px = x.data<T>() + b * n * d;
-          for_each_tile(n, [&](std::int64_t i, std::int64_t j) {
-            h[static_cast<std::size_t>(i * n + j)] = pg[i * n + j] + pg[j * n + i];
-          });
-          if (n && d) gemm_nn(n, d, n, h.data(), px, dx.data<T>() + b * n * d);
+          T* pdx = dx.data<T>() + b * n * d;
+          if (n == 0 || d == 0) continue;
+          symmetrize(g.data<T>() + b * n * n, n, h.data<T>());
+          gemm_nn(n, d, n, h.data<T>(), px, pdx);
         }
       });
       ctx.add(0, dx);

@@ -93,6 +93,15 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary("mul", a, b, [](auto x, auto y) { return x * y; });
+  if (is_recording() && a.id() == b.id()) {
+    // x * x: one gradient 2 g x instead of g x twice and their sum (two fewer
+    // passes over the data); recorded as a "mul" all the same.
+    record_op("mul", {a, b}, out, [a](const Tensor& g, BackwardContext& ctx) {
+      if (is_recording()) ctx.add(0, mul(g, a) * 2.0);
+      else ctx.add(0, binary("mul", g, a, [](auto u, auto v) { return decltype(u)(2) * u * v; }));
+    });
+    return out;
+  }
   if (is_recording())
     record_op("mul", {a, b}, out, [a, b](const Tensor& g, BackwardContext& ctx) {
       if (ctx.needs(0)) ctx.add(0, sum_to(mul(g, b), a.shape()));

@@ -59,11 +59,24 @@ Tensor expand_grad(const Tensor& g, const Plan& p, const Shape& shape) {
   return broadcast_to(reshape(g, p.kept.to_vector()), shape);
 }
 
+// The sum over p's axes, divided by `divisor` (sum and mean), with vectorized runs.
+Tensor sum_over(const Tensor& x, const Plan& p, double divisor) {
+  Tensor out = Tensor::empty(p.out, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<double> acc(static_cast<std::size_t>(p.out.numel()), 0.0);
+    detail::sum_axes(x.data<T>(), x.shape(), p.reduced, acc.data());
+    T* o = out.data<T>();
+    for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i] / divisor);
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
   Plan p = plan("sum", x, axes, keepdims);
-  Tensor out = fold(x, p, 0.0, [](double& a, double v) { a += v; }, [](double a) { return a; });
+  Tensor out = sum_over(x, p, 1.0);
   if (is_recording())
     record_op("sum", {x}, out, [p, in = x.shape()](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, expand_grad(g, p, in));
@@ -74,7 +87,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
   Plan p = plan("mean", x, axes, keepdims);
   const double count = static_cast<double>(p.count);
-  Tensor out = fold(x, p, 0.0, [](double& a, double v) { a += v; }, [count](double a) { return a / count; });
+  Tensor out = sum_over(x, p, count);
   if (is_recording())
     record_op("mean", {x}, out, [p, in = x.shape(), count](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, expand_grad(g / count, p, in));

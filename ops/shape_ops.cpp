@@ -61,6 +61,10 @@ Tensor strided_copy(const Tensor& x, const Shape& out_shape, const std::vector<s
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x.raw_data());
     T* o = static_cast<T*>(out.raw_data());
+    if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
+      std::fill(o, o + out_shape.numel(), in[0]);
+      return;
+    }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });
   });
   return out;
@@ -312,6 +316,10 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x.raw_data()) + base;
     T* o = static_cast<T*>(out.raw_data());
+    if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
+      std::fill(o, o + out_shape.numel(), in[0]);
+      return;
+    }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });
   });
   if (is_recording() && x.is_floating())
@@ -348,7 +356,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     std::vector<double> acc(static_cast<std::size_t>(shape.numel()), 0.0);
-    detail::reduce_axes(x.data<T>(), x.shape(), reduced, acc.data(), [](double& a, T v) { a += v; });
+    detail::sum_axes(x.data<T>(), x.shape(), reduced, acc.data());
     T* o = out.data<T>();
     for (std::size_t i = 0; i < acc.size(); ++i) o[i] = static_cast<T>(acc[i]);
   });

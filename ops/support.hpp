@@ -180,8 +180,11 @@ void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, 
 // Reduction over a set of axes. `reduced[d]` marks the reduced axes of `shape`;
 // out (size: product of the kept dims) must be initialized by the caller, and
 // step(out_element, x_element) folds each input element into its output.
-template <class T, class Acc, class Step>
-void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step) {
+// fold_row(acc, row, n) folds a contiguous run of n elements into one output
+// (the innermost axes reduced); the overload without it loops over step.
+template <class T, class Acc, class Step, class FoldRow>
+void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step,
+                 FoldRow fold_row) {
   // Merge neighbouring axes that are both reduced or both kept: fewer, longer loops.
   std::vector<std::int64_t> dims;
   std::vector<bool> flags;
@@ -216,8 +219,7 @@ void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduce
   for (std::int64_t i = 0; i < total; i += inner) {
     const T* row = x + i;
     if (inner_reduced) {
-      Acc& acc = out[base];
-      for (std::int64_t j = 0; j < inner; ++j) step(acc, row[j]);
+      fold_row(out[base], row, inner);
     } else {
       Acc* o = out + base;
       for (std::int64_t j = 0; j < inner; ++j) step(o[j], row[j]);
@@ -229,6 +231,28 @@ void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduce
       index[d] = 0;
     }
   }
+}
+
+template <class T, class Acc, class Step>
+void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step) {
+  reduce_axes(x, shape, reduced, out, step, [&](Acc& acc, const T* row, std::int64_t n) {
+    for (std::int64_t j = 0; j < n; ++j) step(acc, row[j]);
+  });
+}
+
+// Sums over the reduced axes into double accumulators (zeroed by the caller):
+// the contiguous runs are summed with a vectorized reduction (several partial
+// sums, so the order differs from a left-to-right loop, deterministically).
+template <class T>
+void sum_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, double* out) {
+  reduce_axes(
+      x, shape, reduced, out, [](double& a, T v) { a += static_cast<double>(v); },
+      [](double& acc, const T* row, std::int64_t n) {
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(row[j]);
+        acc += s;
+      });
 }
 
 // Shape after reducing `axes` (sorted, normalized): removed, or kept as 1.
