@@ -11,10 +11,10 @@ if(TARGET siamese_digits)
                      --data ${PROJECT_SOURCE_DIR}/examples/data/digits.csv.gz
                      --out ${CMAKE_CURRENT_BINARY_DIR}/siamese_out
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-    add_test(NAME example_siamese_digits_contrastive_dot
-             COMMAND siamese_digits --epochs 1 --pairs 4000 --quiet --loss contrastive --head dot
+    add_test(NAME example_siamese_digits_cosine_embedding_dot
+             COMMAND siamese_digits --epochs 1 --pairs 4000 --quiet --loss cosine_embedding --head dot
                      --min-pair-accuracy 0.8 --data ${PROJECT_SOURCE_DIR}/examples/data/digits.csv.gz
-                     --out ${CMAKE_CURRENT_BINARY_DIR}/siamese_out_contrastive
+                     --out ${CMAKE_CURRENT_BINARY_DIR}/siamese_out_cosine_embedding
              WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
     add_test(NAME example_siamese_digits_cosine_similarity
              COMMAND siamese_digits --epochs 1 --pairs 4000 --quiet --loss cosine_similarity
