@@ -485,17 +485,41 @@ namespace {
 
 // Labels for the tensors of a tape: a tensor's name if it has one, x0, x1, ...
 // for leaves and t<k> for the output of record k.
+// A label for each tensor on the tape: its name; else "t<k>" for the output of
+// op #k, the value for an unnamed scalar constant (an eps, a 2.0), and "x<i>"
+// for other unnamed leaves (numbered past the labels already taken, so a user's
+// tensor named "x1" is not confused with a generated one).
 std::unordered_map<const void*, std::string> label_tensors(const std::vector<GradientTape::Record>& records) {
   std::unordered_map<const void*, std::string> labels;
+  std::unordered_set<std::string> taken;
+  auto give = [&](const Tensor& t, std::string label) {
+    taken.insert(label);
+    labels[t.id()] = std::move(label);
+  };
+  for (const auto& r : records)
+    for (const Tensor& in : std::span(r.inputs, r.input_count))
+      if (in.defined() && !in.name().empty()) taken.insert(in.name());
   for (std::size_t k = 0; k < records.size(); ++k) {
     const Tensor& out = records[k].output;
-    labels[out.id()] = out.name().empty() ? "t" + std::to_string(k) : out.name();
+    give(out, out.name().empty() ? "t" + std::to_string(k) : out.name());
   }
   int leaves = 0;
   for (const auto& r : records)
-    for (const Tensor& in : std::span(r.inputs, r.input_count))
-      if (in.defined() && !labels.count(in.id()))
-        labels[in.id()] = in.name().empty() ? "x" + std::to_string(leaves++) : in.name();
+    for (const Tensor& in : std::span(r.inputs, r.input_count)) {
+      if (!in.defined() || labels.count(in.id())) continue;
+      if (!in.name().empty()) {
+        give(in, in.name());
+      } else if (in.rank() == 0 && in.dtype() != DType::int64) {
+        std::ostringstream value;
+        value << in.item();
+        give(in, value.str());
+      } else {
+        std::string label;
+        do label = "x" + std::to_string(leaves++);
+        while (taken.count(label));
+        give(in, label);
+      }
+    }
   return labels;
 }
 
@@ -525,11 +549,14 @@ std::string GradientTape::to_dot() const {
   auto labels = label_tensors(records_);
   std::ostringstream os;
   os << "digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
-  std::unordered_set<const void*> emitted;
-  auto tensor_node = [&](const Tensor& t) {
-    if (!emitted.insert(t.id()).second) return;
-    os << "  \"" << labels[t.id()] << "\" [shape=ellipse, label=\"" << labels[t.id()] << "\\n" << t.shape().str()
-       << ' ' << dtype_name(t.dtype()) << "\"];\n";
+  // Node ids are numbers: two tensors may share a label (two constants 2.0).
+  std::unordered_map<const void*, std::string> node_ids;
+  auto tensor_node = [&](const Tensor& t) -> const std::string& {
+    auto [it, fresh] = node_ids.emplace(t.id(), "v" + std::to_string(node_ids.size()));
+    if (fresh)
+      os << "  " << it->second << " [shape=ellipse, label=\"" << labels[t.id()] << "\\n" << t.shape().str() << ' '
+         << dtype_name(t.dtype()) << "\"];\n";
+    return it->second;
   };
   for (std::size_t k = 0; k < records_.size(); ++k) {
     const Record& r = records_[k];
@@ -537,11 +564,11 @@ std::string GradientTape::to_dot() const {
     os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << r.op << "\"];\n";
     for (const Tensor& in : std::span(r.inputs, r.input_count)) {
       if (!in.defined()) continue;
-      tensor_node(in);
-      os << "  \"" << labels[in.id()] << "\" -> " << op << ";\n";
+      const std::string& id = tensor_node(in);  // emits the node first, on its own line
+      os << "  " << id << " -> " << op << ";\n";
     }
-    tensor_node(r.output);
-    os << "  " << op << " -> \"" << labels[r.output.id()] << "\";\n";
+    const std::string& id = tensor_node(r.output);
+    os << "  " << op << " -> " << id << ";\n";
   }
   os << "}\n";
   return os.str();

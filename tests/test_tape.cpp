@@ -455,6 +455,29 @@ TEST_CASE("tape: print lists op names, inputs, shapes and dtypes") {
   CHECK(contains(text, "sum(t1:(2, 4)) -> () float32"));
 }
 
+TEST_CASE("tape: unnamed scalar constants are labelled by value, generated names avoid the user's") {
+  Tensor x1 = tg::ones({2}, tg::float64).set_name("x0");  // a user's name that a generated label would take
+  Tensor unnamed = tg::ones({2}, tg::float64);
+  tg::GradientTape tape;
+  tape.watch({x1, unnamed});
+  Tensor y = tg::maximum(x1 * unnamed, 1e-08) * 2.0;
+  std::ostringstream os;
+  tape.print(os);
+  const std::string text = os.str();
+  INFO(text);
+  CHECK(contains(text, "mul(x0:(2,), x1:(2,))"));  // the unnamed leaf skips the taken "x0"
+  CHECK(contains(text, "maximum(t0:(2,), 1e-08:())"));
+  CHECK(contains(text, "mul(t1:(2,), 2:())"));
+  // Two constants with one label stay two nodes in the DOT graph.
+  tg::GradientTape tape2;
+  tape2.watch(x1);
+  Tensor z = x1 * 2.0 + 2.0;
+  const std::string dot = tape2.to_dot();
+  std::size_t twos = 0;
+  for (std::size_t p = dot.find("label=\"2\\n"); p != std::string::npos; p = dot.find("label=\"2\\n", p + 1)) ++twos;
+  CHECK(twos == 2);
+}
+
 TEST_CASE("tape: to_dot writes a Graphviz digraph with an edge per input and output") {
   Tensor a = tg::ones({2}).set_name("a");
   Tensor b = tg::ones({2});
@@ -467,11 +490,15 @@ TEST_CASE("tape: to_dot writes a Graphviz digraph with an edge per input and out
   CHECK(contains(dot, "op0 [shape=box"));
   CHECK(contains(dot, "#0 mul"));
   CHECK(contains(dot, "#1 sum"));
-  CHECK(contains(dot, "\"a\" -> op0;"));
-  CHECK(contains(dot, "\"x0\" -> op0;"));  // an unnamed leaf
-  CHECK(contains(dot, "op0 -> \"t0\";"));
-  CHECK(contains(dot, "\"t0\" -> op1;"));
-  CHECK(contains(dot, "op1 -> \"t1\";"));
+  // Tensors are nodes v0, v1, ... in order of appearance, labelled with their name and shape.
+  CHECK(contains(dot, "v0 [shape=ellipse, label=\"a\\n(2,) float32\"];"));
+  CHECK(contains(dot, "v1 [shape=ellipse, label=\"x0\\n(2,) float32\"];"));  // an unnamed leaf
+  CHECK(contains(dot, "v0 -> op0;"));
+  CHECK(contains(dot, "v1 -> op0;"));
+  CHECK(contains(dot, "op0 -> v2;"));
+  CHECK(contains(dot, "v2 -> op1;"));
+  CHECK(contains(dot, "op1 -> v3;"));
+  CHECK(contains(dot, "label=\"t1\\n() float32\""));
   std::size_t edges = 0;
   for (std::size_t p = dot.find("->"); p != std::string::npos; p = dot.find("->", p + 2)) ++edges;
   CHECK(edges == 5);  // mul: 2 in + 1 out; sum: 1 in + 1 out
