@@ -321,13 +321,17 @@ SkipGramBatcher::SkipGramBatcher(const EncodedCorpus& sentences, const Vocabular
 bool SkipGramBatcher::next(SkipGramBatch& batch) {
   const std::int64_t B = options_.batch_size;
   const std::int64_t K = 1 + options_.negative;
+  if (finished_) {  // a new epoch
+    finished_ = false;
+    stats_ = SkipGramStats{};
+  }
   if (sentence_ >= sentences_.size() && pending_pos_ >= pending_.size()) {
-    // End of the epoch: the next call starts the next one.
+    // End of the epoch (stats() still describe it); the next call starts the next one.
     sentence_ = 0;
     pending_.clear();
     pending_pos_ = 0;
     ++epoch_;
-    stats_ = SkipGramStats{};
+    finished_ = true;
     batch.size = 0;
     return false;
   }

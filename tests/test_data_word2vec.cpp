@@ -185,7 +185,9 @@ TEST_CASE("data word2vec: batches hold pairs, labels, skipped negatives, and rep
       }
       pairs += batch.size;
     }
-    CHECK(batcher.stats().pairs == 0);  // reset at the epoch's end
+    CHECK(batcher.stats().pairs == pairs);  // the whole epoch's
+    CHECK(batcher.stats().words_seen == 13);
+    CHECK(batcher.stats().words_kept == 13);  // sample = 0
     CHECK(pairs > 0);
     CHECK(skipped > 0);  // two words: many draws equal the positive
     return all;

@@ -189,7 +189,8 @@ struct SkipGramBatch {
   std::int64_t words_done = 0;
 };
 
-// Statistics of one epoch (filled as the batcher goes).
+// Statistics of the current epoch (filled as the batcher goes; after next()
+// returned false they describe the whole epoch until the next call).
 struct SkipGramStats {
   std::int64_t words_seen = 0;  // vocabulary tokens read
   std::int64_t words_kept = 0;  // after sub-sampling (gensim's "effective words")
@@ -233,6 +234,7 @@ class SkipGramBatcher {
   std::size_t pending_pos_ = 0;
   SkipGramStats stats_;
   std::int64_t epoch_ = 0;
+  bool finished_ = false;
 };
 
 }  // namespace tg::data
