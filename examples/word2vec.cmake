@@ -1,7 +1,7 @@
 # word2vec (examples/word2vec.cpp): the fused trainer's loops need the vector
 # instructions of this machine, as the library's own kernels.
 if(TARGET word2vec)
-  target_compile_options(word2vec PRIVATE -fopenmp-simd $<$<CONFIG:Release>:-O3>)
+  target_compile_options(word2vec PRIVATE $<$<CONFIG:Release>:-O3>)
   if(TAPEGRAD_NATIVE)
     target_compile_options(word2vec PRIVATE -march=native)
   endif()

@@ -128,6 +128,19 @@ class FusedTrainer {
   }
 
  private:
+  // 16 running partial sums: the compiler keeps them in one vector register
+  // (a plain `f += a[k] * b[k]` would not vectorize without -ffast-math).
+  static float dot(const float* __restrict a, const float* __restrict b, std::int64_t n) {
+    float s[16] = {};
+    std::int64_t k = 0;
+    for (; k + 16 <= n; k += 16)
+      for (int l = 0; l < 16; ++l) s[l] += a[k + l] * b[k + l];
+    float f = 0.0f;
+    for (; k < n; ++k) f += a[k] * b[k];
+    for (int l = 0; l < 16; ++l) f += s[l];
+    return f;
+  }
+
   void train_pair(std::int32_t input, std::int32_t output, float alpha, tg::data::FastRandom& random,
                   float* __restrict neu1e) {
     const std::int64_t n = dim_;
@@ -145,18 +158,14 @@ class FusedTrainer {
         label = 0.0f;
       }
       float* __restrict u = syn1neg_ + static_cast<std::int64_t>(target) * n;
-      float f = 0.0f;
-#pragma omp simd reduction(+ : f)
-      for (std::int64_t k = 0; k < n; ++k) f += l1[k] * u[k];
+      const float f = dot(l1, u, n);
       if (f <= -6.0f || f >= 6.0f) continue;
       const float g = (label - 1.0f / (1.0f + std::exp(-f))) * alpha;
-#pragma omp simd
       for (std::int64_t k = 0; k < n; ++k) {
         neu1e[k] += g * u[k];
         u[k] += g * l1[k];
       }
     }
-#pragma omp simd
     for (std::int64_t k = 0; k < n; ++k) l1[k] += neu1e[k];
   }
 
