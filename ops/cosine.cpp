@@ -11,6 +11,7 @@
 #endif
 
 #include "support.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
@@ -100,18 +101,23 @@ Lanes lanes_of(const Shape& shape, const std::vector<int>& axes) {
   return l;
 }
 
+// Rows (lanes) of n elements worth one thread of their own.
+std::int64_t rows_per_thread(std::int64_t n) { return std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(n, 1)); }
+
 // out[lane] = sum over the lane of a * b.
 template <class T>
 void lane_dot(const T* a, const T* b, const Lanes& l, double* out) {
   if (l.inner == 1) {
-    for (std::int64_t o = 0; o < l.outer; ++o) {
-      const T* pa = a + o * l.n;
-      const T* pb = b + o * l.n;
-      double acc = 0;
+    detail::parallel_for(l.outer, rows_per_thread(l.n), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t o = lo; o < hi; ++o) {
+        const T* pa = a + o * l.n;
+        const T* pb = b + o * l.n;
+        double acc = 0;
 #pragma omp simd reduction(+ : acc)
-      for (std::int64_t k = 0; k < l.n; ++k) acc += static_cast<double>(pa[k]) * static_cast<double>(pb[k]);
-      out[o] = acc;
-    }
+        for (std::int64_t k = 0; k < l.n; ++k) acc += static_cast<double>(pa[k]) * static_cast<double>(pb[k]);
+        out[o] = acc;
+      }
+    });
     return;
   }
   std::fill(out, out + l.count(), 0.0);
@@ -128,21 +134,23 @@ void lane_dot(const T* a, const T* b, const Lanes& l, double* out) {
 template <class T>
 void lane_cosine_sums(const T* x1, const T* x2, const Lanes& l, double* s1, double* s2, double* w12) {
   if (l.inner == 1) {
-    for (std::int64_t o = 0; o < l.outer; ++o) {
-      const T* a = x1 + o * l.n;
-      const T* b = x2 + o * l.n;
-      double aa = 0, bb = 0, ab = 0;
+    detail::parallel_for(l.outer, rows_per_thread(2 * l.n), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t o = lo; o < hi; ++o) {
+        const T* a = x1 + o * l.n;
+        const T* b = x2 + o * l.n;
+        double aa = 0, bb = 0, ab = 0;
 #pragma omp simd reduction(+ : aa, bb, ab)
-      for (std::int64_t k = 0; k < l.n; ++k) {
-        const double u = a[k], v = b[k];
-        aa += u * u;
-        bb += v * v;
-        ab += u * v;
+        for (std::int64_t k = 0; k < l.n; ++k) {
+          const double u = a[k], v = b[k];
+          aa += u * u;
+          bb += v * v;
+          ab += u * v;
+        }
+        s1[o] = aa;
+        s2[o] = bb;
+        w12[o] = ab;
       }
-      s1[o] = aa;
-      s2[o] = bb;
-      w12[o] = ab;
-    }
+    });
     return;
   }
   std::fill(s1, s1 + l.count(), 0.0);
@@ -184,13 +192,15 @@ void lane_axpby(const T* a, const T* b, const Lanes& l, const T* ca, const T* cb
 // Row form of lane_axpby (inner == 1): one coefficient pair per row, a vectorized inner loop.
 template <class T>
 void row_axpby(const T* a, const T* b, const Lanes& l, const T* ca, const T* cb, T* out) {
-  for (std::int64_t o = 0; o < l.outer; ++o) {
-    const T* pa = a + o * l.n;
-    const T* pb = b + o * l.n;
-    T* po = out + o * l.n;
-    const T x = ca[o], y = cb[o];
-    for (std::int64_t k = 0; k < l.n; ++k) po[k] = x * pa[k] + y * pb[k];
-  }
+  detail::parallel_for(l.outer, rows_per_thread(2 * l.n), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t o = lo; o < hi; ++o) {
+      const T* pa = a + o * l.n;
+      const T* pb = b + o * l.n;
+      T* po = out + o * l.n;
+      const T x = ca[o], y = cb[o];
+      for (std::int64_t k = 0; k < l.n; ++k) po[k] = x * pa[k] + y * pb[k];
+    }
+  });
 }
 
 template <class T>
@@ -234,10 +244,12 @@ Tensor fused_normalize(const char* op, const Tensor& x, const std::vector<int>& 
     }
     T* po = out.data<T>();
     if (l.inner == 1) {
-      for (std::int64_t o = 0; o < l.outer; ++o) {
-        const T r = inv[o];
-        for (std::int64_t k = 0; k < l.n; ++k) po[o * l.n + k] = px[o * l.n + k] * r;
-      }
+      detail::parallel_for(l.outer, rows_per_thread(l.n), [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t o = lo; o < hi; ++o) {
+          const T r = inv[o];
+          for (std::int64_t k = 0; k < l.n; ++k) po[o * l.n + k] = px[o * l.n + k] * r;
+        }
+      });
       return;
     }
     for (std::int64_t o = 0; o < l.outer; ++o)
@@ -445,8 +457,11 @@ void clamp_and_mirror_upper(T* s, std::int64_t n) {
     for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
   }
   const std::int64_t n8 = n - n % 8;
-  for (std::int64_t i = 0; i < n8; i += 8)
-    for (std::int64_t j = 0; j < i; j += 8) transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
+  // Bands of 8 rows: each writes the lower part of its own rows, reading the upper part of others.
+  detail::parallel_for(n8 / 8, std::max<std::int64_t>(1, detail::kElementwiseGrain / (4 * n)), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = 8 * lo; i < 8 * hi; i += 8)
+      for (std::int64_t j = 0; j < i; j += 8) transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
+  });
   // What the blocks strictly below the diagonal leave: the diagonal blocks and the last n % 8 rows.
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = i < n8 ? i - i % 8 : 0; j < i; ++j) s[i * n + j] = s[j * n + i];
@@ -456,8 +471,10 @@ void clamp_and_mirror_upper(T* s, std::int64_t n) {
 template <class T>
 void symmetrize(const T* g, std::int64_t n, T* h) {
   const std::int64_t n8 = n - n % 8;
-  for (std::int64_t i = 0; i < n8; i += 8)
-    for (std::int64_t j = 0; j < n8; j += 8) transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
+  detail::parallel_for(n8 / 8, std::max<std::int64_t>(1, detail::kElementwiseGrain / (8 * n)), [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t i = 8 * lo; i < 8 * hi; i += 8)
+      for (std::int64_t j = 0; j < n8; j += 8) transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
+  });
   // The last n % 8 columns of the first n8 rows, then the last n % 8 rows.
   for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = i < n8 ? n8 : 0; j < n; ++j) h[i * n + j] = g[i * n + j] + g[j * n + i];

@@ -62,7 +62,8 @@ Tensor strided_copy(const Tensor& x, const Shape& out_shape, const std::vector<s
     const T* in = static_cast<const T*>(x.raw_data());
     T* o = static_cast<T*>(out.raw_data());
     if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
-      std::fill(o, o + out_shape.numel(), in[0]);
+      detail::parallel_for(out_shape.numel(), detail::kElementwiseGrain,
+                           [&](std::int64_t lo, std::int64_t hi) { std::fill(o + lo, o + hi, in[0]); });
       return;
     }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });
@@ -317,7 +318,8 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     const T* in = static_cast<const T*>(x.raw_data()) + base;
     T* o = static_cast<T*>(out.raw_data());
     if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
-      std::fill(o, o + out_shape.numel(), in[0]);
+      detail::parallel_for(out_shape.numel(), detail::kElementwiseGrain,
+                           [&](std::int64_t lo, std::int64_t hi) { std::fill(o + lo, o + hi, in[0]); });
       return;
     }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });

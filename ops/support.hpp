@@ -14,6 +14,7 @@
 #include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 
 namespace tg::detail {
 
@@ -164,13 +165,19 @@ template <class T, class U, class F>
 void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
   const std::int64_t n = so.numel();
   if (sa == so && sb == so) {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
+    });
   } else if (sa == so && sb.numel() == 1) {
     const T bv = b[0];
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(a[i], bv);
+    });
   } else if (sb == so && sa.numel() == 1) {
     const T av = a[0];
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(av, b[i]);
+    });
   } else {
     const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
     for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });

@@ -7,6 +7,7 @@
 #include "tapegrad/autodiff/shape.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/autodiff/threads.hpp"
 #include "tapegrad/data/word2vec.hpp"
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/io/word2vec_format.hpp"

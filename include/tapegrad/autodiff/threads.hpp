@@ -1,0 +1,49 @@
+// Threads for tapegrad's own kernels (BLAS has its own: OPENBLAS_NUM_THREADS).
+//
+// Large kernels (elementwise ops, the cosine family, reductions over rows)
+// split their work over a small pool of threads; small ones run on the
+// calling thread, since waking a thread costs tens of microseconds. Each
+// thread writes its own part of the output and partial results are combined
+// in a fixed order, so results are bit-identical for any number of threads.
+//
+// The number of threads is, in order: set_num_threads(n); the environment
+// variable TAPEGRAD_NUM_THREADS; OMP_NUM_THREADS; the number of cores.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+namespace tg {
+
+// n >= 1; 1 runs everything on the calling thread.
+void set_num_threads(int n);
+int get_num_threads();
+
+namespace detail {
+
+// Calls body(lo, hi) on disjoint ranges covering [0, n), on up to
+// get_num_threads() threads (the caller among them), and returns when all are
+// done. `grain` is the smallest range worth a thread of its own (in units of
+// the index: elements, rows); below 2 * grain everything runs on the caller,
+// inline, at no cost. Nested calls (from inside a body) run on the calling
+// thread. An exception thrown by a body is rethrown here.
+using RangeFunction = void (*)(void* body, std::int64_t lo, std::int64_t hi);
+void parallel_for_in_pool(std::int64_t n, std::int64_t grain, RangeFunction call, void* body);
+
+template <class Body>
+inline void parallel_for(std::int64_t n, std::int64_t grain, Body&& body) {
+  if (n <= 0) return;
+  if (n < 2 * grain) {
+    body(std::int64_t{0}, n);
+    return;
+  }
+  using B = std::remove_reference_t<Body>;
+  parallel_for_in_pool(n, grain, [](void* b, std::int64_t lo, std::int64_t hi) { (*static_cast<B*>(b))(lo, hi); },
+                       const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+// Elements of a simple elementwise loop worth one thread (about 100 us of work).
+constexpr std::int64_t kElementwiseGrain = 1 << 18;
+
+}  // namespace detail
+}  // namespace tg
