@@ -325,7 +325,8 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });
   });
   if (is_recording() && x.is_floating())
-    record_op("slice", {x}, out, [in = x.shape(), a, first, step](const Tensor& g, BackwardContext& ctx) {
+    // "first = first": clang before 16 cannot capture a structured binding by name (scripts/fuzz.sh uses clang 14).
+    record_op("slice", {x}, out, [in = x.shape(), a, first = first, step](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, unslice(g, in, a, first, step));
     });
   return out;
