@@ -38,7 +38,7 @@ struct Args {
   std::string corpus = "build/data/kjv.txt";
   std::string out = "word2vec_out";
   std::string trainer = "keras";
-  int epochs = 1, dim = 100, window = 5, negative = 5, threads = 1;
+  int epochs = 1, dim = 100, window = 5, negative = 5, threads = 1, hot_rows = 512, sync_words = 500;
   double sample = 1e-3, alpha = 0.025, min_alpha = 0.0001;
   std::int64_t min_count = 5, batch_size = 128, max_sentences = 0;
   std::uint64_t seed = 1;
@@ -49,7 +49,7 @@ struct Args {
 const char* usage =
     "usage: word2vec [--corpus PATH | PATH] [--out DIR] [--trainer keras|fused] [--epochs N] [--dim N]\n"
     "                [--window N] [--negative N] [--sample X] [--min-count N] [--alpha X] [--min-alpha X]\n"
-    "                [--batch-size N] [--threads N] [--seed N] [--max-sentences N] [--probes w1,w2,...]\n"
+    "                [--batch-size N] [--threads N] [--hot-rows N] [--sync-words N] [--seed N] [--max-sentences N] [--probes w1,w2,...]\n"
     "Defaults are gensim's: dim 100, window 5, negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 0.0001.\n";
 
 Args parse(int argc, char** argv) {
@@ -86,6 +86,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--window") a.window = static_cast<int>(integer());
     else if (k == "--negative") a.negative = static_cast<int>(integer());
     else if (k == "--threads") a.threads = static_cast<int>(integer());
+    else if (k == "--hot-rows") a.hot_rows = static_cast<int>(integer());
+    else if (k == "--sync-words") a.sync_words = static_cast<int>(integer());
     else if (k == "--sample") a.sample = real();
     else if (k == "--alpha") a.alpha = real();
     else if (k == "--min-alpha") a.min_alpha = real();
@@ -177,7 +179,7 @@ int main(int argc, char** argv) try {
   if (a.trainer == "fused") {
     fused = std::make_unique<w2v::FusedTrainer>(
         sentences, vocab, m.target_embedding.embeddings().data<float>(), m.context_embedding.embeddings().data<float>(),
-        a.dim, w2v::FusedOptions{a.window, a.negative, a.sample, a.alpha, a.min_alpha, a.threads, a.seed}, a.epochs);
+        a.dim, w2v::FusedOptions{a.window, a.negative, a.sample, a.alpha, a.min_alpha, a.threads, a.seed, a.hot_rows, a.sync_words}, a.epochs);
   } else {
     // The schedule runs over optimizer steps: count one epoch's batches (a
     // dry run of an identically seeded batcher) to know the total.
