@@ -375,6 +375,29 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
           self1[i] = static_cast<T>(c1 > eps ? -gi * cos / (c1 * c1) : 0.0);
           self2[i] = static_cast<T>(c2 > eps ? -gi * cos / (c2 * c2) : 0.0);
         }
+        if (ctx.needs(0) && ctx.needs(1) && l.inner == 1) {
+          // Both gradients in one pass over the rows: the inputs are read once, not twice.
+          Tensor d1 = Tensor::empty(u.shape(), u.dtype()), d2 = Tensor::empty(v.shape(), v.dtype());
+          const T* __restrict pu = u.data<T>();
+          const T* __restrict pv = v.data<T>();
+          T* __restrict p1 = d1.data<T>();
+          T* __restrict p2 = d2.data<T>();
+          detail::parallel_for(l.outer, rows_per_thread(4 * l.n), [&](std::int64_t lo, std::int64_t hi) {
+            for (std::int64_t o = lo; o < hi; ++o) {
+              const std::size_t r = static_cast<std::size_t>(o);
+              const T c = cross[r], a = self1[r], b = self2[r];
+              const std::int64_t off = o * l.n;
+              for (std::int64_t k = 0; k < l.n; ++k) {
+                const T x1 = pu[off + k], x2 = pv[off + k];
+                p1[off + k] = c * x2 + a * x1;
+                p2[off + k] = c * x1 + b * x2;
+              }
+            }
+          });
+          ctx.add(0, d1);
+          ctx.add(1, d2);
+          return;
+        }
         if (ctx.needs(0)) {
           Tensor d = Tensor::empty(u.shape(), u.dtype());
           axpby(v.data<T>(), u.data<T>(), l, cross.data(), self1.data(), d.data<T>());
