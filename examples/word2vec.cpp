@@ -151,6 +151,11 @@ void write_outputs(const w2v::SkipGramModel& m, const tg::data::Vocabulary& voca
 int main(int argc, char** argv) try {
   const Args a = parse(argc, argv);
   const auto t0 = std::chrono::steady_clock::now();
+  if (!std::filesystem::exists(a.corpus))
+    throw std::runtime_error("word2vec: no corpus at '" + a.corpus + "'" +
+                             (a.corpus == Args{}.corpus ? ": run scripts/prepare_kjv.sh first (from the repository's "
+                                                          "root), or give a UTF-8 text file with --corpus"
+                                                        : ""));
   auto corpus = tg::data::read_corpus(a.corpus);
   if (a.max_sentences > 0 && static_cast<std::int64_t>(corpus.sentences.size()) > a.max_sentences) {
     corpus.sentences.resize(static_cast<std::size_t>(a.max_sentences));
