@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tapegrad needs, if any are missing (Debian 12).
 # Safe to run again: when everything is installed it changes nothing.
+#
+#   scripts/setup.sh                   # what the library, tests and examples need to build
+#   scripts/setup.sh python3-gensim    # ... and these packages as well
 set -euo pipefail
 
-packages=(build-essential cmake xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev)
+packages=(build-essential cmake xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev "$@")
 
 missing=()
 for package in "${packages[@]}"; do
