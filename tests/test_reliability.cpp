@@ -227,6 +227,8 @@ TEST_CASE("reliability: after EarlyStopping restores the best weights the model 
 TEST_CASE("reliability: determinism: the same seeds give bit-identical weights in another process") {
   // Run to run, not only twice in one process: a process-dependent order (an
   // address used as a key, an uninitialized value) would show here.
+  const int threads = tg::get_num_threads();
+  tg::set_num_threads(1);  // the contract: bit-identical run to run on one thread
   auto train = [] {
     tg::set_seed(77);
     tg::Sequential model({layers::Dense(8, "relu"), layers::Dropout(0.25), layers::Dense(1)});
@@ -259,4 +261,23 @@ TEST_CASE("reliability: determinism: the same seeds give bit-identical weights i
   std::vector<Tensor> child_weights;
   for (auto& [name, t] : from_child) child_weights.push_back(t);
   CHECK(same_bits(mine.weights(), child_weights));
+  tg::set_num_threads(threads);
+}
+
+TEST_CASE("reliability: determinism: 1 and 4 threads give bit-identical weights (kernels large enough to be split)") {
+  // threads.hpp promises results independent of the thread count; activations of
+  // 1024 x 1024 exceed twice the elementwise grain, so the pool really splits them.
+  const int threads = tg::get_num_threads();
+  auto train = [](int n) {
+    tg::set_num_threads(n);
+    tg::set_seed(78);
+    tg::Sequential model({layers::Dense(1024, "tanh"), layers::Dense(1)});
+    model.compile(tg::optimizers::Adam(0.01), "mse");
+    const Tensor x = tg::randn({1024, 16}, 12), y = tg::randn({1024, 1}, 13);
+    model.fit(x, y, {.epochs = 2, .batch_size = 1024, .seed = 4, .verbose = 0});
+    return model.weights();
+  };
+  const std::vector<Tensor> one = train(1), four = train(4);
+  tg::set_num_threads(threads);
+  CHECK(same_bits(one, four));
 }
