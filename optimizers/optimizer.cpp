@@ -12,6 +12,11 @@
 
 #include "tapegrad/autodiff/dispatch.hpp"
 
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#define TAPEGRAD_HAVE_MXCSR 1
+#endif
+
 namespace tg::optimizers {
 
 std::string format_number(double value) {
@@ -200,6 +205,30 @@ Optimizer::VariableState& Optimizer::state_for(const Tensor& variable) {
 
 // ---- apply_gradients -----------------------------------------------------------------------
 
+namespace {
+
+// Flush-to-zero and denormals-are-zero for this thread while alive; the
+// caller's floating-point mode is restored on exit (exceptions included).
+// Optimizer state decaying through the subnormal range otherwise costs a
+// microcode assist per operation. A no-op where there is no MXCSR.
+class FlushSubnormalsGuard {
+ public:
+#ifdef TAPEGRAD_HAVE_MXCSR
+  FlushSubnormalsGuard() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | kFlushToZero | kDenormalsAreZero); }
+  ~FlushSubnormalsGuard() { _mm_setcsr(saved_); }
+#endif
+  FlushSubnormalsGuard(const FlushSubnormalsGuard&) = delete;
+  FlushSubnormalsGuard& operator=(const FlushSubnormalsGuard&) = delete;
+
+ private:
+#ifdef TAPEGRAD_HAVE_MXCSR
+  static constexpr unsigned kFlushToZero = 0x8000, kDenormalsAreZero = 0x0040;
+  unsigned saved_;
+#endif
+};
+
+}  // namespace
+
 void Optimizer::apply_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& variables) {
   std::vector<Gradient> gradients;
   gradients.reserve(grads.size());
@@ -289,6 +318,7 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
                                 "); it must be a finite number >= 0");
 
   NoGradGuard no_grad;
+  FlushSubnormalsGuard flush_subnormals;
   for (const PreparedGradient& prepared : work) {
     Tensor variable = variables[prepared.index];
     VariableState& state = state_for(variable);

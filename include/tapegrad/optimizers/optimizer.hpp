@@ -43,7 +43,12 @@
 // and their slots are not decayed, while the step count (Adam's bias
 // correction) is the global one. docs/optimizers.md compares the choices.
 //
-// Arithmetic is done in the variable's dtype, over contiguous memory. Writing
+// Arithmetic is done in the variable's dtype, over contiguous memory, with
+// subnormal numbers flushed to zero (x86: MXCSR's FTZ and DAZ, set for the
+// update loop only and restored afterwards, as TensorFlow does on CPU):
+// moments of weights whose gradient is 0 or tiny decay through the subnormal
+// range, where each operation costs about a hundred cycles (Adam spent 15% of
+// W4's epoch there); flushing changes values below 1.2e-38 (float32) only. Writing
 // an optimizer: derive, list the slots in slot_specs(), write update() for a
 // block of rows (both dtypes, usually one template), clone() and
 // hyperparameters().
