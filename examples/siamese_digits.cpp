@@ -157,7 +157,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         throw std::invalid_argument("--head must be lambda or dot, received '" + value + "'");
       o.head = value;
     } else if (flag == "--epochs") {
-      o.epochs = static_cast<int>(parse_integer(flag, value, 0, 100000));
+      o.epochs = static_cast<int>(parse_integer(flag, value, 1, 100000));
     } else if (flag == "--pairs") {
       o.pairs = static_cast<int>(parse_integer(flag, value, 2, 10000000));
     } else if (flag == "--test-pairs") {
