@@ -2,13 +2,9 @@
 // is accepted and refused, and why).
 #include "tapegrad/io/word2vec_format.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -16,8 +12,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <mutex>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -25,11 +19,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "npz_format.hpp"  // in_quotes, FileDescriptor
+#include "atomic_write.hpp"
+#include "npz_format.hpp"  // in_quotes
 
 namespace tg::io {
 
-using npz_format::FileDescriptor;
 using npz_format::in_quotes;
 
 namespace {
@@ -223,88 +217,9 @@ class Reader {
   std::uint64_t dim_ = 0;
 };
 
-// ---- writing --------------------------------------------------------------------
-
-std::string temporary_suffix() {
-  static std::mt19937_64 generator = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), static_cast<unsigned>(::getpid()),
-                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count())};
-    return std::mt19937_64(seed);
-  }();
-  static std::mutex mutex;
-  std::uint64_t r;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    r = generator();
-  }
-  std::string hex;
-  const char* digits = "0123456789abcdef";
-  for (int i = 0; i < 12; ++i, r >>= 4) hex += digits[r & 15];
-  return ".tmp-" + std::to_string(::getpid()) + "-" + hex;
-}
-
-// Writes `contents` to `path` through a temporary file beside it, fsync and
-// rename (as save_npz does): `path` holds the old or the new file, never a part.
-void write_atomically(const std::string& path, std::string_view contents, const std::string& where) {
-  struct stat target{};
-  bool target_exists = ::stat(path.c_str(), &target) == 0;
-  if (target_exists && S_ISDIR(target.st_mode)) throw std::runtime_error(where + "is a directory");
-
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string directory = parent.empty() ? std::string(".") : parent.string();
-
-  std::string temporary;
-  FileDescriptor fd;
-  for (int attempt = 0; attempt < 100 && fd.get() < 0; ++attempt) {
-    temporary = path + temporary_suffix();
-    fd.reset(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (fd.get() < 0 && errno != EEXIST) {
-      int error = errno;
-      std::string hint = error == ENOENT                     ? " (does the directory exist?)"
-                         : error == EACCES || error == EROFS ? " (is the directory writable?)"
-                                                             : "";
-      throw std::runtime_error(where + "cannot create a file in the directory '" + directory + "': " +
-                               std::strerror(error) + hint);
-    }
-  }
-  if (fd.get() < 0) throw std::runtime_error(where + "cannot find a free temporary file name beside it");
-
-  try {
-    auto fail = [&](const std::string& what) {
-      int error = errno;
-      throw std::runtime_error(where + what + " (writing the temporary file " + temporary + "): " +
-                               std::strerror(error));
-    };
-    if (target_exists && S_ISREG(target.st_mode) && ::fchmod(fd.get(), target.st_mode & 07777) != 0)
-      fail("cannot copy the permissions of the existing file");
-    const char* p = contents.data();
-    std::size_t size = contents.size();
-    while (size > 0) {
-      ssize_t written = ::write(fd.get(), p, std::min<std::size_t>(size, std::size_t{1} << 30));
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) fail("write failed");
-      p += written;
-      size -= static_cast<std::size_t>(written);
-    }
-    if (::fsync(fd.get()) != 0) fail("fsync failed");
-    if (fd.close() != 0) fail("close failed");
-    if (::rename(temporary.c_str(), path.c_str()) != 0)
-      throw std::runtime_error(where + "cannot rename the temporary file " + temporary + " over it: " +
-                               std::strerror(errno));
-  } catch (...) {
-    fd.close();
-    ::unlink(temporary.c_str());
-    throw;
-  }
-
-  FileDescriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() >= 0 && ::fsync(dir.get()) != 0 && errno != EINVAL && errno != ENOTSUP)
-    throw std::runtime_error(where + "the file was replaced, but flushing its directory '" + directory +
-                             "' failed, so the change may not survive a power failure: " + std::strerror(errno));
-}
-
 }  // namespace
+
+// ---- writing --------------------------------------------------------------------
 
 void save_word2vec_format(const std::string& path, const std::vector<std::string>& words, const Tensor& vectors) {
   if (path.empty()) throw std::invalid_argument("save_word2vec_format: the path is empty");
@@ -361,7 +276,7 @@ void save_word2vec_format(const std::string& path, const std::vector<std::string
     }
     text += '\n';
   }
-  write_atomically(path, text, where);
+  detail::write_atomically(path, where, [&](const detail::ByteSink& write) { write(text.data(), text.size()); });
 }
 
 WordVectors load_word2vec_format_from_memory(std::string_view text) { return Reader(text, "<memory>").read(); }
