@@ -359,16 +359,24 @@ class Builder {
         what = std::string(kind == 0 ? "cosine_similarity" : kind == 1 ? "cosine_distance" : "cosine_similarity_matrix") +
                " axis " + std::to_string(axis);
         if (!two) return false;
-        // Away from the eps clamp: every vector's norm well above zero.
+        // Away from the eps clamp: every vector's norm well above zero. The
+        // vectors are those of the broadcast operands (a 0-d operand broadcast
+        // against (1,) is a vector of one element, whose norm is its |value|):
+        // checking the operands as given let a near-zero 0-d operand through
+        // (a fuzz finding: the clamp's kink at |x| = eps inside the step).
+        // Operands that cannot be checked cannot be computed either: refused.
         try {
           if (kind == 2) {
             if (min_value(tg::norm(x, 2.0, {-1})) < pole_margin || min_value(tg::norm(y, 2.0, {-1})) < pole_margin)
               return false;
-          } else if (min_value(tg::norm(x, 2.0, {axis})) < pole_margin ||
-                     min_value(tg::norm(y, 2.0, {axis})) < pole_margin) {
-            return false;
+          } else {
+            const tg::Shape shape = tg::broadcast_shapes(x.shape(), y.shape());
+            if (min_value(tg::norm(tg::broadcast_to(x, shape), 2.0, {axis})) < pole_margin ||
+                min_value(tg::norm(tg::broadcast_to(y, shape), 2.0, {axis})) < pole_margin)
+              return false;
           }
         } catch (const std::logic_error&) {
+          return false;
         }
         return binary([kind, axis](const Tensor& a, const Tensor& b) {
           return kind == 0 ? tg::cosine_similarity(a, b, axis)

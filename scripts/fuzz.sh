@@ -8,6 +8,11 @@
 #   scripts/fuzz.sh            # about a minute per target
 #   scripts/fuzz.sh 10         # ten seconds each
 #   scripts/fuzz.sh 60 fuzz_npz
+#   FUZZ_SEED=1 scripts/fuzz.sh    # libFuzzer's random seed fixed: the same run every time
+#
+# .ci/run fixes the seed, so that a red CI is a finding anyone can replay, not
+# the luck of one run; exploring with fresh seeds (the default) is for runs by
+# hand, and what they find goes into fuzz/corpus/TARGET/ with its fix.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -55,7 +60,7 @@ for target in "${targets[@]}"; do
   echo "fuzz: $target for ${seconds} s"
   if ! "build-fuzz/$target" "build-fuzz/corpus/$target" "fuzz/corpus/$target" \
       -max_total_time="$seconds" -max_len="${max_len[$target]:-4096}" -timeout=20 \
-      -artifact_prefix="build-fuzz/artifacts/$target-" -print_final_stats=1 >"$log" 2>&1; then
+      -artifact_prefix="build-fuzz/artifacts/$target-" -print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "fuzz: $target FAILED; the input is in build-fuzz/artifacts/ (log: $log)" >&2
     exit 1
