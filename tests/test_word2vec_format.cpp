@@ -24,6 +24,7 @@
 #include <tapegrad/tapegrad.hpp>
 
 #include "op_checks.hpp"
+#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using tg::Shape;
@@ -31,42 +32,11 @@ using tg::Tensor;
 using tg::io::load_word2vec_format;
 using tg::io::load_word2vec_format_from_memory;
 using tg::io::save_word2vec_format;
+using tgtest::read_bytes;
+using tgtest::TempDir;
+using tgtest::write_bytes;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/tapegrad-w2v-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  REQUIRE(out.good());
-}
 
 std::vector<std::uint32_t> bits_of(const Tensor& t) {
   std::vector<std::uint32_t> out;
@@ -123,20 +93,20 @@ TEST_CASE("word2vec format: round trip is bit exact (random bits, -0.0, subnorma
 
   // Saving what was loaded gives the same bytes.
   save_word2vec_format(dir.file("again.txt"), loaded.words, loaded.vectors);
-  CHECK(read_text(dir.file("again.txt")) == read_text(path));
+  CHECK(read_bytes(dir.file("again.txt")) == read_bytes(path));
   // The in-memory reader agrees with the file reader.
-  CHECK(bits_of(load_word2vec_format_from_memory(read_text(path)).vectors) == bits_of(vectors));
+  CHECK(bits_of(load_word2vec_format_from_memory(read_bytes(path)).vectors) == bits_of(vectors));
 }
 
 TEST_CASE("word2vec format: the text written is the header and one line per word, shortest float32 decimals") {
   TempDir dir;
   const std::string path = dir.file("v.txt");
   save_word2vec_format(path, {"the", "of"}, Tensor::from_vector<float>({0.1f, -0.25f, 1e-5f, 3, -0.0f, 1e30f}, {2, 3}));
-  CHECK(read_text(path) == "2 3\nthe 0.1 -0.25 1e-05\nof 3 -0 1e+30\n");
+  CHECK(read_bytes(path) == "2 3\nthe 0.1 -0.25 1e-05\nof 3 -0 1e+30\n");
 
   SUBCASE("no words at all: a header alone, read back as a (0, dim) matrix") {
     save_word2vec_format(path, {}, Tensor::empty({0, 4}));
-    CHECK(read_text(path) == "0 4\n");
+    CHECK(read_bytes(path) == "0 4\n");
     auto loaded = load_word2vec_format(path);
     CHECK(loaded.words.empty());
     CHECK(loaded.vectors.shape() == Shape{0, 4});
@@ -197,7 +167,7 @@ TEST_CASE("word2vec format: gensim reads our file bit for bit, and we read gensi
       "assert kv.vectors.dtype == np.float32\n"
       "assert (kv.vectors.view(np.uint32) == want.view(np.uint32)).all()\n"
       "kv.save_word2vec_format(d + '/gensim.txt', binary=False)\n";
-  write_text(dir.file("check.py"), script);
+  write_bytes(dir.file("check.py"), script);
   int status = std::system(("/usr/bin/python3 '" + dir.file("check.py") + "' '" + dir.path() + "'").c_str());
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
@@ -264,10 +234,10 @@ TEST_CASE("word2vec format: a missing file, a directory, an empty file: errors n
   CHECK_CONTAINS(message, "No such file or directory");
   message = tgtest::error_of([&] { load_word2vec_format(dir.path()); });
   CHECK_CONTAINS(message, "is a directory");
-  write_text(dir.file("empty.txt"), "");
+  write_bytes(dir.file("empty.txt"), "");
   message = tgtest::error_of([&] { load_word2vec_format(dir.file("empty.txt")); });
   CHECK_CONTAINS(message, dir.file("empty.txt") + ": the file is empty");
-  write_text(dir.file("bad.txt"), "2 2\nthe 1 2\nof 1\n");
+  write_bytes(dir.file("bad.txt"), "2 2\nthe 1 2\nof 1\n");
   message = tgtest::error_of([&] { load_word2vec_format(dir.file("bad.txt")); });
   CHECK_CONTAINS(message, dir.file("bad.txt") + ", line 3: expected 2 values");
 }
@@ -277,7 +247,7 @@ TEST_CASE("word2vec format: every bad argument to save is refused and the earlie
   const std::string path = dir.file("v.txt");
   const Tensor good = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2});
   save_word2vec_format(path, {"a", "b"}, good);
-  const std::string before = read_text(path);
+  const std::string before = read_bytes(path);
 
   struct Case {
     std::string what;
@@ -313,7 +283,7 @@ TEST_CASE("word2vec format: every bad argument to save is refused and the earlie
     std::string message = tgtest::error_of([&] { save_word2vec_format(path, c.words, c.vectors); });
     CHECK_CONTAINS(message, "save_word2vec_format: " + path + ": ");
     CHECK_CONTAINS(message, c.part);
-    CHECK(read_text(path) == before);
+    CHECK(read_bytes(path) == before);
   }
   CHECK_CONTAINS(tgtest::error_of([&] { save_word2vec_format("", {"a", "b"}, good); }), "the path is empty");
   CHECK(!has_temporaries(dir.path()));
@@ -337,7 +307,7 @@ TEST_CASE("word2vec format: saving into a missing directory, over a directory, o
   fs::create_directory(locked);
   const std::string path = locked + "/v.txt";
   save_word2vec_format(path, {"a"}, good);
-  const std::string before = read_text(path);
+  const std::string before = read_bytes(path);
   ::chmod(locked.c_str(), 0555);
   pid_t child = ::fork();
   REQUIRE(child >= 0);
@@ -352,6 +322,6 @@ TEST_CASE("word2vec format: saving into a missing directory, over a directory, o
   if (WEXITSTATUS(status) == 4) MESSAGE("skipped: running as root and cannot drop privileges");
   else CHECK(WEXITSTATUS(status) == 0);
   ::chmod(locked.c_str(), 0755);
-  CHECK(read_text(path) == before);
+  CHECK(read_bytes(path) == before);
   CHECK(!has_temporaries(locked));
 }

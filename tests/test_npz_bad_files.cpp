@@ -1,0 +1,257 @@
+// .npz files that are bad in every way a file can be (missing, empty,
+// truncated at each byte, any byte flipped, corrupt, unsupported): each gives a
+// clean error naming the file and the fault, never a crash or wrong values.
+#include "npz_test_support.hpp"
+
+using namespace npz_test;
+
+// ---- bad files -----------------------------------------------------------------
+
+TEST_CASE("npz: missing, empty, a directory, not a zip, a lone .npy: clear errors naming the file") {
+  TempDir dir;
+  std::string message = load_error(dir.file("missing.npz"));
+  CHECK(contains(message, "load_npz: " + dir.file("missing.npz") + ": cannot open: No such file or directory"));
+
+  write_bytes(dir.file("empty.npz"), "");
+  message = load_error(dir.file("empty.npz"));
+  CHECK(contains(message, dir.file("empty.npz")));
+  CHECK(contains(message, "empty file (0 bytes)"));
+
+  message = load_error(dir.path());
+  CHECK(contains(message, "is a directory"));
+
+  write_bytes(dir.file("text.npz"), "dense/kernel 1 2 3\n");
+  message = load_error(dir.file("text.npz"));
+  CHECK(contains(message, "not an npz archive"));
+  CHECK(contains(message, "64 65 6e 73 65 2f 6b 65"));  // "dense/ke"
+
+  message = load_error(fixture_dir + "/header_2x3_f4.npy");
+  CHECK(contains(message, "single .npy array"));
+
+  // Shorter than a zip end record, and starting like one.
+  write_bytes(dir.file("pk.npz"), "PK\x03\x04");
+  message = load_error(dir.file("pk.npz"));
+  CHECK(contains(message, "truncated"));
+}
+
+TEST_CASE("npz: a file truncated at every byte offset gives a clean error, never a crash or a result") {
+  TempDir dir;
+  const std::string path = dir.file("small.npz");
+  tg::io::save_npz(path, small_arrays());
+  const std::string bytes = read_bytes(path);
+  REQUIRE(bytes.size() > 500);
+  check_same(tg::io::load_npz(path), small_arrays());  // the whole file is fine
+
+  int clean = 0;
+  std::vector<std::size_t> bad_lengths;
+  // Cut one copy shorter and shorter (truncate(2) is much faster than rewriting it).
+  write_bytes(dir.file("cut.npz"), bytes);
+  for (std::size_t k = bytes.size(); k-- > 0;) {
+    REQUIRE(::truncate(dir.file("cut.npz").c_str(), static_cast<off_t>(k)) == 0);
+    std::string message;
+    Outcome outcome = outcome_of([&] { return tg::io::load_npz(dir.file("cut.npz")); }, nullptr, &message);
+    if (outcome == Outcome::runtime_error && contains(message, dir.file("cut.npz"))) ++clean;
+    else bad_lengths.push_back(k);
+  }
+  CHECK(clean == static_cast<int>(bytes.size()));
+  CHECK(bad_lengths.empty());
+  if (!bad_lengths.empty()) MESSAGE("a bad prefix length: " << bad_lengths.front());
+
+  // Archives numpy wrote (deflated members, data descriptors), cut in memory.
+  for (const char* name : {"savez_compressed.npz", "data_descriptor.npz", "versions.npz", "savez.npz"}) {
+    CAPTURE(name);
+    const std::string fixture = read_bytes(fixture_dir + "/" + name);
+    int failures = 0;
+    for (std::size_t k = 0; k < fixture.size(); ++k) {
+      Outcome outcome = outcome_of([&] { return tg::io::load_npz_from_memory(fixture.data(), k, name); });
+      if (outcome != Outcome::runtime_error) ++failures;
+    }
+    CHECK(failures == 0);
+  }
+}
+
+TEST_CASE("npz: any single flipped byte gives a clean error or the same arrays, never wrong values") {
+  // Bytes outside the checked fields (timestamps, attributes, the local copies of
+  // sizes and CRC, deflate's padding bits) may change without harm; everything
+  // else must be caught, most of it by the CRC-32.
+  TempDir dir;
+  tg::io::save_npz(dir.file("small.npz"), small_arrays());
+  struct Case {
+    std::string name;
+    std::string bytes;
+  };
+  std::vector<Case> cases = {{"ours", read_bytes(dir.file("small.npz"))},
+                             {"savez_compressed.npz", read_bytes(fixture_dir + "/savez_compressed.npz")},
+                             {"data_descriptor.npz", read_bytes(fixture_dir + "/data_descriptor.npz")}};
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    const NamedArrays original = tg::io::load_npz_from_memory(c.bytes.data(), c.bytes.size());
+    int errors = 0, harmless = 0, wrong = 0;
+    for (std::size_t i = 0; i < c.bytes.size(); ++i) {
+      for (unsigned mask : {0x01u, 0x80u, 0xFFu}) {
+        std::string flipped = c.bytes;
+        flipped[i] = static_cast<char>(static_cast<unsigned char>(flipped[i]) ^ mask);
+        NamedArrays arrays;
+        Outcome outcome = outcome_of([&] { return tg::io::load_npz_from_memory(flipped.data(), flipped.size()); }, &arrays);
+        if (outcome == Outcome::runtime_error) ++errors;
+        else if (outcome == Outcome::loaded && same_arrays(arrays, original)) ++harmless;
+        else {
+          ++wrong;
+          if (wrong == 1) MESSAGE("byte " << i << " ^ " << mask << " gave a wrong result or a wrong exception");
+        }
+      }
+    }
+    CHECK(wrong == 0);
+    CHECK(errors > harmless);  // most bytes matter
+  }
+}
+
+TEST_CASE("npz: corrupt and unsupported members: clear errors naming the file, the array and the fault") {
+  const std::string kernel = make_npy(dict_for("<f4", "(2, 3)"), raw<float>({1, 2, 3, 4, 5, 6}));
+  auto error_of = [](const std::vector<ZipEntry>& entries) { return load_error_from_memory(make_zip(entries)); };
+
+  // The crafted archives are valid zip files: the good one loads.
+  std::string good = make_zip({{"dense/kernel.npy", kernel}});
+  check_same(tg::io::load_npz_from_memory(good.data(), good.size()),
+             {{"dense/kernel", Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3})}});
+  CHECK(tg::io::load_npz_from_memory(make_zip({}).data(), 22).empty());
+
+  SUBCASE("bad CRC") {
+    std::string message = error_of({{"dense/kernel.npy", kernel, /*crc=*/0x12345678}});
+    CHECK(contains(message, "load_npz: test.npz: "));
+    CHECK(contains(message, "'dense/kernel.npy'"));
+    CHECK(contains(message, "CRC-32 mismatch"));
+    CHECK(contains(message, "0x12345678"));
+  }
+  SUBCASE("wrong magic") {
+    std::string bad = kernel;
+    bad[5] = 'X';
+    std::string message = error_of({{"dense/kernel.npy", bad}});
+    CHECK(contains(message, "array 'dense/kernel'"));
+    CHECK(contains(message, "not a .npy array"));
+  }
+  SUBCASE("unknown npy version") {
+    std::string bad = kernel;
+    bad[6] = 9;
+    CHECK(contains(error_of({{"a.npy", bad}}), "npy format version 9.0 is not supported"));
+  }
+  SUBCASE("malformed header dicts") {
+    const std::string data = raw<float>({1, 2, 3});
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{'descr': '<f4', 'fortran_order': False, }", "missing key 'shape'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'extra': 1, }", "unexpected key 'extra'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'shape': (3,), }", "'shape' appears twice"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3, -1), }", "negative dimension"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3), }", "not a tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': 3, }", "expected '('"},
+        {"{'descr': '<f4', 'fortran_order': Maybe, 'shape': (3,), }", "not True or False"},
+        {"{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (3,), }", "structured arrays"},
+        {"{'descr': '<f4", "unterminated string"},
+        {"['descr', '<f4']", "expected '{'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,), } trailing", "unexpected text after the dict"},
+        {"{'descr': '<f4' 'fortran_order': False, 'shape': (3,), }", "expected ',' or '}'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", "too large"},
+    };
+    for (const auto& [dict, expected] : cases) {
+      CAPTURE(dict);
+      std::string message = error_of({{"w.npy", make_npy(dict, data)}});
+      CHECK(contains(message, "array 'w'"));
+      CHECK(contains(message, "malformed npy header"));
+      CHECK(contains(message, expected));
+    }
+    // Whitespace, double quotes, any key order and Python 2's 3L are still valid.
+    std::string loose = make_zip({{"w.npy", make_npy("{ \"shape\" : (3L,) , 'fortran_order':False,'descr':'<f4'}",
+                                                     data)}});
+    check_same(tg::io::load_npz_from_memory(loose.data(), loose.size()),
+               {{"w", Tensor::from_vector<float>({1, 2, 3}, {3})}});
+  }
+  SUBCASE("shape and data size disagree") {
+    std::string message = error_of({{"dense/kernel.npy", make_npy(dict_for("<f4", "(2, 3)"), raw<float>({1, 2, 3, 4, 5}))}});
+    CHECK(contains(message, "array 'dense/kernel'"));
+    CHECK(contains(message, "shape (2, 3) and dtype <f4 need 24 bytes, but the member holds 20 bytes of data"));
+    // Too much data is as wrong as too little.
+    message = error_of({{"b.npy", make_npy(dict_for("<f8", "(1,)"), raw<double>({1, 2}))}});
+    CHECK(contains(message, "need 8 bytes, but the member holds 16"));
+  }
+  SUBCASE("a huge shape is refused before anything is allocated") {
+    std::string message =
+        error_of({{"big.npy", make_npy(dict_for("<f8", "(1099511627776, 1099511627776, 1099511627776)"), raw<double>({1}))}});
+    CHECK(contains(message, "need more bytes than the member holds"));
+    // A header length beyond the member.
+    std::string bad = kernel;
+    bad[8] = '\xff';
+    bad[9] = '\xff';
+    CHECK(contains(error_of({{"k.npy", bad}}), "npy header claims 65535 bytes"));
+    // A deflated member claiming 4 GB from 10 bytes.
+    CHECK(contains(error_of({{"z.npy", std::string(10, 'x'), -1, 4000000000, 8}}), "more than deflate can produce"));
+  }
+  SUBCASE("more than 8 dimensions") {
+    std::string message = error_of({{"r.npy", make_npy(dict_for("<f4", "(1, 1, 1, 1, 1, 1, 1, 1, 1)"), raw<float>({1}))}});
+    CHECK(contains(message, "has 9 dimensions; tapegrad tensors have at most 8"));
+  }
+  SUBCASE("unsupported dtypes are named; Fortran order is fine where it is the same layout") {
+    std::string message = error_of({{"counts.npy", make_npy(dict_for("<i2", "(2,)"), raw<std::int16_t>({1, 2}))}});
+    CHECK(contains(message, "array 'counts'"));
+    CHECK(contains(message, "dtype '<i2' is not supported"));
+    std::string row = make_zip({{"row.npy", make_npy(dict_for("<f4", "(1, 3)", "True"), raw<float>({1, 2, 3}))}});
+    check_same(tg::io::load_npz_from_memory(row.data(), row.size()),
+               {{"row", Tensor::from_vector<float>({1, 2, 3}, {1, 3})}});
+    CHECK(contains(error_of({{"m.npy", make_npy(dict_for("<f4", "(2, 2)", "True"), raw<float>({1, 2, 3, 4}))}}),
+                   "Fortran order"));
+  }
+  SUBCASE("duplicate names, non-npy members, unsupported compression") {
+    CHECK(contains(error_of({{"a.npy", kernel}, {"b.npy", kernel}, {"a.npy", kernel}}),
+                   "the array name 'a' appears twice"));
+    CHECK(contains(error_of({{"a.npy", kernel}, {"readme.txt", "hello"}}), "member 'readme.txt' is not a .npy array"));
+    CHECK(contains(error_of({{"a.npy", kernel, -1, -1, 12}}), "compression method 12"));
+  }
+  SUBCASE("members that overlap, so that a small file could describe much data") {
+    // 'b' lives inside the data of 'a' (an int64 array whose bytes hold b's local header and npy).
+    std::string b_npy = make_npy(dict_for("<f4", "(1,)"), raw<float>({5}));
+    std::string b_local;
+    put32(b_local, 0x04034b50);
+    put16(b_local, 20);
+    put16(b_local, 0);
+    put16(b_local, 0);
+    put16(b_local, 0);
+    put16(b_local, 0x21);
+    put32(b_local, crc32_bitwise(b_npy));
+    put32(b_local, static_cast<std::uint32_t>(b_npy.size()));
+    put32(b_local, static_cast<std::uint32_t>(b_npy.size()));
+    put16(b_local, 5);
+    put16(b_local, 0);
+    std::string inner = b_local + "b.npy" + b_npy;
+    inner.resize((inner.size() + 7) / 8 * 8, '\0');
+    std::string a_npy = make_npy(dict_for("<i8", "(" + std::to_string(inner.size() / 8) + ",)"), inner);
+    std::size_t b_offset = 30 + 5 + (a_npy.size() - inner.size());
+    std::string message = error_of({{"a.npy", a_npy}, {"b.npy", b_npy, -1, -1, 0, static_cast<std::int64_t>(b_offset)}});
+    CHECK(contains(message, "members 'a.npy' and 'b.npy' overlap"));
+  }
+  SUBCASE("a damaged central directory or end record") {
+    std::string bytes = good;
+    // The entry count claims 65535 arrays: zip64 is not supported.
+    bytes[bytes.size() - 12] = '\xff';
+    bytes[bytes.size() - 11] = '\xff';
+    bytes[bytes.size() - 14] = '\xff';
+    bytes[bytes.size() - 13] = '\xff';
+    CHECK(contains(load_error_from_memory(bytes), "zip64"));
+    // 200 entries in a directory with room for one.
+    bytes = good;
+    bytes[bytes.size() - 12] = static_cast<char>(200);
+    bytes[bytes.size() - 14] = static_cast<char>(200);
+    CHECK(contains(load_error_from_memory(bytes), "too small for its 200 entries"));
+    // A local header offset pointing past the data.
+    bytes = good;
+    std::size_t directory = bytes.size() - 22 - 46 - std::string("dense/kernel.npy").size();
+    bytes[directory + 42] = static_cast<char>(200);
+    std::string message = load_error_from_memory(bytes);
+    CHECK((contains(message, "no local header at offset 200") || contains(message, "truncated or corrupt")));
+    // The data runs into the central directory.
+    bytes = good;
+    bytes[directory + 20] = static_cast<char>(bytes[directory + 20] + 100);
+    bytes[directory + 24] = static_cast<char>(bytes[directory + 24] + 100);
+    message = load_error_from_memory(bytes);
+    CHECK(contains(message, "truncated or corrupt: member 'dense/kernel.npy' needs"));
+    CHECK(contains(message, "bytes of data at offset 46"));
+  }
+}
