@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
-#include <functional>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -58,13 +57,10 @@ class Pool {
   void run(std::int64_t n, int parts, const Job& body) {
     std::unique_lock<std::mutex> job_lock(job_mutex_);  // one job at a time (callers on several threads)
     ensure_workers(parts - 1);
-    auto range = [n, parts](int part) {
-      return std::pair<std::int64_t, std::int64_t>{n * part / parts, n * (part + 1) / parts};
-    };
     {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
-      range_of_ = range;
+      n_ = n;
       parts_ = parts;
       next_part_ = 1;
       remaining_ = parts - 1;
@@ -75,8 +71,7 @@ class Pool {
     std::exception_ptr caller_error;
     inside_parallel_region = true;
     try {
-      auto [lo, hi] = range(0);
-      body(lo, hi);
+      body(range_begin(n, 0, parts), range_begin(n, 1, parts));
     } catch (...) {
       caller_error = std::current_exception();
     }
@@ -90,6 +85,9 @@ class Pool {
   }
 
  private:
+  // Part k of [0, n) split in `parts` near-equal ranges is [range_begin(k), range_begin(k + 1)).
+  static std::int64_t range_begin(std::int64_t n, int part, int parts) { return n * part / parts; }
+
   void ensure_workers(int count) {
     while (static_cast<int>(workers_.size()) < count) workers_.emplace_back([this] { work(); });
   }
@@ -104,7 +102,7 @@ class Pool {
       seen = generation_;
       while (next_part_ < parts_) {
         const int part = next_part_++;
-        auto [lo, hi] = range_of_(part);
+        const std::int64_t lo = range_begin(n_, part, parts_), hi = range_begin(n_, part + 1, parts_);
         const auto* body = body_;
         lock.unlock();
         std::exception_ptr error;
@@ -126,7 +124,7 @@ class Pool {
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   const Job* body_ = nullptr;
-  std::function<std::pair<std::int64_t, std::int64_t>(int)> range_of_;
+  std::int64_t n_ = 0;
   int parts_ = 0, next_part_ = 0, remaining_ = 0;
   std::uint64_t generation_ = 0;
   std::exception_ptr error_;
