@@ -317,11 +317,6 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x.raw_data()) + base;
     T* o = static_cast<T*>(out.raw_data());
-    if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
-      detail::parallel_for(out_shape.numel(), detail::kElementwiseGrain,
-                           [&](std::int64_t lo, std::int64_t hi) { std::fill(o + lo, o + hi, in[0]); });
-      return;
-    }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });
   });
   if (is_recording() && x.is_floating())
