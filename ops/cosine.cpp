@@ -10,6 +10,7 @@
 #include <immintrin.h>
 #endif
 
+#include "streaming.hpp"
 #include "support.hpp"
 #include "tapegrad/autodiff/threads.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -382,17 +383,28 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
           const T* __restrict pv = v.data<T>();
           T* __restrict p1 = d1.data<T>();
           T* __restrict p2 = d2.data<T>();
-          detail::parallel_for(l.outer, rows_per_thread(4 * l.n), [&](std::int64_t lo, std::int64_t hi) {
-            for (std::int64_t o = lo; o < hi; ++o) {
+          // Elements [k0, k1) of both gradients into o1, o2 (k counts over all rows).
+          auto rows = [&](std::int64_t k0, std::int64_t k1, T* __restrict o1, T* __restrict o2) {
+            for (std::int64_t k = k0; k < k1;) {
+              const std::int64_t o = k / l.n, end = std::min(k1, (o + 1) * l.n);
               const std::size_t r = static_cast<std::size_t>(o);
               const T c = cross[r], a = self1[r], b = self2[r];
-              const std::int64_t off = o * l.n;
-              for (std::int64_t k = 0; k < l.n; ++k) {
-                const T x1 = pu[off + k], x2 = pv[off + k];
-                p1[off + k] = c * x2 + a * x1;
-                p2[off + k] = c * x1 + b * x2;
+              const T* __restrict r1 = pu + k;
+              const T* __restrict r2 = pv + k;
+              T* __restrict q1 = o1 + (k - k0);
+              T* __restrict q2 = o2 + (k - k0);
+              for (std::int64_t j = 0; j < end - k; ++j) {
+                const T x1 = r1[j], x2 = r2[j];
+                q1[j] = c * x2 + a * x1;
+                q2[j] = c * x1 + b * x2;
               }
+              k = end;
             }
+          };
+          const bool stream = detail::worth_streaming(2 * static_cast<std::size_t>(u.numel()) * sizeof(T));
+          detail::parallel_for(l.outer, rows_per_thread(4 * l.n), [&](std::int64_t lo, std::int64_t hi) {
+            if (stream) detail::write_streamed(p1, p2, lo * l.n, hi * l.n, rows);
+            else rows(lo * l.n, hi * l.n, p1 + lo * l.n, p2 + lo * l.n);
           });
           ctx.add(0, d1);
           ctx.add(1, d2);
@@ -545,6 +557,7 @@ Tensor self_similarity(const Tensor& x) {
         std::fill(s, s + n * n, T(0));
         continue;
       }
+      detail::check_blas_kernels();
       syrk(n, d, px, s);
       clamp_and_mirror_upper(s, n);
     }

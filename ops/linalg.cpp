@@ -4,6 +4,11 @@
 
 #include <cblas.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
 #include "support.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
@@ -35,6 +40,7 @@ constexpr std::int64_t kSingleThreadedGemm = 10'000'000;
 class SmallProductGuard {
  public:
   explicit SmallProductGuard(std::int64_t multiply_adds) {
+    detail::check_blas_kernels();
     if (multiply_adds >= kSingleThreadedGemm) return;
     saved_ = openblas_get_num_threads();
     if (saved_ > 1) openblas_set_num_threads(1);
@@ -48,6 +54,42 @@ class SmallProductGuard {
  private:
   int saved_ = 0;
 };
+
+// OpenBLAS picks its kernels for the CPU when it loads. 0.3.21 (Debian 12)
+// does not know CPUs newer than it (Emerald Rapids, say) and falls back to its
+// SSE3 "Prescott" kernels: products then run about 3x slower than the CPU
+// allows, with nothing to tell why. The fix has to come from outside the
+// process (OpenBLAS reads OPENBLAS_CORETYPE when it loads, before any of our
+// code runs), so the first product says so, once, on stderr.
+bool is_sse_only_core(const char* core) {
+  for (const char* name : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+                           "Northwood", "Banias"})
+    if (std::strcmp(core, name) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+namespace detail {
+
+void check_blas_kernels() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("OPENBLAS_CORETYPE")) return;
+    const char* core = openblas_get_corename();
+    if (!core || !is_sse_only_core(core)) return;
+    const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
+    if (!better) return;
+    std::fprintf(stderr,
+                 "tapegrad: OpenBLAS did not recognize this CPU and uses its %s kernels; matrix products run about 3x "
+                 "slower than they could. Start the program with OPENBLAS_CORETYPE=%s in its environment.\n",
+                 core, better);
+  });
+}
+
+}  // namespace detail
+
+namespace {
 
 Shape batch_of(const Shape& s) {
   Shape b;

@@ -207,6 +207,22 @@ TEST_CASE("cosine family: the fused kernels agree with the composed oracles") {
   }
 }
 
+TEST_CASE("cosine_similarity: gradients large enough to be streamed agree with the composed oracle") {
+  // Two gradients of 4 MiB and more are written with non-temporal stores
+  // through a chunk buffer (ops/streaming.hpp); rows of 521 elements start at
+  // every alignment, so the chunks' unaligned heads and tails are exercised.
+  for (tg::DType dtype : {tg::float32, tg::float64}) {
+    const std::int64_t rows = dtype == tg::float32 ? 1024 : 512;
+    const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
+    Tensor a = tg::randn({rows, 521}, 61, dtype), b = tg::randn({rows, 521}, 62, dtype), u = tg::randn({rows}, 63, dtype);
+    auto fused = [](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], 1); };
+    auto composed = [](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity(v[0], v[1], 1); };
+    auto gf = vjp(fused, {a, b}, u), gc = vjp(composed, {a, b}, u);
+    check_close(gf[0], gc[0], tol, tol);
+    check_close(gf[1], gc[1], tol, tol);
+  }
+}
+
 TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpose agree with the oracle") {
   // The self-similarity kernel mirrors syrk's triangle and forms G + G^T in
   // 8 x 8 blocks plus scalar edges: sizes below, at and past multiples of 8,
