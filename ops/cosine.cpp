@@ -2,6 +2,7 @@
 #include "tapegrad/ops/cosine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 
@@ -439,13 +440,14 @@ void syrk(std::int64_t n, std::int64_t d, const double* a, double* c) {
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0, a,
               static_cast<int>(d), 0.0, c, static_cast<int>(n));
 }
-void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+// c = alpha a b.
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a, const float* b, float* c) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), 1.0f, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
+              static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
 }
-void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b, double* c) {
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a, const double* b, double* c) {
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), 1.0, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
+              static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
 }
 
 // Transposes of n x n row-major matrices in 8 x 8 blocks. A transposed read
@@ -497,28 +499,45 @@ void for_each_tile_row(std::int64_t m, F f) {
   });
 }
 
+// dst block (8 x 8 at dst, stride n) = clamp(src block)^T, and the src block
+// clamped in place: the mirror of one block of syrk's upper triangle.
+template <class T>
+inline void clamp_mirror_block8(T* src, T* dst, std::int64_t n) {
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) src[r * n + c] = std::min(T(1), std::max(T(-1), src[r * n + c]));
+  transpose_block8<T>(src, n, dst, n, nullptr);
+}
+#ifdef __AVX__
+template <>
+inline void clamp_mirror_block8<float>(float* src, float* dst, std::int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), minus_one = _mm256_set1_ps(-1.0f);
+  for (int r = 0; r < 8; ++r)
+    _mm256_storeu_ps(src + r * n, _mm256_min_ps(one, _mm256_max_ps(minus_one, _mm256_loadu_ps(src + r * n))));
+  transpose_block8<float>(src, n, dst, n, nullptr);  // the rows just stored are still in L1
+}
+#endif
+
 // s (n x n) holds its upper triangle (syrk's output): clamp it to [-1, 1] and
-// mirror it into the lower one.
+// mirror it into the lower one, in one pass. Each block below the diagonal is
+// written by the task of its rows, from the block above the diagonal that it
+// mirrors, which that task alone clamps: no block is touched by two tasks.
 template <class T>
 void clamp_and_mirror_upper(T* s, std::int64_t n) {
-  detail::parallel_for(n, std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(1, n)),
-                       [&](std::int64_t lo, std::int64_t hi) {
-                         for (std::int64_t i = lo; i < hi; ++i) {
-                           T* row = s + i * n;
-                           for (std::int64_t j = i; j < n; ++j) row[j] = std::min(T(1), std::max(T(-1), row[j]));
-                         }
-                       });
   const std::int64_t n8 = n - n % 8;
-  // Each tile row writes the lower part of its own rows, reading the upper part of others.
   for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
     for (std::int64_t j0 = 0; j0 < i1; j0 += kTile)
       for (std::int64_t i = i0; i < i1; i += 8)
-        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8)
-          transpose_block8<T>(s + j * n + i, n, s + i * n + j, n, nullptr);
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8) clamp_mirror_block8<T>(s + j * n + i, s + i * n + j, n);
   });
-  // What the blocks strictly below the diagonal leave: the diagonal blocks and the last n % 8 rows.
-  for (std::int64_t i = 0; i < n; ++i)
-    for (std::int64_t j = i < n8 ? i - i % 8 : 0; j < i; ++j) s[i * n + j] = s[j * n + i];
+  const auto clamp = [](T v) { return std::min(T(1), std::max(T(-1), v)); };
+  // What the blocks strictly below the diagonal leave: the diagonal blocks, the
+  // last n % 8 columns of the first n8 rows and the last n % 8 rows.
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t block_start = i < n8 ? i - i % 8 : i;
+    for (std::int64_t j = i; j < std::min(n, i < n8 ? block_start + 8 : n); ++j) s[i * n + j] = clamp(s[i * n + j]);
+    for (std::int64_t j = n8; j < n && i < n8; ++j) s[i * n + j] = clamp(s[i * n + j]);
+    for (std::int64_t j = i < n8 ? block_start : 0; j < i; ++j) s[i * n + j] = s[j * n + i];
+  }
 }
 
 // h = g + g^T, g and h n x n.
@@ -536,10 +555,41 @@ void symmetrize(const T* g, std::int64_t n, T* h) {
     for (std::int64_t j = i < n8 ? n8 : 0; j < n; ++j) h[i * n + j] = g[i * n + j] + g[j * n + i];
 }
 
+// Whether g (n x n) equals its transpose exactly: blocks above the diagonal
+// against the blocks below, stopping at the first difference (a NaN counts as
+// one). The gradient reaching a similarity matrix is usually symmetric (any
+// elementwise function of S, summed); checking costs one read of g, where
+// forming g + g^T costs a read and a write.
+template <class T>
+bool is_symmetric(const T* g, std::int64_t n) {
+  const std::int64_t n8 = n - n % 8;
+  std::atomic<bool> symmetric{true};
+  // Blocks on and above the diagonal, each against the transpose of its mirror, in tiles as symmetrize.
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    alignas(64) T t[64];
+    for (std::int64_t j0 = i0 - i0 % kTile; j0 < n8 && symmetric.load(std::memory_order_relaxed); j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8) {
+        bool same = true;
+        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n8); j += 8) {
+          transpose_block8<T>(g + j * n + i, n, t, 8, nullptr);
+          for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c) same &= t[r * 8 + c] == g[(i + r) * n + j + c];
+        }
+        if (!same) symmetric.store(false, std::memory_order_relaxed);
+      }
+  });
+  for (std::int64_t i = 0; i < n && symmetric.load(); ++i)
+    for (std::int64_t j = std::max(i + 1, n8); j < n; ++j)
+      if (!(g[i * n + j] == g[j * n + i])) return false;
+  return symmetric.load();
+}
+
 // S = clamp(X X^T, -1, 1) for the (batched) rows X of unit norm, as one
 // symmetric rank-k update (half the flops of a general product), mirrored.
 // Backward: dX = (G + G^T) X, one product (gemm: OpenBLAS's symm packs its
-// operand through slow transposed copies; building G + G^T in full is cheaper). The clamp's zero gradient is not
+// operand through slow transposed copies; building G + G^T in full is cheaper),
+// and when G is symmetric, as it is for any loss that treats S_ij and S_ji
+// alike, dX = 2 G X without forming G + G^T. The clamp's zero gradient is not
 // applied: it only changes entries that rounding pushed past +-1, i.e. pairs of
 // (anti)parallel rows, and for those the row normalization's backward removes
 // the contribution anyway (d S_ij / d x_i = x_j is radial for x_i).
@@ -570,15 +620,21 @@ Tensor self_similarity(const Tensor& x) {
         return;
       }
       Tensor dx = Tensor::empty(x.shape(), x.dtype());
-      Tensor h = Tensor::empty(Shape{n, n}, x.dtype());  // a recycled buffer: no fresh pages
+      Tensor h;  // g + g^T when g is not symmetric (a recycled buffer: no fresh pages)
       dispatch_float(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         for (std::int64_t b = 0; b < batch; ++b) {
           const T* px = x.data<T>() + b * n * d;
           T* pdx = dx.data<T>() + b * n * d;
           if (n == 0 || d == 0) continue;
-          symmetrize(g.data<T>() + b * n * n, n, h.data<T>());
-          gemm_nn(n, d, n, h.data<T>(), px, pdx);
+          const T* pg = g.data<T>() + b * n * n;
+          if (is_symmetric(pg, n)) {
+            gemm_nn(n, d, n, T(2), pg, px, pdx);  // g + g^T = 2 g, exactly
+          } else {
+            if (!h.defined()) h = Tensor::empty(Shape{n, n}, x.dtype());
+            symmetrize(pg, n, h.data<T>());
+            gemm_nn(n, d, n, T(1), h.data<T>(), px, pdx);
+          }
         }
       });
       ctx.add(0, dx);

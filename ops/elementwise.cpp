@@ -25,9 +25,7 @@ Tensor unary(const char* op, const Tensor& x, F f) {
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* o = out.data<T>();
-    detail::parallel_for(n, detail::kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) o[i] = f(in[i]);
-    });
+    detail::map_index(n, o, [&](std::int64_t i) { return f(in[i]); });
   });
   return out;
 }

@@ -15,6 +15,7 @@
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
+#include "streaming.hpp"
 
 namespace tg::detail {
 
@@ -164,28 +165,42 @@ void for_each_broadcast(const Shape& out, const std::vector<std::int64_t> (&stri
   }
 }
 
+// out[i] = f(i) for i in [0, n), split over the threads; outputs larger than
+// the caches are streamed (ops/streaming.hpp). f must be a pure function of i.
+// Each range works on its own copy of f: values f captured by copy then live
+// in a local whose address never escapes, so the compiler knows a store to
+// out[i] cannot change them and keeps them in registers.
+template <class U, class F>
+void map_index(std::int64_t n, U* out, const F& f) {
+  if (worth_streaming(static_cast<std::size_t>(n) * sizeof(U))) {
+    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+      const F g = f;
+      write_streamed(out, lo, hi, [&g](std::int64_t k0, std::int64_t k1, U* __restrict buffer) {
+        for (std::int64_t i = k0; i < k1; ++i) buffer[i - k0] = g(i);
+      });
+    });
+    return;
+  }
+  parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
+    const F g = f;
+    for (std::int64_t i = lo; i < hi; ++i) out[i] = g(i);
+  });
+}
+
 // out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.
 template <class T, class U, class F>
 void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
   const std::int64_t n = so.numel();
   if (sa == so && sb == so) {
-    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
-    });
+    map_index(n, out, [&](std::int64_t i) { return f(a[i], b[i]); });
   } else if (sa == so && sb.numel() == 1) {
-    // The scalar is read into a local inside the body: reached through the
-    // closure, it could alias out[i] (same type), so the compiler would reload
-    // it after every store and not vectorize (relu's backward mask,
-    // greater(x, 0), ran as a branchy scalar loop: a third of W4's time).
-    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-      const T bv = b[0];
-      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(a[i], bv);
-    });
+    // The scalar is copied into the lambda: reached through a reference, it
+    // could alias out[i] (same type), so the compiler would reload it after
+    // every store and not vectorize (relu's backward mask, greater(x, 0), ran
+    // as a branchy scalar loop: a third of W4's time).
+    map_index(n, out, [&, bv = b[0]](std::int64_t i) { return f(a[i], bv); });
   } else if (sb == so && sa.numel() == 1) {
-    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-      const T av = a[0];
-      for (std::int64_t i = lo; i < hi; ++i) out[i] = f(av, b[i]);
-    });
+    map_index(n, out, [&, av = a[0]](std::int64_t i) { return f(av, b[i]); });
   } else {
     const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
     for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });

@@ -229,7 +229,7 @@ TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpo
   // batched, both dtypes, an asymmetric upstream gradient.
   for (tg::DType dtype : {tg::float64, tg::float32}) {
     const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
-    for (std::int64_t n : {1, 7, 8, 9, 16, 21, 40}) {
+    for (std::int64_t n : {1, 7, 8, 9, 16, 21, 40, 300}) {
       CAPTURE(n);
       for (bool batched : {false, true}) {
         Tensor x = batched ? tg::randn({2, n, 5}, 40 + n, dtype) : tg::randn({n, 5}, 40 + n, dtype);
@@ -240,6 +240,14 @@ TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpo
         check_close(s, composed({x}), tol, tol);
         check_close(s, tg::transpose(s, batched ? std::vector<int>{0, 2, 1} : std::vector<int>{1, 0}), 0, 0);
         check_close(vjp(fused, {x}, u)[0], vjp(composed, {x}, u)[0], tol, tol);
+        // A symmetric upstream gradient takes the backward's other path (2 G X, no G + G^T).
+        Tensor us = u + tg::transpose(u, batched ? std::vector<int>{0, 2, 1} : std::vector<int>{1, 0});
+        check_close(vjp(fused, {x}, us)[0], vjp(composed, {x}, us)[0], tol, tol);
+        // Symmetric but for the first element of the last row (in the scalar edge when n % 8 != 0).
+        Tensor ua = us.to(tg::float64);
+        ua.data<double>()[ua.numel() - n] += 1.0;
+        ua = ua.to(dtype);
+        check_close(vjp(fused, {x}, ua)[0], vjp(composed, {x}, ua)[0], tol, tol);
       }
     }
   }

@@ -309,6 +309,29 @@ TEST_CASE("elementwise: scalar operands take the tensor's dtype") {
 
 // ---- edge cases ------------------------------------------------------------------
 
+TEST_CASE("elementwise: outputs of 4 MiB and more, written with non-temporal stores, hold the same values") {
+  // Outputs this large go through a chunk buffer and streaming stores
+  // (ops/streaming.hpp); an odd length leaves a tail after the last chunk.
+  const std::int64_t n = (std::int64_t{1} << 20) + 3;
+  Tensor a = tg::randn({n}, 71), b = tg::randn({n}, 72);
+  Tensor prod = a * b, scaled = a * 2.0, shifted = 1.0 - b, e = tg::exp(a), eq = tg::greater(a, b);
+  tg::GradientTape tape;
+  tape.watch(a);
+  Tensor grad = tape.gradient(tg::sum(a), {a})[0];  // the gradient of a sum: a fill
+  const float* pa = a.data<float>();
+  const float* pb = b.data<float>();
+  std::int64_t wrong = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    wrong += prod.data<float>()[i] != pa[i] * pb[i];
+    wrong += scaled.data<float>()[i] != pa[i] * 2.0f;
+    wrong += shifted.data<float>()[i] != 1.0f - pb[i];
+    wrong += e.data<float>()[i] != std::exp(pa[i]);
+    wrong += eq.data<float>()[i] != (pa[i] > pb[i] ? 1.0f : 0.0f);
+    wrong += grad.data<float>()[i] != 1.0f;
+  }
+  CHECK(wrong == 0);
+}
+
 TEST_CASE("elementwise: empty and 0-d tensors") {
   Tensor empty = tg::zeros({0, 3}, tg::float64);
   Tensor row = randn64({3}, 1);
