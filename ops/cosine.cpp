@@ -560,21 +560,39 @@ void symmetrize(const T* g, std::int64_t n, T* h) {
 // one). The gradient reaching a similarity matrix is usually symmetric (any
 // elementwise function of S, summed); checking costs one read of g, where
 // forming g + g^T costs a read and a write.
+// Whether the 8 x 8 block at a (stride n) equals the transpose of the one at b.
+template <class T>
+inline bool equals_transposed_block8(const T* a, const T* b, std::int64_t n) {
+  alignas(64) T t[64];
+  transpose_block8<T>(b, n, t, 8, nullptr);
+  bool same = true;
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) same &= t[r * 8 + c] == a[r * n + c];
+  return same;
+}
+#ifdef __AVX__
+template <>
+inline bool equals_transposed_block8<float>(const float* a, const float* b, std::int64_t n) {
+  alignas(32) float t[64];
+  transpose_block8<float>(b, n, t, 8, nullptr);
+  __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  for (int r = 0; r < 8; ++r)
+    all = _mm256_and_ps(all, _mm256_cmp_ps(_mm256_load_ps(t + 8 * r), _mm256_loadu_ps(a + r * n), _CMP_EQ_OQ));
+  return _mm256_movemask_ps(all) == 0xFF;
+}
+#endif
+
 template <class T>
 bool is_symmetric(const T* g, std::int64_t n) {
   const std::int64_t n8 = n - n % 8;
   std::atomic<bool> symmetric{true};
   // Blocks on and above the diagonal, each against the transpose of its mirror, in tiles as symmetrize.
   for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
-    alignas(64) T t[64];
-    for (std::int64_t j0 = i0 - i0 % kTile; j0 < n8 && symmetric.load(std::memory_order_relaxed); j0 += kTile)
+    for (std::int64_t j0 = i0; j0 < n8 && symmetric.load(std::memory_order_relaxed); j0 += kTile)
       for (std::int64_t i = i0; i < i1; i += 8) {
         bool same = true;
-        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n8); j += 8) {
-          transpose_block8<T>(g + j * n + i, n, t, 8, nullptr);
-          for (int r = 0; r < 8; ++r)
-            for (int c = 0; c < 8; ++c) same &= t[r * 8 + c] == g[(i + r) * n + j + c];
-        }
+        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n8); j += 8)
+          same &= equals_transposed_block8<T>(g + i * n + j, g + j * n + i, n);
         if (!same) symmetric.store(false, std::memory_order_relaxed);
       }
   });

@@ -270,19 +270,68 @@ void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduce
   });
 }
 
-// Sums over the reduced axes into double accumulators (zeroed by the caller):
-// the contiguous runs are summed with a vectorized reduction (several partial
-// sums, so the order differs from a left-to-right loop, deterministically).
+// The sum of n contiguous elements in double, with a vectorized reduction
+// (several partial sums, so the order differs from a left-to-right loop,
+// deterministically).
+template <class T>
+double sum_run(const T* row, std::int64_t n) {
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(row[j]);
+  return s;
+}
+
+// Sums over the reduced axes into double accumulators (zeroed by the caller).
+// The common layouts are split over the threads, with results that do not
+// depend on the number of threads: everything into one sum (fixed blocks of
+// 2^14 elements, their sums added in order), rows into one sum each, and
+// columns (a sum over the leading axis, as for bias gradients).
 template <class T>
 void sum_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, double* out) {
-  reduce_axes(
-      x, shape, reduced, out, [](double& a, T v) { a += static_cast<double>(v); },
-      [](double& acc, const T* row, std::int64_t n) {
-        double s = 0;
-#pragma omp simd reduction(+ : s)
-        for (std::int64_t j = 0; j < n; ++j) s += static_cast<double>(row[j]);
-        acc += s;
-      });
+  std::vector<std::int64_t> dims;  // neighbouring axes that are both reduced or both kept, merged
+  std::vector<bool> flags;
+  for (int d = 0; d < shape.rank(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && flags.back() == reduced[static_cast<std::size_t>(d)]) dims.back() *= shape[d];
+    else {
+      dims.push_back(shape[d]);
+      flags.push_back(reduced[static_cast<std::size_t>(d)]);
+    }
+  }
+  if (shape.numel() == 0) return;
+  if (dims.size() == 1 && flags[0]) {
+    constexpr std::int64_t block = 1 << 14;
+    const std::int64_t n = dims[0], blocks = (n + block - 1) / block;
+    std::vector<double> partial(static_cast<std::size_t>(blocks));
+    parallel_for(blocks, std::max<std::int64_t>(1, kElementwiseGrain / block), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t b = lo; b < hi; ++b)
+        partial[static_cast<std::size_t>(b)] = sum_run(x + b * block, std::min(block, n - b * block));
+    });
+    double s = 0;
+    for (double p : partial) s += p;
+    out[0] += s;
+    return;
+  }
+  if (dims.size() == 2 && !flags[0] && flags[1]) {
+    const std::int64_t rows = dims[0], n = dims[1];
+    parallel_for(rows, std::max<std::int64_t>(1, kElementwiseGrain / n), [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t r = lo; r < hi; ++r) out[r] += sum_run(x + r * n, n);
+    });
+    return;
+  }
+  if (dims.size() == 2 && flags[0] && !flags[1]) {
+    const std::int64_t rows = dims[0], n = dims[1];
+    parallel_for(n, std::max<std::int64_t>(16, kElementwiseGrain / rows), [&](std::int64_t lo, std::int64_t hi) {
+      double* __restrict o = out;
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const T* __restrict row = x + r * n;
+        for (std::int64_t c = lo; c < hi; ++c) o[c] += static_cast<double>(row[c]);
+      }
+    });
+    return;
+  }
+  reduce_axes(x, shape, reduced, out, [](double& a, T v) { a += static_cast<double>(v); },
+              [](double& acc, const T* row, std::int64_t n) { acc += sum_run(row, n); });
 }
 
 // Shape after reducing `axes` (sorted, normalized): removed, or kept as 1.

@@ -69,7 +69,7 @@ TEST_CASE("threads: set_num_threads rejects n < 1") {
                        std::invalid_argument);
 }
 
-TEST_CASE("threads: large ops give bit-identical values and gradients on 1 and 2 threads") {
+TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 and 3 threads") {
   ThreadsGuard guard;
   // Big enough that every kernel splits its work (rows of 512, 2^19 elements).
   tg::Tensor x1 = tg::randn({1024, 512}, 1), x2 = tg::randn({1024, 512}, 2), m = tg::randn({300, 40}, 3);
@@ -83,15 +83,21 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1 and 2
     tg::Tensor loss = tg::sum(cos) + tg::sum(n * x2) + tg::sum(s * s) + tg::sum(e);
     std::vector<tg::Tensor> out = tape.gradient(loss, {x1, x2, m});
     out.push_back(loss);
+    out.push_back(tg::sum(x1 * x2, {0}));  // the three parallel layouts of sum: columns, rows, everything
+    out.push_back(tg::sum(x1, {1}));
+    out.push_back(tg::sum(x2));
     return out;
   };
   tg::set_num_threads(1);
   std::vector<tg::Tensor> one = run();
-  tg::set_num_threads(2);
-  std::vector<tg::Tensor> two = run();
-  REQUIRE(one.size() == two.size());
-  for (std::size_t i = 0; i < one.size(); ++i) {
-    CAPTURE(i);
-    CHECK(bitwise_equal(one[i], two[i]));
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    tg::set_num_threads(threads);
+    std::vector<tg::Tensor> other = run();
+    REQUIRE(one.size() == other.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      CHECK(bitwise_equal(one[i], other[i]));
+    }
   }
 }
