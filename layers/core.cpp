@@ -73,6 +73,11 @@ class DenseImpl : public LayerImpl {
       throw std::invalid_argument(who(*this) + ": the weights are " + dtype_name(kernel_.dtype()) +
                                   " (the dtype of the first input), received a " + dtype_name(x.dtype()) + " input");
     Tensor y;
+    if (x.rank() == 2 && (activation_.empty() || activation_ == "linear" || activation_ == "relu")) {
+      // One fused op (ops/linalg.hpp): the same values and gradients as the
+      // composition below, with fewer passes and tensors.
+      return {dense(x, kernel_, use_bias_ ? bias_ : Tensor(), activation_ == "relu")};
+    }
     if (x.rank() == 2) {
       y = matmul(x, kernel_);
     } else {

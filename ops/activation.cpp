@@ -59,7 +59,19 @@ Tensor relu(const Tensor& x) {
   Tensor out = map("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
   if (is_recording())
     record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
-      ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0))));
+      if (is_recording()) {  // a differentiable form for higher derivatives
+        ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0))));
+        return;
+      }
+      // One pass: g where x > 0, else 0 (0 for a NaN x too, as the mask above).
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      dispatch_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        const T* px = x.data<T>();
+        const T* pg = g.data<T>();
+        detail::map_index(x.numel(), dx.data<T>(), [px, pg](std::int64_t i) { return px[i] > T(0) ? pg[i] : T(0); });
+      });
+      ctx.add(0, dx);
     });
   return out;
 }

@@ -10,22 +10,27 @@
 #include <mutex>
 
 #include "support.hpp"
+#include "tapegrad/ops/activation.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
 namespace tg {
 
 namespace {
 
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c) {
+// c = op(a) op(b) + beta c.
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c,
+          float beta = 0.0f) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
               static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), 0.0f, c, static_cast<int>(n));
+              static_cast<int>(tb ? k : n), beta, c, static_cast<int>(n));
 }
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b,
-          double* c) {
+          double* c, double beta = 0.0) {
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
               static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), 0.0, c, static_cast<int>(n));
+              static_cast<int>(tb ? k : n), beta, c, static_cast<int>(n));
 }
 
 // OpenBLAS splits a product over its threads from about 2.6e5 multiply-adds
@@ -159,6 +164,78 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
         ctx.add(1, sum_to(db, b.shape()));
       }
     });
+  return out;
+}
+
+Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu) {
+  detail::check_same_float("dense", x, kernel);
+  if (bias.defined()) detail::check_same_float("dense", x, bias);
+  if (x.rank() != 2 || kernel.rank() != 2 || x.dim(1) != kernel.dim(0))
+    throw std::invalid_argument("dense: expected x (batch, in) and kernel (in, units), received " + x.shape().str() +
+                                " and " + kernel.shape().str());
+  const std::int64_t m = x.dim(0), k = x.dim(1), n = kernel.dim(1);
+  if (bias.defined() && bias.shape() != Shape{n})
+    throw std::invalid_argument("dense: expected a bias of shape (" + std::to_string(n) + ",), received " +
+                                bias.shape().str());
+  Tensor out = Tensor::empty(Shape{m, n}, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* pc = out.data<T>();
+    if (m == 0 || n == 0) return;
+    if (bias.defined())
+      for (std::int64_t i = 0; i < m; ++i) std::copy(bias.data<T>(), bias.data<T>() + n, pc + i * n);
+    else if (k == 0)
+      std::fill(pc, pc + m * n, T(0));
+    if (k > 0) {
+      SmallProductGuard guard(m * n * k);
+      gemm(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
+    }
+    // NaN propagates, as in relu().
+    if (relu) detail::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });
+  });
+  if (is_recording()) {
+    std::vector<Tensor> inputs{x, kernel};
+    if (bias.defined()) inputs.push_back(bias);
+    record_op("dense", inputs, out, [x, kernel, out, relu, has_bias = bias.defined()](const Tensor& g, BackwardContext& ctx) {
+      // The gradient before relu: g where the output is positive (relu(v) > 0
+      // exactly when v > 0), else 0. The mask's own derivative is 0, so while
+      // a tape records, these differentiable ops give exact higher derivatives.
+      Tensor gp = g;
+      if (is_recording()) {
+        if (relu) gp = mul(g, greater(out, scalar_like(out, 0.0)));
+        if (has_bias && ctx.needs(2)) ctx.add(2, sum(gp, {0}));
+      } else if (relu || (has_bias && ctx.needs(2))) {
+        // One pass: the masked gradient and the bias gradient (column sums in double).
+        const std::int64_t rows = out.dim(0), n = out.dim(1);
+        if (relu) gp = Tensor::empty(out.shape(), out.dtype());
+        Tensor db = has_bias && ctx.needs(2) ? Tensor::empty(Shape{n}, out.dtype()) : Tensor();
+        dispatch_float(out.dtype(), [&](auto tag) {
+          using T = decltype(tag);
+          const T* po = out.data<T>();
+          const T* pg = g.data<T>();
+          T* pm = gp.data<T>();
+          std::vector<double> column(static_cast<std::size_t>(db.defined() ? n : 0), 0.0);
+          for (std::int64_t r = 0; r < rows; ++r) {
+            const T* __restrict orow = po + r * n;
+            const T* __restrict grow = pg + r * n;
+            T* __restrict mrow = pm + r * n;
+            if (relu)
+              for (std::int64_t c = 0; c < n; ++c) mrow[c] = orow[c] > T(0) ? grow[c] : T(0);
+            if (db.defined()) {
+              double* __restrict acc = column.data();
+              const T* __restrict src = relu ? mrow : grow;
+              for (std::int64_t c = 0; c < n; ++c) acc[c] += static_cast<double>(src[c]);
+            }
+          }
+          if (db.defined())
+            for (std::int64_t c = 0; c < n; ++c) db.data<T>()[c] = static_cast<T>(column[static_cast<std::size_t>(c)]);
+        });
+        if (db.defined()) ctx.add(2, db);
+      }
+      if (ctx.needs(0)) ctx.add(0, matmul(gp, kernel, false, true));
+      if (ctx.needs(1)) ctx.add(1, matmul(x, gp, true, false));
+    });
+  }
   return out;
 }
 

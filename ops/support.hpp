@@ -187,6 +187,18 @@ void map_index(std::int64_t n, U* out, const F& f) {
   });
 }
 
+// Whether `part` broadcasts to `whole` as a copy of whole's trailing dims
+// (leading 1s aside), with at least one element: a bias of shape (units,)
+// against (batch, units), say.
+inline bool is_trailing_block(const Shape& part, const Shape& whole) {
+  if (part.numel() == 0 || part.rank() > whole.rank()) return false;
+  int d = 0;
+  while (d < part.rank() && part[d] == 1) ++d;
+  for (int k = d; k < part.rank(); ++k)
+    if (part[k] != whole[whole.rank() - part.rank() + k]) return false;
+  return true;
+}
+
 // out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.
 template <class T, class U, class F>
 void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
@@ -201,6 +213,27 @@ void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, 
     map_index(n, out, [&, bv = b[0]](std::int64_t i) { return f(a[i], bv); });
   } else if (sb == so && sa.numel() == 1) {
     map_index(n, out, [&, av = a[0]](std::int64_t i) { return f(av, b[i]); });
+  } else if (sa == so && is_trailing_block(sb, so)) {
+    // A bias added to every row: rows of `inner` elements against one vector.
+    const std::int64_t inner = sb.numel();
+    parallel_for(n / inner, std::max<std::int64_t>(1, kElementwiseGrain / inner), [&](std::int64_t lo, std::int64_t hi) {
+      const F g = f;
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const T* __restrict row = a + r * inner;
+        U* __restrict o = out + r * inner;
+        for (std::int64_t k = 0; k < inner; ++k) o[k] = g(row[k], b[k]);
+      }
+    });
+  } else if (sb == so && is_trailing_block(sa, so)) {
+    const std::int64_t inner = sa.numel();
+    parallel_for(n / inner, std::max<std::int64_t>(1, kElementwiseGrain / inner), [&](std::int64_t lo, std::int64_t hi) {
+      const F g = f;
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const T* __restrict row = b + r * inner;
+        U* __restrict o = out + r * inner;
+        for (std::int64_t k = 0; k < inner; ++k) o[k] = g(a[k], row[k]);
+      }
+    });
   } else {
     const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
     for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });

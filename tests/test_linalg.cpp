@@ -3,6 +3,7 @@
 // loop; empty operands; bad input. PyTorch values: test_fixtures.cpp.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "op_checks.hpp"
@@ -166,4 +167,95 @@ TEST_CASE("linalg: matmul bad input names the shapes") {
   CHECK_THROWS_WITH_AS(tg::matmul(idx, idx), "matmul: expected a float32 or float64 tensor, received (2, 2) int64",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(tg::matmul(Tensor(), a), "matmul: received an undefined tensor", std::invalid_argument);
+}
+
+// ---- dense: matmul + bias + relu as one op --------------------------------------
+
+namespace {
+
+Tensor composed_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu) {
+  Tensor y = tg::matmul(x, kernel);
+  if (bias.defined()) y = y + bias;
+  return relu ? tg::relu(y) : y;
+}
+
+}  // namespace
+
+TEST_CASE("linalg: dense equals matmul + bias + relu, values and gradients") {
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    const double tol = dtype == tg::float64 ? 1e-13 : 1e-5;
+    for (bool relu : {false, true})
+      for (bool with_bias : {false, true}) {
+        CAPTURE(relu);
+        CAPTURE(with_bias);
+        Tensor x = tg::randn({6, 4}, 11, dtype), k = tg::randn({4, 5}, 12, dtype);
+        Tensor b = with_bias ? tg::randn({5}, 13, dtype) : Tensor();
+        Tensor u = tg::randn({6, 5}, 14, dtype);
+        V inputs = with_bias ? V{x, k, b} : V{x, k};
+        auto fused = [&](const V& v) { return tg::dense(v[0], v[1], with_bias ? v[2] : Tensor(), relu); };
+        auto composed = [&](const V& v) { return composed_dense(v[0], v[1], with_bias ? v[2] : Tensor(), relu); };
+        CHECK(tgtest::mismatches(tgtest::values_of(fused(inputs)), tgtest::values_of(composed(inputs)), tol, tol) == "");
+        auto gf = grads_of(fused, inputs, u), gc = grads_of(composed, inputs, u);
+        REQUIRE(gf.size() == gc.size());
+        for (std::size_t i = 0; i < gf.size(); ++i) {
+          CAPTURE(i);
+          CHECK(gf[i].shape() == gc[i].shape());
+          CHECK(tgtest::mismatches(tgtest::values_of(gf[i]), tgtest::values_of(gc[i]), tol, tol) == "");
+        }
+      }
+  }
+}
+
+TEST_CASE("linalg: gradcheck and gradgradcheck dense") {
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    TG_CHECK_GRADCHECK([relu](const V& v) { return tg::dense(v[0], v[1], v[2], relu); },
+                       {randn64({5, 3}, 21), randn64({3, 4}, 22), randn64({4}, 23)});
+    TG_CHECK_GRADCHECK([relu](const V& v) { return tg::dense(v[0], v[1], Tensor(), relu); },
+                       {randn64({5, 3}, 24), randn64({3, 4}, 25)});
+    TG_CHECK_GRADGRADCHECK([relu](const V& v) { return tg::dense(v[0], v[1], v[2], relu); },
+                           {randn64({4, 3}, 26), randn64({3, 2}, 27), randn64({2}, 28)});
+  }
+}
+
+TEST_CASE("linalg: dense relu passes NaN forward, gives 0 gradient at 0 and for NaN") {
+  // x @ I + b picks the pre-activations: -1, 0, 2, NaN.
+  Tensor x = f64({-1, 0, 2, std::nan("")}, {4, 1}), k = f64({1}, {1, 1}), b = f64({0}, {1});
+  Tensor y = tg::dense(x, k, b, true);
+  auto v = tgtest::values_of(y);
+  CHECK(v[0] == 0);
+  CHECK(v[1] == 0);
+  CHECK(v[2] == 2);
+  CHECK(std::isnan(v[3]));
+  auto g = grads_of([](const V& w) { return tg::dense(w[0], w[1], w[2], true); }, {x, k, b});
+  auto gx = tgtest::values_of(g[0]);
+  CHECK(gx == std::vector<double>{0, 0, 1, 0});
+  CHECK(tgtest::values_of(g[2]) == std::vector<double>{1});  // only the positive row reaches the bias
+}
+
+TEST_CASE("linalg: dense with empty batch or no inputs") {
+  Tensor y = tg::dense(tg::zeros({0, 3}, tg::float64), tg::zeros({3, 2}, tg::float64), f64({1, 2}, {2}), false);
+  CHECK(y.shape() == tg::Shape{0, 2});
+  Tensor z = tg::dense(tg::zeros({2, 0}, tg::float64), tg::zeros({0, 2}, tg::float64), f64({1, -2}, {2}), true);
+  CHECK(tgtest::values_of(z) == std::vector<double>{1, 0, 1, 0});
+  auto g = grads_of([](const V& v) { return tg::dense(v[0], v[1], v[2], false); },
+                    {tg::zeros({0, 3}, tg::float64), randn64({3, 2}, 1), f64({1, 2}, {2})});
+  CHECK(tgtest::values_of(g[1]) == std::vector<double>(6, 0.0));
+  CHECK(tgtest::values_of(g[2]) == std::vector<double>{0, 0});
+}
+
+TEST_CASE("linalg: dense bad input names the shapes") {
+  Tensor x = tg::zeros({4, 3}), k = tg::zeros({3, 2});
+  CHECK_THROWS_WITH_AS(tg::dense(x, tg::zeros({2, 2}), Tensor(), false),
+                       "dense: expected x (batch, in) and kernel (in, units), received (4, 3) and (2, 2)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::dense(tg::zeros({2, 4, 3}), k, Tensor(), false),
+                       "dense: expected x (batch, in) and kernel (in, units), received (2, 4, 3) and (3, 2)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::dense(x, k, tg::zeros({3}), true), "dense: expected a bias of shape (2,), received (3,)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::dense(x, k, tg::zeros({2}, tg::float64), true),
+                       doctest::Contains("dense: dtypes differ: float32 and float64"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::dense(Tensor(), k, Tensor(), true), "dense: received an undefined tensor",
+                       std::invalid_argument);
 }

@@ -152,6 +152,7 @@ std::vector<Entry> registry() {
 
       // ---- linalg.hpp ----
       {"matmul", "", grad([](const V& v) { return tg::matmul(v[0], v[1], false, true); }, {r({2, 1, 4, 3}, 75), r({3, 5, 3}, 76)})},
+      {"dense", "", grad([](const V& v) { return tg::dense(v[0], v[1], v[2], true); }, {r({4, 3}, 79), r({3, 5}, 80), r({5}, 81)})},
 
       // ---- index.hpp ----
       {"gather", "", grad([](const V& v) { return tg::gather(v[0], v[1]); }, {r({5, 3}, 77), i64({4, 1, 4, 0}, {2, 2})})},
