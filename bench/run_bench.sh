@@ -65,21 +65,11 @@ fi
 have_pytorch=0
 $python -c "import torch" 2>/dev/null && have_pytorch=1
 
-# OpenBLAS 0.3.21 (Debian 12) does not recognize CPUs newer than it (Emerald
-# Rapids, model 207, is one) and falls back to its Prescott (SSE3) kernels,
-# which make matrix products 3x slower. tapegrad and the PyTorch/LibTorch
-# peers all use that OpenBLAS, so the fix applies to every program of the run:
-# unless OPENBLAS_CORETYPE is set already, name the newest kernels the CPU
-# can run. The chosen core is printed; RESULTS.md should say it.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  core=$(OPENBLAS_VERBOSE=2 $python -c "import numpy" 2>&1 | sed -n 's/^Core: //p' | head -1)
-  if [ "$core" = "Prescott" ]; then
-    if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-    elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
-    fi
-    [ -n "${OPENBLAS_CORETYPE:-}" ] && echo "== OpenBLAS does not recognize this CPU (it chose Prescott): OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for every program" >&2
-  fi
-fi
+# OpenBLAS 0.3.21 (Debian 12) does not recognize CPUs newer than it and falls
+# back to its Prescott (SSE3) kernels. tapegrad and the PyTorch/LibTorch peers
+# all use that OpenBLAS, so the fix applies to every program of the run.
+source "$root/scripts/openblas_env.sh"
+openblas_fix_coretype $python -c "import numpy"
 echo "== OpenBLAS core: $(OPENBLAS_VERBOSE=2 $python -c "import numpy" 2>&1 | sed -n 's/^Core: //p' | head -1)" >&2
 
 selected() {  # workload name: is it in WORKLOADS (or is WORKLOADS unset)?

@@ -17,6 +17,8 @@ cmake --build build --target tape_demo gradcheck_walkthrough siamese_digits word
 
 out=build/demo
 mkdir -p "$out"
+source scripts/openblas_env.sh
+openblas_fix_coretype build/examples/gradcheck_walkthrough --help
 step() { printf '\n\033[1m==== %s ====\033[0m\n' "$*"; }
 
 step "1/4 tape_demo: a tape records cos(a, b), then walks backwards"
