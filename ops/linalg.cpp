@@ -96,6 +96,45 @@ void check_blas_kernels() {
 
 namespace {
 
+// Products of at most this many multiply-adds, in batches, skip BLAS.
+constexpr std::int64_t kTinyProduct = 4096;
+
+// c = op(a) op(b) by loops whose innermost runs over contiguous memory where
+// the layout allows (float accumulation, as BLAS): rows of a against rows of b
+// (dot products) for b transposed, and rows of b scaled into rows of c otherwise.
+template <class T>
+void tiny_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c) {
+  if (!ta && tb) {
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        const T* __restrict x = a + i * k;
+        const T* __restrict y = b + j * k;
+        T acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (std::int64_t p = 0; p < k; ++p) acc += x[p] * y[p];
+        c[i * n + j] = acc;
+      }
+    return;
+  }
+  std::fill(c, c + m * n, T(0));
+  if (!tb) {  // c[i, :] += op(a)[i, p] b[p, :]
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t p = 0; p < k; ++p) {
+        const T s = ta ? a[p * m + i] : a[i * k + p];
+        const T* __restrict y = b + p * n;
+        T* __restrict z = c + i * n;
+        for (std::int64_t j = 0; j < n; ++j) z[j] += s * y[j];
+      }
+    return;
+  }
+  for (std::int64_t i = 0; i < m; ++i)  // both transposed: a[p, i] b[j, p]
+    for (std::int64_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (std::int64_t p = 0; p < k; ++p) acc += a[p * m + i] * b[j * k + p];
+      c[i * n + j] = acc;
+    }
+}
+
 Shape batch_of(const Shape& s) {
   Shape b;
   for (int d = 0; d + 2 < s.rank(); ++d) b.push_back(s[d]);
@@ -146,6 +185,14 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     SmallProductGuard guard(size_c * k);
     if (batch.rank() == 0) {
       gemm(transpose_a, transpose_b, m, n, k, pa, pb, pc);
+      return;
+    }
+    if (size_c * k <= kTinyProduct) {
+      // Many tiny products (Keras's Dot on (batch, 1, d) and (batch, K, d), say):
+      // a BLAS call each would cost more in call overhead than in arithmetic.
+      detail::for_each_broadcast<2>(batch, strides, [&](std::int64_t i, const std::int64_t* offs) {
+        tiny_gemm(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
+      });
       return;
     }
     detail::for_each_broadcast<2>(batch, strides, [&](std::int64_t i, const std::int64_t* offs) {

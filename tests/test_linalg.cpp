@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <tuple>
 
 #include "op_checks.hpp"
 
@@ -132,6 +133,31 @@ TEST_CASE("linalg: matmul agrees with a naive loop, batched and broadcast") {
   CHECK(g[1].shape() == y.shape());
   Tensor expected = tg::matmul(tg::ones({4, 5}, tg::float64), tg::sum(y, {0}), false, true);
   TG_CHECK_TENSOR(tg::reshape(tg::slice(g[0], 0, 1, 2), {4, 3}), expected, 1e-12, 1e-12);
+}
+
+TEST_CASE("linalg: batched products below and above the tiny-product size agree with the naive loop") {
+  // Batches of products of at most 4096 multiply-adds run in loops of their
+  // own, larger ones through BLAS: both, every transpose flag, both dtypes.
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    const double tol = dtype == tg::float64 ? 1e-12 : 1e-4;
+    for (auto [m, k, n] : {std::tuple{1, 100, 6}, std::tuple{4, 3, 5}, std::tuple{20, 30, 25}}) {
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          CAPTURE(m);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          Tensor a = randn64({3, m, k}, 5), b = randn64({3, k, n}, 6);
+          Tensor oa = ta ? tg::transpose(a, {0, 2, 1}) : a, ob = tb ? tg::transpose(b, {0, 2, 1}) : b;
+          Tensor c = tg::matmul(oa.to(dtype), ob.to(dtype), ta, tb);
+          for (std::int64_t i = 0; i < 3; ++i) {
+            Tensor ai = tg::reshape(tg::slice(a, 0, i, i + 1), {m, k});
+            Tensor bi = tg::reshape(tg::slice(b, 0, i, i + 1), {k, n});
+            Tensor ci = tg::reshape(tg::slice(c, 0, i, i + 1), {m, n});
+            TG_CHECK_TENSOR(ci, naive_matmul(ai, bi), tol, tol);
+          }
+        }
+    }
+  }
 }
 
 TEST_CASE("linalg: matmul with empty operands") {
