@@ -262,18 +262,22 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool rel
           const T* pg = g.data<T>();
           T* pm = gp.data<T>();
           std::vector<double> column(static_cast<std::size_t>(db.defined() ? n : 0), 0.0);
-          for (std::int64_t r = 0; r < rows; ++r) {
-            const T* __restrict orow = po + r * n;
-            const T* __restrict grow = pg + r * n;
-            T* __restrict mrow = pm + r * n;
-            if (relu)
-              for (std::int64_t c = 0; c < n; ++c) mrow[c] = orow[c] > T(0) ? grow[c] : T(0);
-            if (db.defined()) {
-              double* __restrict acc = column.data();
-              const T* __restrict src = relu ? mrow : grow;
-              for (std::int64_t c = 0; c < n; ++c) acc[c] += static_cast<double>(src[c]);
+          // Split by columns: each column's sum runs over the rows in order, on any number of threads.
+          detail::parallel_for(n, std::max<std::int64_t>(16, detail::kElementwiseGrain / std::max<std::int64_t>(rows, 1)),
+                               [&](std::int64_t lo, std::int64_t hi) {
+            for (std::int64_t r = 0; r < rows; ++r) {
+              const T* __restrict orow = po + r * n;
+              const T* __restrict grow = pg + r * n;
+              T* __restrict mrow = pm + r * n;
+              if (relu)
+                for (std::int64_t c = lo; c < hi; ++c) mrow[c] = orow[c] > T(0) ? grow[c] : T(0);
+              if (db.defined()) {
+                double* __restrict acc = column.data();
+                const T* __restrict src = relu ? mrow : grow;
+                for (std::int64_t c = lo; c < hi; ++c) acc[c] += static_cast<double>(src[c]);
+              }
             }
-          }
+          });
           if (db.defined())
             for (std::int64_t c = 0; c < n; ++c) db.data<T>()[c] = static_cast<T>(column[static_cast<std::size_t>(c)]);
         });

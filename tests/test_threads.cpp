@@ -86,6 +86,13 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
     out.push_back(tg::sum(x1 * x2, {0}));  // the three parallel layouts of sum: columns, rows, everything
     out.push_back(tg::sum(x1, {1}));
     out.push_back(tg::sum(x2));
+    {  // dense: the masked gradient and the bias gradient are split by columns
+      tg::Tensor k = tg::randn({512, 600}, 4), b = tg::randn({600}, 5);
+      tg::GradientTape dense_tape;
+      dense_tape.watch({x1, k, b});
+      tg::Tensor y = tg::dense(x1, k, b, true);
+      for (tg::Tensor& g : dense_tape.gradient(tg::sum(y * y), {x1, k, b})) out.push_back(g);
+    }
     return out;
   };
   tg::set_num_threads(1);
