@@ -10,6 +10,8 @@
 // transparent huge pages (madvise; Debian's default THP mode): one TLB entry
 // then covers 2 MiB instead of 4 KiB, which halves the time of a 16 MB
 // transpose (the similarity matrix's backward) and cuts page faults 512-fold.
+// Not when rounding up to whole huge pages would waste more than an eighth of
+// the buffer: resident memory matters too (word2vec's 2.1 MB tables).
 #include "tapegrad/autodiff/allocator.hpp"
 
 #if defined(__linux__)
@@ -82,13 +84,15 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
   }
   void* p = cache().take(bytes);
   if (!p) {
-    if (bytes >= kHugePage) {
-      const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;  // aligned_alloc wants a multiple
+    const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;  // aligned_alloc wants a multiple
+    if (bytes >= kHugePage && rounded - bytes <= bytes / 8) {
       p = std::aligned_alloc(kHugePage, rounded);
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
       if (p) madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure only costs speed
 #endif
     } else {
+      // Below 2 MiB, or a size that huge pages would round up by more than an
+      // eighth (a 2.1 MB embedding table would take 4 MiB): ordinary pages.
       p = std::aligned_alloc(kAlignment, bytes);
     }
   }

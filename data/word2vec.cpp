@@ -65,7 +65,11 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' |
 
 // ---- corpus ----------------------------------------------------------------------
 
-Corpus read_corpus_from_memory(std::string_view text, const std::string& source) {
+namespace {
+
+// The corpus of `owned` (a whole file's text): tokens are views into it.
+Corpus parse_corpus(std::shared_ptr<const std::string> owned, const std::string& source) {
+  std::string_view text = *owned;
   const std::string fn = "read_corpus";
   if (const auto nul = text.find('\0'); nul != std::string_view::npos)
     throw std::runtime_error(fn + ": " + source + " is not a text file: it contains a NUL byte at offset " +
@@ -79,11 +83,12 @@ Corpus read_corpus_from_memory(std::string_view text, const std::string& source)
   // A UTF-8 byte order mark is not a token.
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   Corpus corpus;
+  corpus.text = owned;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    std::vector<std::string> sentence;
+    std::vector<std::string_view> sentence;
     std::size_t i = pos;
     while (i < end) {
       while (i < end && is_space(text[i])) ++i;
@@ -100,7 +105,14 @@ Corpus read_corpus_from_memory(std::string_view text, const std::string& source)
   if (corpus.num_tokens == 0)
     throw std::runtime_error(fn + ": " + source + " is empty: no token in " + std::to_string(text.size()) +
                              " bytes (expected UTF-8 text, one sentence per line, tokens separated by spaces)");
+  for (auto& sentence : corpus.sentences) sentence.shrink_to_fit();
   return corpus;
+}
+
+}  // namespace
+
+Corpus read_corpus_from_memory(std::string_view text, const std::string& source) {
+  return parse_corpus(std::make_shared<const std::string>(text), source);
 }
 
 Corpus read_corpus(const std::string& path) {
@@ -108,7 +120,7 @@ Corpus read_corpus(const std::string& path) {
   if (!in) throw std::runtime_error("read_corpus: cannot open '" + path + "' (missing or unreadable)");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw std::runtime_error("read_corpus: error while reading '" + path + "'");
-  return read_corpus_from_memory(text, "'" + path + "'");
+  return parse_corpus(std::make_shared<const std::string>(std::move(text)), "'" + path + "'");
 }
 
 // ---- vocabulary ------------------------------------------------------------------
@@ -194,7 +206,7 @@ EncodedCorpus Vocabulary::encode(const Corpus& corpus) const {
     std::vector<std::int32_t> ids;
     ids.reserve(sentence.size());
     for (const auto& token : sentence) {
-      auto it = index_.find(token);
+      auto it = index_.find(std::string(token));
       if (it != index_.end()) ids.push_back(it->second);
     }
     if (!ids.empty()) out.push_back(std::move(ids));

@@ -36,14 +36,27 @@ TEST_CASE("data word2vec: read_corpus splits lines and tokens") {
   auto corpus = tg::data::read_corpus_from_memory(tiny);
   REQUIRE(corpus.sentences.size() == 3);  // the blank line is no sentence
   CHECK(corpus.num_tokens == 10);
-  CHECK(corpus.sentences[0] == std::vector<std::string>{"a", "b", "c", "a"});
-  CHECK(corpus.sentences[1] == std::vector<std::string>{"b", "a", "d"});
-  CHECK(corpus.sentences[2] == std::vector<std::string>{"e", "a", "b"});
+  CHECK(corpus.sentences[0] == std::vector<std::string_view>{"a", "b", "c", "a"});
+  CHECK(corpus.sentences[1] == std::vector<std::string_view>{"b", "a", "d"});
+  CHECK(corpus.sentences[2] == std::vector<std::string_view>{"e", "a", "b"});
   // From a file too, UTF-8 words kept whole, a BOM skipped.
   auto p = temp_file("utf8.txt", "\xEF\xBB\xBFna\xC3\xAFve caf\xC3\xA9\n");
   auto c2 = tg::data::read_corpus(p.string());
   REQUIRE(c2.sentences.size() == 1);
-  CHECK(c2.sentences[0] == std::vector<std::string>{"na\xC3\xAFve", "caf\xC3\xA9"});
+  CHECK(c2.sentences[0] == std::vector<std::string_view>{"na\xC3\xAFve", "caf\xC3\xA9"});
+}
+
+TEST_CASE("data: a corpus's tokens stay valid in its copies after the original is gone") {
+  // Tokens are views into the corpus's text, which copies share.
+  tg::data::Corpus copy;
+  {
+    tg::data::Corpus original = tg::data::read_corpus_from_memory("alpha beta\ngamma\n");
+    copy = original;
+  }
+  REQUIRE(copy.sentences.size() == 2);
+  CHECK(copy.sentences[0] == std::vector<std::string_view>{"alpha", "beta"});
+  CHECK(copy.sentences[1] == std::vector<std::string_view>{"gamma"});
+  CHECK(copy.num_tokens == 3);
 }
 
 TEST_CASE("data word2vec: vocabulary counts and order by hand") {

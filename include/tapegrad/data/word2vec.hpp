@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -47,10 +48,14 @@ namespace tg::data {
 // ---- corpus ----------------------------------------------------------------------
 
 // Sentences of tokens: one sentence per non-blank line, tokens separated by
-// ASCII whitespace (space, tab, '\r', '\f', '\v').
+// ASCII whitespace (space, tab, '\r', '\f', '\v'). The tokens are views into
+// `text`, the corpus's own copy of the characters, which copies of the corpus
+// share: 16 bytes a token instead of a std::string's 32 and an allocation
+// (the KJV's 790,000 tokens take 17 MB instead of 37).
 struct Corpus {
-  std::vector<std::vector<std::string>> sentences;
+  std::vector<std::vector<std::string_view>> sentences;
   std::int64_t num_tokens = 0;
+  std::shared_ptr<const std::string> text;  // what the views point into
 };
 
 // Reads a UTF-8 text file. Throws std::runtime_error naming the path when the
