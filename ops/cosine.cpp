@@ -333,7 +333,8 @@ void stream_cross_rows(const T*, const T*, const T*, const T*, const T*, std::in
 #ifdef __AVX512F__
 template <>
 bool can_stream_rows_directly<float>(const float* d1, const float* d2, std::int64_t n) {
-  return n % 16 == 0 && reinterpret_cast<std::uintptr_t>(d1) % 64 == 0 && reinterpret_cast<std::uintptr_t>(d2) % 64 == 0;
+  const auto aligned = [](const float* p) { return reinterpret_cast<std::uintptr_t>(p) % 64 == 0; };
+  return n % 16 == 0 && aligned(d1) && aligned(d2);
 }
 template <>
 void stream_cross_rows<float>(const float* x1, const float* x2, const float* c, const float* a, const float* b,
@@ -485,7 +486,8 @@ void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
 }
-void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a, const double* b, double* c) {
+void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a, const double* b,
+             double* c) {
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
               static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
 }
@@ -567,7 +569,8 @@ void clamp_and_mirror_upper(T* s, std::int64_t n) {
   for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
     for (std::int64_t j0 = 0; j0 < i1; j0 += kTile)
       for (std::int64_t i = i0; i < i1; i += 8)
-        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8) clamp_mirror_block8<T>(s + j * n + i, s + i * n + j, n);
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8)
+          clamp_mirror_block8<T>(s + j * n + i, s + i * n + j, n);
   });
   const auto clamp = [](T v) { return std::min(T(1), std::max(T(-1), v)); };
   // What the blocks strictly below the diagonal leave: the diagonal blocks, the
@@ -595,11 +598,6 @@ void symmetrize(const T* g, std::int64_t n, T* h) {
     for (std::int64_t j = i < n8 ? n8 : 0; j < n; ++j) h[i * n + j] = g[i * n + j] + g[j * n + i];
 }
 
-// Whether g (n x n) equals its transpose exactly: blocks above the diagonal
-// against the blocks below, stopping at the first difference (a NaN counts as
-// one). The gradient reaching a similarity matrix is usually symmetric (any
-// elementwise function of S, summed); checking costs one read of g, where
-// forming g + g^T costs a read and a write.
 // Whether the 8 x 8 block at a (stride n) equals the transpose of the one at b.
 template <class T>
 inline bool equals_transposed_block8(const T* a, const T* b, std::int64_t n) {
@@ -622,6 +620,11 @@ inline bool equals_transposed_block8<float>(const float* a, const float* b, std:
 }
 #endif
 
+// Whether g (n x n) equals its transpose exactly: blocks above the diagonal
+// against the blocks below, stopping at the first difference (a NaN counts as
+// one). The gradient reaching a similarity matrix is usually symmetric (any
+// elementwise function of S, summed); checking costs one read of g, where
+// forming g + g^T costs a read and a write.
 template <class T>
 bool is_symmetric(const T* g, std::int64_t n) {
   const std::int64_t n8 = n - n % 8;

@@ -83,7 +83,9 @@ void check_blas_kernels() {
     if (std::getenv("OPENBLAS_CORETYPE")) return;
     const char* core = openblas_get_corename();
     if (!core || !is_sse_only_core(core)) return;
-    const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
+    const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                         : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                           : nullptr;
     if (!better) return;
     std::fprintf(stderr,
                  "tapegrad: OpenBLAS did not recognize this CPU and uses its %s kernels; matrix products run about 3x "
@@ -238,12 +240,14 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool rel
       gemm(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
     }
     // NaN propagates, as in relu().
-    if (relu) detail::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });
+    if (relu)
+      detail::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });
   });
   if (is_recording()) {
     std::vector<Tensor> inputs{x, kernel};
     if (bias.defined()) inputs.push_back(bias);
-    record_op("dense", inputs, out, [x, kernel, out, relu, has_bias = bias.defined()](const Tensor& g, BackwardContext& ctx) {
+    const bool has_bias = bias.defined();
+    record_op("dense", inputs, out, [x, kernel, out, relu, has_bias](const Tensor& g, BackwardContext& ctx) {
       // The gradient before relu: g where the output is positive (relu(v) > 0
       // exactly when v > 0), else 0. The mask's own derivative is 0, so while
       // a tape records, these differentiable ops give exact higher derivatives.
@@ -263,8 +267,8 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool rel
           T* pm = gp.data<T>();
           std::vector<double> column(static_cast<std::size_t>(db.defined() ? n : 0), 0.0);
           // Split by columns: each column's sum runs over the rows in order, on any number of threads.
-          detail::parallel_for(n, std::max<std::int64_t>(16, detail::kElementwiseGrain / std::max<std::int64_t>(rows, 1)),
-                               [&](std::int64_t lo, std::int64_t hi) {
+          const std::int64_t grain = std::max<std::int64_t>(16, detail::kElementwiseGrain / std::max<std::int64_t>(rows, 1));
+          detail::parallel_for(n, grain, [&](std::int64_t lo, std::int64_t hi) {
             for (std::int64_t r = 0; r < rows; ++r) {
               const T* __restrict orow = po + r * n;
               const T* __restrict grow = pg + r * n;
