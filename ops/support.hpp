@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/autodiff/dispatch.hpp"
@@ -170,33 +171,26 @@ void for_each_broadcast(const Shape& out, const std::vector<std::int64_t> (&stri
 // Each range works on its own copy of f: values f captured by copy then live
 // in a local whose address never escapes, so the compiler knows a store to
 // out[i] cannot change them and keeps them in registers.
+// The loop is compiled once per f (not inlined into both paths): the ops
+// instantiate it for every dtype and broadcast case, and two copies doubled
+// the compile time of ops/elementwise.cpp.
 template <class U, class F>
 void map_index(std::int64_t n, U* out, const F& f) {
-  if (worth_streaming(static_cast<std::size_t>(n) * sizeof(U))) {
-    parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-      const F g = f;
-      write_streamed(out, lo, hi, [&g](std::int64_t k0, std::int64_t k1, U* __restrict buffer) {
-        for (std::int64_t i = k0; i < k1; ++i) buffer[i - k0] = g(i);
-      });
-    });
-    return;
-  }
+  [[maybe_unused]] const bool stream = worth_streaming(static_cast<std::size_t>(n) * sizeof(U));
   parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
     const F g = f;
-    for (std::int64_t i = lo; i < hi; ++i) out[i] = g(i);
+    // dst[0, k1 - k0) = f(k0 .. k1)
+    auto fill = [&g](std::int64_t k0, std::int64_t k1, U* __restrict dst) __attribute__((noinline)) {
+      for (std::int64_t i = k0; i < k1; ++i) dst[i - k0] = g(i);
+    };
+    if constexpr (std::is_floating_point_v<U>) {  // int64 results are never that large in practice
+      if (stream) {
+        write_streamed(out, lo, hi, fill);
+        return;
+      }
+    }
+    fill(lo, hi, out + lo);
   });
-}
-
-// Whether `part` broadcasts to `whole` as a copy of whole's trailing dims
-// (leading 1s aside), with at least one element: a bias of shape (units,)
-// against (batch, units), say.
-inline bool is_trailing_block(const Shape& part, const Shape& whole) {
-  if (part.numel() == 0 || part.rank() > whole.rank()) return false;
-  int d = 0;
-  while (d < part.rank() && part[d] == 1) ++d;
-  for (int k = d; k < part.rank(); ++k)
-    if (part[k] != whole[whole.rank() - part.rank() + k]) return false;
-  return true;
 }
 
 // out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.
@@ -213,27 +207,6 @@ void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, 
     map_index(n, out, [&, bv = b[0]](std::int64_t i) { return f(a[i], bv); });
   } else if (sb == so && sa.numel() == 1) {
     map_index(n, out, [&, av = a[0]](std::int64_t i) { return f(av, b[i]); });
-  } else if (sa == so && is_trailing_block(sb, so)) {
-    // A bias added to every row: rows of `inner` elements against one vector.
-    const std::int64_t inner = sb.numel();
-    parallel_for(n / inner, std::max<std::int64_t>(1, kElementwiseGrain / inner), [&](std::int64_t lo, std::int64_t hi) {
-      const F g = f;
-      for (std::int64_t r = lo; r < hi; ++r) {
-        const T* __restrict row = a + r * inner;
-        U* __restrict o = out + r * inner;
-        for (std::int64_t k = 0; k < inner; ++k) o[k] = g(row[k], b[k]);
-      }
-    });
-  } else if (sb == so && is_trailing_block(sa, so)) {
-    const std::int64_t inner = sa.numel();
-    parallel_for(n / inner, std::max<std::int64_t>(1, kElementwiseGrain / inner), [&](std::int64_t lo, std::int64_t hi) {
-      const F g = f;
-      for (std::int64_t r = lo; r < hi; ++r) {
-        const T* __restrict row = b + r * inner;
-        U* __restrict o = out + r * inner;
-        for (std::int64_t k = 0; k < inner; ++k) o[k] = g(a[k], row[k]);
-      }
-    });
   } else {
     const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
     for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });
