@@ -6,11 +6,11 @@
 #include <cmath>
 #include <functional>
 
-#include <cblas.h>
 #ifdef __AVX__
 #include <immintrin.h>
 #endif
 
+#include "blas.hpp"
 #include "streaming.hpp"
 #include "support.hpp"
 #include "tapegrad/autodiff/threads.hpp"
@@ -473,25 +473,6 @@ Tensor cosine_distance(const Tensor& x1, const Tensor& x2, int axis, double eps)
 
 namespace {
 
-void syrk(std::int64_t n, std::int64_t d, const float* a, float* c) {
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0f, a,
-              static_cast<int>(d), 0.0f, c, static_cast<int>(n));
-}
-void syrk(std::int64_t n, std::int64_t d, const double* a, double* c) {
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0, a,
-              static_cast<int>(d), 0.0, c, static_cast<int>(n));
-}
-// c = alpha a b.
-void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0f, c, static_cast<int>(n));
-}
-void gemm_nn(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a, const double* b,
-             double* c) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(k), b, static_cast<int>(n), 0.0, c, static_cast<int>(n));
-}
-
 // Transposes of n x n row-major matrices in 8 x 8 blocks. A transposed read
 // walks a column at a stride of n elements: for n a multiple of 1024 floats,
 // every element of a column falls into the same L1 cache set, and tiles of any
@@ -668,8 +649,7 @@ Tensor self_similarity(const Tensor& x) {
         std::fill(s, s + n * n, T(0));
         continue;
       }
-      detail::check_blas_kernels();
-      syrk(n, d, px, s);
+      detail::syrk_upper(n, d, px, s, n);
       clamp_and_mirror_upper(s, n);
     }
   });
@@ -690,11 +670,11 @@ Tensor self_similarity(const Tensor& x) {
           if (n == 0 || d == 0) continue;
           const T* pg = g.data<T>() + b * n * n;
           if (is_symmetric(pg, n)) {
-            gemm_nn(n, d, n, T(2), pg, px, pdx);  // g + g^T = 2 g, exactly
+            detail::gemm(false, false, n, d, n, T(2), pg, n, px, d, T(0), pdx, d);  // g + g^T = 2 g, exactly
           } else {
             if (!h.defined()) h = Tensor::empty(Shape{n, n}, x.dtype());
             symmetrize(pg, n, h.data<T>());
-            gemm_nn(n, d, n, T(1), h.data<T>(), px, pdx);
+            detail::gemm(false, false, n, d, n, T(1), h.data<T>(), n, px, d, T(0), pdx, d);
           }
         }
       });

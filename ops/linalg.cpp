@@ -2,13 +2,9 @@
 // broadcast batch dimensions loop over gemm calls.
 #include "tapegrad/ops/linalg.hpp"
 
-#include <cblas.h>
+#include <algorithm>
 
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <mutex>
-
+#include "blas.hpp"
 #include "support.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -19,84 +15,12 @@ namespace tg {
 
 namespace {
 
-// c = op(a) op(b) + beta c.
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c,
-          float beta = 0.0f) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), beta, c, static_cast<int>(n));
+// Row-major gemm with packed operands: c = op(a) op(b) + beta c (ops/blas.hpp runs it).
+template <class T>
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
+          T beta = T(0)) {
+  detail::gemm(ta, tb, m, n, k, T(1), a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b,
-          double* c, double beta = 0.0) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), beta, c, static_cast<int>(n));
-}
-
-// OpenBLAS splits a product over its threads from about 2.6e5 multiply-adds
-// on, but below about 1e7 (some 100 us of work) waking the second thread costs
-// more than it saves: the Siamese benchmark's 128 x 128 x 128 products made an
-// epoch 10-15% slower on 2 threads than on 1. Such products run on one thread;
-// the setting is process-wide in OpenBLAS, so it is restored right after (a
-// concurrent product on another thread may meanwhile run on fewer threads:
-// slower, never wrong).
-constexpr std::int64_t kSingleThreadedGemm = 10'000'000;
-
-class SmallProductGuard {
- public:
-  explicit SmallProductGuard(std::int64_t multiply_adds) {
-    detail::check_blas_kernels();
-    if (multiply_adds >= kSingleThreadedGemm) return;
-    saved_ = openblas_get_num_threads();
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~SmallProductGuard() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  SmallProductGuard(const SmallProductGuard&) = delete;
-  SmallProductGuard& operator=(const SmallProductGuard&) = delete;
-
- private:
-  int saved_ = 0;
-};
-
-// OpenBLAS picks its kernels for the CPU when it loads. 0.3.21 (Debian 12)
-// does not know CPUs newer than it (Emerald Rapids, say) and falls back to its
-// SSE3 "Prescott" kernels: products then run about 3x slower than the CPU
-// allows, with nothing to tell why. The fix has to come from outside the
-// process (OpenBLAS reads OPENBLAS_CORETYPE when it loads, before any of our
-// code runs), so the first product says so, once, on stderr.
-bool is_sse_only_core(const char* core) {
-  for (const char* name : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
-                           "Northwood", "Banias"})
-    if (std::strcmp(core, name) == 0) return true;
-  return false;
-}
-
-}  // namespace
-
-namespace detail {
-
-void check_blas_kernels() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (std::getenv("OPENBLAS_CORETYPE")) return;
-    const char* core = openblas_get_corename();
-    if (!core || !is_sse_only_core(core)) return;
-    const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
-                         : __builtin_cpu_supports("avx2")  ? "Haswell"
-                                                           : nullptr;
-    if (!better) return;
-    std::fprintf(stderr,
-                 "tapegrad: OpenBLAS did not recognize this CPU and uses its %s kernels; matrix products run about 3x "
-                 "slower than they could. Start the program with OPENBLAS_CORETYPE=%s in its environment.\n",
-                 core, better);
-  });
-}
-
-}  // namespace detail
-
-namespace {
 
 // Products of at most this many multiply-adds, in batches, skip BLAS.
 constexpr std::int64_t kTinyProduct = 4096;
@@ -184,7 +108,6 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
       return;
     }
     const std::int64_t size_a = m * k, size_b = k * n, size_c = m * n;
-    SmallProductGuard guard(size_c * k);
     if (batch.rank() == 0) {
       gemm(transpose_a, transpose_b, m, n, k, pa, pb, pc);
       return;
@@ -235,10 +158,7 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool rel
       for (std::int64_t i = 0; i < m; ++i) std::copy(bias.data<T>(), bias.data<T>() + n, pc + i * n);
     else if (k == 0)
       std::fill(pc, pc + m * n, T(0));
-    if (k > 0) {
-      SmallProductGuard guard(m * n * k);
-      gemm(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
-    }
+    if (k > 0) gemm(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
     // NaN propagates, as in relu().
     if (relu)
       detail::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });

@@ -20,9 +20,6 @@
 
 namespace tg::detail {
 
-// Warns once on stderr when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or
-// AVX-512 (ops/linalg.cpp says why); called before BLAS products.
-void check_blas_kernels();
 
 // A number as a user would write it: 0.5, -1, inf (std::to_string gives 0.500000).
 inline std::string format_number(double v) {

@@ -258,6 +258,17 @@ TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpo
 
 // ---- edge cases ------------------------------------------------------------------
 
+TEST_CASE("cosine_similarity_matrix of one input: syrk cut in pieces agrees with the oracle") {
+  // 600 rows of 64: over 1e7 multiply-adds, so the triangle is computed in 4
+  // pieces of equal work (ops/blas.cpp), and the backward product in 4 row pieces.
+  Tensor x = tg::randn({600, 64}, 51, tg::float64), u = tg::randn({600, 600}, 52, tg::float64);
+  Tensor us = u + tg::transpose(u);
+  auto fused = [](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0]); };
+  auto composed = [](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity_matrix(v[0], v[0]); };
+  check_close(fused({x}), composed({x}), 1e-12, 1e-12);
+  check_close(vjp(fused, {x}, us)[0], vjp(composed, {x}, us)[0], 1e-12, 1e-12);
+}
+
 TEST_CASE("cosine_similarity: zero vectors give 0 and PyTorch's gradient at zero") {
   Tensor x1({{0, 0}}, tg::float64), x2({{3, 4}}, tg::float64);
   tg::GradientTape tape;

@@ -160,6 +160,20 @@ TEST_CASE("linalg: batched products below and above the tiny-product size agree 
   }
 }
 
+TEST_CASE("linalg: products large enough to be cut in pieces agree with the naive loop") {
+  // From 1e7 multiply-adds on, a product runs as fixed row pieces on the
+  // threads (ops/blas.cpp): every transpose flag, 300 rows in 4 pieces.
+  Tensor a = randn64({300, 200}, 7), b = randn64({200, 180}, 8);
+  Tensor expected = naive_matmul(a, b);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      CAPTURE(ta);
+      CAPTURE(tb);
+      Tensor c = tg::matmul(ta ? tg::transpose(a) : a, tb ? tg::transpose(b) : b, ta, tb);
+      TG_CHECK_TENSOR(c, expected, 1e-12, 1e-12);
+    }
+}
+
 TEST_CASE("linalg: matmul with empty operands") {
   // k = 0: the sum over nothing is zero.
   Tensor c = tg::matmul(tg::zeros({3, 0}, tg::float64), tg::zeros({0, 2}, tg::float64));

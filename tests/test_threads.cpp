@@ -86,6 +86,7 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
     out.push_back(tg::sum(x1 * x2, {0}));  // the three parallel layouts of sum: columns, rows, everything
     out.push_back(tg::sum(x1, {1}));
     out.push_back(tg::sum(x2));
+    out.push_back(tg::cosine_similarity_matrix(tg::slice(x1, 1, 0, 64)));  // syrk in pieces (1024 x 64)
     {  // dense: the masked gradient and the bias gradient are split by columns
       tg::Tensor k = tg::randn({512, 600}, 4), b = tg::randn({600}, 5);
       tg::GradientTape dense_tape;

@@ -1,0 +1,169 @@
+// BLAS products and their threads.
+//
+// Three rules, each from a measurement:
+// - Products below 1e7 multiply-adds (some 100 us of work) run on one OpenBLAS
+//   thread: OpenBLAS splits from about 2.6e5 on, and waking its second thread
+//   cost more than it saved (the Siamese benchmark's 128 x 128 x 128 products
+//   made an epoch 10-15% slower on 2 threads than on 1).
+// - Larger products are cut in pieces run on tapegrad's own pool, each on one
+//   OpenBLAS thread, rather than handed to OpenBLAS's threads. After a
+//   product OpenBLAS's workers keep spinning (sched_yield) for a while, and the
+//   ops that follow on tapegrad's pool then share the cores with them: on 2
+//   cores the similarity-matrix benchmark spent a third of its samples in the
+//   scheduler and its elementwise passes did not run any faster on 2 threads
+//   than on 1. With one pool there is one thread per core.
+// - The OpenBLAS thread count is process-wide: it is set to 1 around a call
+//   and restored after. A product another thread runs meanwhile may run on
+//   fewer threads: slower, never wrong.
+#include "blas.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "tapegrad/autodiff/threads.hpp"
+
+namespace tg::detail {
+
+namespace {
+
+constexpr std::int64_t kSingleThreadedGemm = 10'000'000;
+constexpr std::int64_t kRowsPerPart = 64;  // a piece of a split product has at least this many rows
+
+// OpenBLAS on one thread while alive.
+class OneBlasThread {
+ public:
+  OneBlasThread() : saved_(openblas_get_num_threads()) {
+    if (saved_ > 1) openblas_set_num_threads(1);
+  }
+  ~OneBlasThread() {
+    if (saved_ > 1) openblas_set_num_threads(saved_);
+  }
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+ private:
+  int saved_;
+};
+
+CBLAS_TRANSPOSE flag(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+               std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+              a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+               std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
+              a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+}
+void call_syrk(std::int64_t n, std::int64_t d, const float* x, float* c, std::int64_t ldc) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0f, x,
+              static_cast<int>(d), 0.0f, c, static_cast<int>(ldc));
+}
+void call_syrk(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0, x,
+              static_cast<int>(d), 0.0, c, static_cast<int>(ldc));
+}
+
+// A large product is cut into kParts pieces of about equal work, whatever the
+// number of threads: OpenBLAS's result for a row depends on the shape of the
+// call it is in (its small-matrix kernels and edge tiles sum in other orders),
+// so fixed pieces keep results bit-identical on any number of threads. The
+// threads take the pieces in turn (2 threads: 2 each).
+constexpr int kParts = 4;
+
+template <class T>
+void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+               const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  check_blas_kernels();
+  OneBlasThread one;
+  if (m * n * k < kSingleThreadedGemm || m < kParts * kRowsPerPart) {
+    call_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  // Piece p: rows [m p / kParts, m (p + 1) / kParts) of c (rows of a, or columns when a is transposed).
+  parallel_for(kParts, 1, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t p = lo; p < hi; ++p) {
+      const std::int64_t r0 = m * p / kParts, r1 = m * (p + 1) / kParts;
+      call_gemm(ta, tb, r1 - r0, n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
+    }
+  });
+}
+
+template <class T>
+void syrk_impl(std::int64_t n, std::int64_t d, const T* x, T* c, std::int64_t ldc) {
+  check_blas_kernels();
+  OneBlasThread one;
+  if (n * n * d / 2 < kSingleThreadedGemm || n < kParts * kRowsPerPart) {
+    call_syrk(n, d, x, c, ldc);
+    return;
+  }
+  // Piece p takes rows [r_p, r_p+1) of the triangle: its diagonal block (syrk)
+  // and the block right of it (gemm). Row r starts n - r entries, so equal
+  // work puts the boundaries at n (1 - sqrt(1 - p / kParts)).
+  std::int64_t bound[kParts + 1];
+  for (int p = 0; p < kParts; ++p)
+    bound[p] = static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - std::sqrt(1.0 - static_cast<double>(p) / kParts)));
+  bound[kParts] = n;
+  parallel_for(kParts, 1, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t p = lo; p < hi; ++p) {
+      const std::int64_t r0 = bound[p], r1 = bound[p + 1];
+      call_syrk(r1 - r0, d, x + r0 * d, c + r0 * ldc + r0, ldc);
+      if (r1 < n) call_gemm(false, true, r1 - r0, n - r1, d, T(1), x + r0 * d, d, x + r1 * d, d, T(0), c + r0 * ldc + r1, ldc);
+    }
+  });
+}
+
+// OpenBLAS picks its kernels for the CPU when it loads. 0.3.21 (Debian 12)
+// does not know CPUs newer than it (Emerald Rapids, say) and falls back to its
+// SSE3 "Prescott" kernels: products then run about 3x slower than the CPU
+// allows, with nothing to tell why. The fix has to come from outside the
+// process (OpenBLAS reads OPENBLAS_CORETYPE when it loads, before any of our
+// code runs), so the first product says so, once, on stderr.
+bool is_sse_only_core(const char* core) {
+  for (const char* name : {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine",
+                           "Northwood", "Banias"})
+    if (std::strcmp(core, name) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+          std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void syrk_upper(std::int64_t n, std::int64_t d, const float* x, float* c, std::int64_t ldc) { syrk_impl(n, d, x, c, ldc); }
+void syrk_upper(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc) {
+  syrk_impl(n, d, x, c, ldc);
+}
+
+void check_blas_kernels() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (std::getenv("OPENBLAS_CORETYPE")) return;
+    const char* core = openblas_get_corename();
+    if (!core || !is_sse_only_core(core)) return;
+    const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                         : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                           : nullptr;
+    if (!better) return;
+    std::fprintf(stderr,
+                 "tapegrad: OpenBLAS did not recognize this CPU and uses its %s kernels; matrix products run about 3x "
+                 "slower than they could. Start the program with OPENBLAS_CORETYPE=%s in its environment.\n",
+                 core, better);
+  });
+}
+
+}  // namespace tg::detail

@@ -1,0 +1,29 @@
+// The BLAS products of the ops (OpenBLAS), and who runs them on which threads.
+// Not installed. ops/blas.cpp says why the threads are arranged as they are.
+#pragma once
+
+#include <cstdint>
+
+namespace tg::detail {
+
+// c (m x n, row stride ldc) = alpha op(a) op(b) + beta c, all row-major; lda
+// and ldb are the stored row strides of a and b. Small products run on one
+// OpenBLAS thread; large ones are cut by rows of c in fixed pieces that
+// tapegrad's threads share, each piece on one OpenBLAS thread (results do not
+// depend on the number of threads).
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+          std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+          std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc);
+
+// The upper triangle, diagonal included, of c (n x n, row stride ldc) = x x^T
+// for x (n x d, row-major); the strict lower triangle of c is left as it was.
+// Split over tapegrad's threads as gemm is, in row blocks of equal work.
+void syrk_upper(std::int64_t n, std::int64_t d, const float* x, float* c, std::int64_t ldc);
+void syrk_upper(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc);
+
+// Warns once on stderr when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or
+// AVX-512 (ops/blas.cpp says why); gemm and syrk_upper call it.
+void check_blas_kernels();
+
+}  // namespace tg::detail
