@@ -2,7 +2,7 @@
 # when OpenBLAS would run its SSE3 "Prescott" kernels on a CPU it does not
 # know. Debian 12's OpenBLAS (0.3.21) does that on CPUs newer than it (Emerald
 # Rapids, model 207, is one), and matrix products are then 3x slower; the
-# library warns about it once (ops/linalg.cpp). OpenBLAS reads the variable
+# library warns about it once (ops/blas.cpp). OpenBLAS reads the variable
 # when it loads, so it has to be set before a program starts.
 #
 #   source scripts/openblas_env.sh
