@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "tapegrad/autodiff/threads.hpp"
 
@@ -72,26 +73,27 @@ void call_syrk(std::int64_t n, std::int64_t d, const double* x, double* c, std::
               static_cast<int>(d), 0.0, c, static_cast<int>(ldc));
 }
 
-// A large product is cut into kParts pieces of about equal work, whatever the
-// number of threads: OpenBLAS's result for a row depends on the shape of the
-// call it is in (its small-matrix kernels and edge tiles sum in other orders),
-// so fixed pieces keep results bit-identical on any number of threads. The
-// threads take the pieces in turn (2 threads: 2 each).
-constexpr int kParts = 4;
-
+// A large product is cut into one piece of about equal work per thread. The
+// pieces depend on the number of threads, and OpenBLAS's result for a row
+// depends on the shape of the call it is in (its small-matrix kernels and edge
+// tiles sum in other orders), so such products may differ in the last bits
+// between thread counts, as with any threaded BLAS. Fixed pieces would avoid
+// that but cost a repacking of the shared operand per piece: 4 fixed pieces
+// made the similarity-matrix benchmark 3% slower on one thread.
 template <class T>
 void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
   check_blas_kernels();
   OneBlasThread one;
-  if (m * n * k < kSingleThreadedGemm || m < kParts * kRowsPerPart) {
+  const int parts = get_num_threads();
+  if (parts == 1 || m * n * k < kSingleThreadedGemm || m < parts * kRowsPerPart) {
     call_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  // Piece p: rows [m p / kParts, m (p + 1) / kParts) of c (rows of a, or columns when a is transposed).
-  parallel_for(kParts, 1, [&](std::int64_t lo, std::int64_t hi) {
+  // Piece p: rows [m p / parts, m (p + 1) / parts) of c (rows of a, or columns when a is transposed).
+  parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
-      const std::int64_t r0 = m * p / kParts, r1 = m * (p + 1) / kParts;
+      const std::int64_t r0 = m * p / parts, r1 = m * (p + 1) / parts;
       call_gemm(ta, tb, r1 - r0, n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
     }
   });
@@ -101,22 +103,25 @@ template <class T>
 void syrk_impl(std::int64_t n, std::int64_t d, const T* x, T* c, std::int64_t ldc) {
   check_blas_kernels();
   OneBlasThread one;
-  if (n * n * d / 2 < kSingleThreadedGemm || n < kParts * kRowsPerPart) {
+  const int parts = get_num_threads();
+  if (parts == 1 || n * n * d / 2 < kSingleThreadedGemm || n < parts * kRowsPerPart) {
     call_syrk(n, d, x, c, ldc);
     return;
   }
   // Piece p takes rows [r_p, r_p+1) of the triangle: its diagonal block (syrk)
   // and the block right of it (gemm). Row r starts n - r entries, so equal
-  // work puts the boundaries at n (1 - sqrt(1 - p / kParts)).
-  std::int64_t bound[kParts + 1];
-  for (int p = 0; p < kParts; ++p)
-    bound[p] = static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - std::sqrt(1.0 - static_cast<double>(p) / kParts)));
-  bound[kParts] = n;
-  parallel_for(kParts, 1, [&](std::int64_t lo, std::int64_t hi) {
+  // work puts the boundaries at n (1 - sqrt(1 - p / parts)).
+  std::vector<std::int64_t> bound(static_cast<std::size_t>(parts) + 1, n);
+  for (int p = 0; p < parts; ++p)
+    bound[static_cast<std::size_t>(p)] =
+        static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - std::sqrt(1.0 - static_cast<double>(p) / parts)));
+  parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
-      const std::int64_t r0 = bound[p], r1 = bound[p + 1];
+      const std::int64_t r0 = bound[static_cast<std::size_t>(p)], r1 = bound[static_cast<std::size_t>(p) + 1];
+      if (r1 <= r0) continue;
       call_syrk(r1 - r0, d, x + r0 * d, c + r0 * ldc + r0, ldc);
-      if (r1 < n) call_gemm(false, true, r1 - r0, n - r1, d, T(1), x + r0 * d, d, x + r1 * d, d, T(0), c + r0 * ldc + r1, ldc);
+      if (r1 < n)
+        call_gemm(false, true, r1 - r0, n - r1, d, T(1), x + r0 * d, d, x + r1 * d, d, T(0), c + r0 * ldc + r1, ldc);
     }
   });
 }

@@ -8,9 +8,9 @@ namespace tg::detail {
 
 // c (m x n, row stride ldc) = alpha op(a) op(b) + beta c, all row-major; lda
 // and ldb are the stored row strides of a and b. Small products run on one
-// OpenBLAS thread; large ones are cut by rows of c in fixed pieces that
-// tapegrad's threads share, each piece on one OpenBLAS thread (results do not
-// depend on the number of threads).
+// OpenBLAS thread; large ones are cut by rows of c in one piece per tapegrad
+// thread, each piece on one OpenBLAS thread (their last bits may then depend
+// on the number of threads, as with any threaded BLAS).
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
           std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,

@@ -2,7 +2,9 @@
 // carried back, nesting, and results bit-identical for any number of threads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -73,6 +75,8 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
   ThreadsGuard guard;
   // Big enough that every kernel splits its work (rows of 512, 2^19 elements).
   tg::Tensor x1 = tg::randn({1024, 512}, 1), x2 = tg::randn({1024, 512}, 2), m = tg::randn({300, 40}, 3);
+  // dense: products below 1e7 multiply-adds, 16384 rows so that its mask pass splits its 40 columns.
+  tg::Tensor xd = tg::randn({16384, 8}, 8), k = tg::randn({8, 40}, 4), b = tg::randn({40}, 5);
   auto run = [&] {
     tg::GradientTape tape;
     tape.watch({x1, x2, m});
@@ -86,13 +90,11 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
     out.push_back(tg::sum(x1 * x2, {0}));  // the three parallel layouts of sum: columns, rows, everything
     out.push_back(tg::sum(x1, {1}));
     out.push_back(tg::sum(x2));
-    out.push_back(tg::cosine_similarity_matrix(tg::slice(x1, 1, 0, 64)));  // syrk in pieces (1024 x 64)
-    {  // dense: the masked gradient and the bias gradient are split by columns
-      tg::Tensor k = tg::randn({512, 600}, 4), b = tg::randn({600}, 5);
+    {
       tg::GradientTape dense_tape;
-      dense_tape.watch({x1, k, b});
-      tg::Tensor y = tg::dense(x1, k, b, true);
-      for (tg::Tensor& g : dense_tape.gradient(tg::sum(y * y), {x1, k, b})) out.push_back(g);
+      dense_tape.watch({xd, k, b});
+      tg::Tensor y = tg::dense(xd, k, b, true);
+      for (tg::Tensor& g : dense_tape.gradient(tg::sum(y * y), {xd, k, b})) out.push_back(g);
     }
     return out;
   };
@@ -106,6 +108,41 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
     for (std::size_t i = 0; i < one.size(); ++i) {
       CAPTURE(i);
       CHECK(bitwise_equal(one[i], other[i]));
+    }
+  }
+}
+
+TEST_CASE("threads: products from 1e7 multiply-adds, cut in one piece per thread, agree across thread counts") {
+  // Their last bits may differ (OpenBLAS sums a row differently in calls of
+  // other shapes), as with any threaded BLAS; the values agree to rounding.
+  ThreadsGuard guard;
+  tg::Tensor x = tg::randn({1024, 300}, 6, tg::float64), w = tg::randn({300, 200}, 7, tg::float64);
+  auto run = [&] {
+    tg::GradientTape tape;
+    tape.watch({x, w});
+    tg::Tensor s = tg::cosine_similarity_matrix(tg::slice(x, 1, 0, 64));  // syrk in row blocks
+    tg::Tensor y = tg::matmul(x, w);                                      // gemm in row pieces
+    std::vector<tg::Tensor> out = tape.gradient(tg::sum(s * s) + tg::sum(y * y), {x, w});
+    out.push_back(s);
+    out.push_back(y);
+    return out;
+  };
+  tg::set_num_threads(1);
+  std::vector<tg::Tensor> one = run();
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    tg::set_num_threads(threads);
+    std::vector<tg::Tensor> other = run();
+    REQUIRE(one.size() == other.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(one[i].shape() == other[i].shape());
+      const double* p = one[i].data<double>();
+      const double* q = other[i].data<double>();
+      double worst = 0;
+      for (std::int64_t j = 0; j < one[i].numel(); ++j)
+        worst = std::max(worst, std::abs(p[j] - q[j]) / (1.0 + std::abs(p[j])));
+      CHECK(worst < 1e-12);
     }
   }
 }

@@ -1,10 +1,14 @@
-// Threads for tapegrad's own kernels (BLAS has its own: OPENBLAS_NUM_THREADS).
+// Threads for tapegrad's kernels and its BLAS products (each BLAS call runs on
+// one OpenBLAS thread; ops/blas.cpp).
 //
 // Large kernels (elementwise ops, the cosine family, reductions over rows)
 // split their work over a small pool of threads; small ones run on the
 // calling thread, since waking a thread costs tens of microseconds. Each
 // thread writes its own part of the output and partial results are combined
 // in a fixed order, so results are bit-identical for any number of threads.
+// The exception: matrix products from 1e7 multiply-adds on are cut in one
+// piece per thread, and OpenBLAS may round a row differently in a call of
+// another shape, so their last bits can depend on the number of threads.
 //
 // The number of threads is, in order: set_num_threads(n); the environment
 // variable TAPEGRAD_NUM_THREADS; OMP_NUM_THREADS; the number of cores.
