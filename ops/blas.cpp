@@ -86,8 +86,19 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
   check_blas_kernels();
   OneBlasThread one;
   const int parts = get_num_threads();
-  if (parts == 1 || m * n * k < kSingleThreadedGemm || m < parts * kRowsPerPart) {
+  if (parts == 1 || m * n * k < kSingleThreadedGemm || (m < parts * kRowsPerPart && n < parts * kRowsPerPart)) {
     call_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  if (m < parts * kRowsPerPart) {
+    // Few rows, many columns: piece p is columns [n p / parts, n (p + 1) / parts) of c
+    // (columns of b, or rows when b is transposed).
+    parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t p = lo; p < hi; ++p) {
+        const std::int64_t c0 = n * p / parts, c1 = n * (p + 1) / parts;
+        call_gemm(ta, tb, m, c1 - c0, k, alpha, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
+      }
+    });
     return;
   }
   // Piece p: rows [m p / parts, m (p + 1) / parts) of c (rows of a, or columns when a is transposed).

@@ -161,17 +161,27 @@ TEST_CASE("linalg: batched products below and above the tiny-product size agree 
 }
 
 TEST_CASE("linalg: products large enough to be cut in pieces agree with the naive loop") {
-  // From 1e7 multiply-adds on, a product runs as fixed row pieces on the
-  // threads (ops/blas.cpp): every transpose flag, 300 rows in 4 pieces.
-  Tensor a = randn64({300, 200}, 7), b = randn64({200, 180}, 8);
-  Tensor expected = naive_matmul(a, b);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) {
-      CAPTURE(ta);
-      CAPTURE(tb);
-      Tensor c = tg::matmul(ta ? tg::transpose(a) : a, tb ? tg::transpose(b) : b, ta, tb);
-      TG_CHECK_TENSOR(c, expected, 1e-12, 1e-12);
+  // From 1e7 multiply-adds on, a product runs in one piece per thread
+  // (ops/blas.cpp): by rows of the result, or by columns when it has few rows.
+  // Every transpose flag, on 1, 2 and 3 threads.
+  const int saved = tg::get_num_threads();
+  for (auto [m, k, n] : {std::tuple{300, 200, 180}, std::tuple{100, 500, 400}}) {
+    Tensor a = randn64({m, k}, 7), b = randn64({k, n}, 8);
+    Tensor expected = naive_matmul(a, b);
+    for (int threads : {1, 2, 3}) {
+      tg::set_num_threads(threads);
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+          CAPTURE(m);
+          CAPTURE(threads);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          Tensor c = tg::matmul(ta ? tg::transpose(a) : a, tb ? tg::transpose(b) : b, ta, tb);
+          TG_CHECK_TENSOR(c, expected, 1e-12, 1e-12);
+        }
     }
+  }
+  tg::set_num_threads(saved);
 }
 
 TEST_CASE("linalg: matmul with empty operands") {
