@@ -1,0 +1,257 @@
+// The cosine similarity matrix (docs/cosine.md): rows normalized by the fused
+// kernel of ops/cosine.cpp, then one product; for one input, the symmetric
+// product (syrk) mirrored in 8 x 8 blocks and a single product in the backward.
+#include <algorithm>
+#include <atomic>
+
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
+
+#include "blas.hpp"
+#include "cosine_support.hpp"
+#include "support.hpp"
+#include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/ops/cosine.hpp"
+#include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
+
+namespace tg {
+
+using detail::check_eps;
+using detail::composed_vjp;
+
+namespace {
+
+// Transposes of n x n row-major matrices in 8 x 8 blocks. A transposed read
+// walks a column at a stride of n elements: for n a multiple of 1024 floats,
+// every element of a column falls into the same L1 cache set, and tiles of any
+// size thrash. An 8 x 8 block is read as 8 short rows and written as 8 short
+// rows (transposed in registers for float with AVX). The matrices are large
+// enough to live on huge pages (autodiff/allocator.cpp): with 4 KiB pages the
+// column walk misses the TLB on every block and the transpose takes twice as long.
+//
+// dst[r * ld + c] = src[c * ls + r] (+ add[r * ld + c] when add is given), r, c < 8.
+template <class T>
+inline void transpose_block8(const T* src, std::int64_t ls, T* dst, std::int64_t ld, const T* add) {
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) dst[r * ld + c] = src[c * ls + r] + (add ? add[r * ld + c] : T(0));
+}
+#ifdef __AVX__
+template <>
+inline void transpose_block8<float>(const float* src, std::int64_t ls, float* dst, std::int64_t ld, const float* add) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ls), r2 = _mm256_loadu_ps(src + 2 * ls),
+         r3 = _mm256_loadu_ps(src + 3 * ls), r4 = _mm256_loadu_ps(src + 4 * ls), r5 = _mm256_loadu_ps(src + 5 * ls),
+         r6 = _mm256_loadu_ps(src + 6 * ls), r7 = _mm256_loadu_ps(src + 7 * ls);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+         t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+         t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+         s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+         s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+         s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  const __m256 rows[8] = {_mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
+                          _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
+                          _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
+                          _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31)};
+  for (int r = 0; r < 8; ++r)
+    _mm256_storeu_ps(dst + r * ld, add ? _mm256_add_ps(rows[r], _mm256_loadu_ps(add + r * ld)) : rows[r]);
+}
+#endif
+
+// The blocks are visited in tiles of kTile x kTile (a tile of the source and
+// one of the destination stay in L2), a row of tiles per task:
+// f(i0, i1) for the rows [i0, i1) of each tile row of an m x m matrix (m a multiple of 8).
+constexpr std::int64_t kTile = 128;
+template <class F>
+void for_each_tile_row(std::int64_t m, F f) {
+  const std::int64_t tile_rows = (m + kTile - 1) / kTile;
+  const std::int64_t grain = std::max<std::int64_t>(1, detail::kElementwiseGrain / std::max<std::int64_t>(1, kTile * m));
+  detail::parallel_for(tile_rows, grain, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t t = lo; t < hi; ++t) f(t * kTile, std::min(m, (t + 1) * kTile));
+  });
+}
+
+// dst block (8 x 8 at dst, stride n) = clamp(src block)^T, and the src block
+// clamped in place: the mirror of one block of syrk's upper triangle.
+template <class T>
+inline void clamp_mirror_block8(T* src, T* dst, std::int64_t n) {
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) src[r * n + c] = std::min(T(1), std::max(T(-1), src[r * n + c]));
+  transpose_block8<T>(src, n, dst, n, nullptr);
+}
+#ifdef __AVX__
+template <>
+inline void clamp_mirror_block8<float>(float* src, float* dst, std::int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f), minus_one = _mm256_set1_ps(-1.0f);
+  for (int r = 0; r < 8; ++r)
+    _mm256_storeu_ps(src + r * n, _mm256_min_ps(one, _mm256_max_ps(minus_one, _mm256_loadu_ps(src + r * n))));
+  transpose_block8<float>(src, n, dst, n, nullptr);  // the rows just stored are still in L1
+}
+#endif
+
+// s (n x n) holds its upper triangle (syrk's output): clamp it to [-1, 1] and
+// mirror it into the lower one, in one pass. Each block below the diagonal is
+// written by the task of its rows, from the block above the diagonal that it
+// mirrors, which that task alone clamps: no block is touched by two tasks.
+template <class T>
+void clamp_and_mirror_upper(T* s, std::int64_t n) {
+  const std::int64_t n8 = n - n % 8;
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = 0; j0 < i1; j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8)
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8)
+          clamp_mirror_block8<T>(s + j * n + i, s + i * n + j, n);
+  });
+  const auto clamp = [](T v) { return std::min(T(1), std::max(T(-1), v)); };
+  // What the blocks strictly below the diagonal leave: the diagonal blocks, the
+  // last n % 8 columns of the first n8 rows and the last n % 8 rows.
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t block_start = i < n8 ? i - i % 8 : i;
+    for (std::int64_t j = i; j < std::min(n, i < n8 ? block_start + 8 : n); ++j) s[i * n + j] = clamp(s[i * n + j]);
+    for (std::int64_t j = n8; j < n && i < n8; ++j) s[i * n + j] = clamp(s[i * n + j]);
+    for (std::int64_t j = i < n8 ? block_start : 0; j < i; ++j) s[i * n + j] = s[j * n + i];
+  }
+}
+
+// h = g + g^T, g and h n x n.
+template <class T>
+void symmetrize(const T* g, std::int64_t n, T* h) {
+  const std::int64_t n8 = n - n % 8;
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = 0; j0 < n8; j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8)
+        for (std::int64_t j = j0; j < std::min(j0 + kTile, n8); j += 8)
+          transpose_block8<T>(g + j * n + i, n, h + i * n + j, n, g + i * n + j);
+  });
+  // The last n % 8 columns of the first n8 rows, then the last n % 8 rows.
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = i < n8 ? n8 : 0; j < n; ++j) h[i * n + j] = g[i * n + j] + g[j * n + i];
+}
+
+// Whether the 8 x 8 block at a (stride n) equals the transpose of the one at b.
+template <class T>
+inline bool equals_transposed_block8(const T* a, const T* b, std::int64_t n) {
+  alignas(64) T t[64];
+  transpose_block8<T>(b, n, t, 8, nullptr);
+  bool same = true;
+  for (int r = 0; r < 8; ++r)
+    for (int c = 0; c < 8; ++c) same &= t[r * 8 + c] == a[r * n + c];
+  return same;
+}
+#ifdef __AVX__
+template <>
+inline bool equals_transposed_block8<float>(const float* a, const float* b, std::int64_t n) {
+  alignas(32) float t[64];
+  transpose_block8<float>(b, n, t, 8, nullptr);
+  __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  for (int r = 0; r < 8; ++r)
+    all = _mm256_and_ps(all, _mm256_cmp_ps(_mm256_load_ps(t + 8 * r), _mm256_loadu_ps(a + r * n), _CMP_EQ_OQ));
+  return _mm256_movemask_ps(all) == 0xFF;
+}
+#endif
+
+// Whether g (n x n) equals its transpose exactly: blocks above the diagonal
+// against the blocks below, stopping at the first difference (a NaN counts as
+// one). The gradient reaching a similarity matrix is usually symmetric (any
+// elementwise function of S, summed); checking costs one read of g, where
+// forming g + g^T costs a read and a write.
+template <class T>
+bool is_symmetric(const T* g, std::int64_t n) {
+  const std::int64_t n8 = n - n % 8;
+  std::atomic<bool> symmetric{true};
+  // Blocks on and above the diagonal, each against the transpose of its mirror, in tiles as symmetrize.
+  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = i0; j0 < n8 && symmetric.load(std::memory_order_relaxed); j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += 8) {
+        bool same = true;
+        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n8); j += 8)
+          same &= equals_transposed_block8<T>(g + i * n + j, g + j * n + i, n);
+        if (!same) symmetric.store(false, std::memory_order_relaxed);
+      }
+  });
+  for (std::int64_t i = 0; i < n && symmetric.load(); ++i)
+    for (std::int64_t j = std::max(i + 1, n8); j < n; ++j)
+      if (!(g[i * n + j] == g[j * n + i])) return false;
+  return symmetric.load();
+}
+
+// S = clamp(X X^T, -1, 1) for the (batched) rows X of unit norm, as one
+// symmetric rank-k update (half the flops of a general product), mirrored.
+// Backward: dX = (G + G^T) X, one product (gemm: OpenBLAS's symm packs its
+// operand through slow transposed copies; building G + G^T in full is cheaper),
+// and when G is symmetric, as it is for any loss that treats S_ij and S_ji
+// alike, dX = 2 G X without forming G + G^T. The clamp's zero gradient is not
+// applied: it only changes entries that rounding pushed past +-1, i.e. pairs of
+// (anti)parallel rows, and for those the row normalization's backward removes
+// the contribution anyway (d S_ij / d x_i = x_j is radial for x_i).
+Tensor self_similarity(const Tensor& x) {
+  const std::int64_t batch = x.rank() == 3 ? x.dim(0) : 1, n = x.dim(-2), d = x.dim(-1);
+  Shape out_shape = x.rank() == 3 ? Shape{batch, n, n} : Shape{n, n};
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const T* px = x.data<T>() + b * n * d;
+      T* s = out.data<T>() + b * n * n;
+      if (n == 0) continue;
+      if (d == 0) {
+        std::fill(s, s + n * n, T(0));
+        continue;
+      }
+      detail::syrk_upper(n, d, px, s, n);
+      clamp_and_mirror_upper(s, n);
+    }
+  });
+  if (is_recording())
+    record_op("cosine_self_similarity", {x}, out, [x, batch, n, d](const Tensor& g, BackwardContext& ctx) {
+      if (is_recording()) {
+        auto f = [](const std::vector<Tensor>& v) { return clamp(matmul(v[0], v[0], false, true), -1.0, 1.0); };
+        ctx.add(0, composed_vjp(f, {x}, g)[0]);
+        return;
+      }
+      Tensor dx = Tensor::empty(x.shape(), x.dtype());
+      Tensor h;  // g + g^T when g is not symmetric (a recycled buffer: no fresh pages)
+      dispatch_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        for (std::int64_t b = 0; b < batch; ++b) {
+          const T* px = x.data<T>() + b * n * d;
+          T* pdx = dx.data<T>() + b * n * d;
+          if (n == 0 || d == 0) continue;
+          const T* pg = g.data<T>() + b * n * n;
+          if (is_symmetric(pg, n)) {
+            detail::gemm(false, false, n, d, n, T(2), pg, n, px, d, T(0), pdx, d);  // g + g^T = 2 g, exactly
+          } else {
+            if (!h.defined()) h = Tensor::empty(Shape{n, n}, x.dtype());
+            symmetrize(pg, n, h.data<T>());
+            detail::gemm(false, false, n, d, n, T(1), h.data<T>(), n, px, d, T(0), pdx, d);
+          }
+        }
+      });
+      ctx.add(0, dx);
+    });
+  return out;
+}
+
+}  // namespace
+
+// Rows normalized by the fused kernel (once when b is a), then one matrix
+// product with the transpose passed to BLAS as a flag; when b is a, the
+// symmetric product (syrk) and a single product in the backward.
+Tensor cosine_similarity_matrix(const Tensor& a, const Tensor& b, double eps) {
+  detail::check_same_float("cosine_similarity_matrix", a, b);
+  check_eps("cosine_similarity_matrix", eps);
+  if (a.rank() < 2 || a.rank() > 3 || b.rank() != a.rank() || a.dim(-1) != b.dim(-1) ||
+      (a.rank() == 3 && a.dim(0) != b.dim(0)))
+    throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
+                                "received " + a.shape().str() + " and " + b.shape().str());
+  Tensor a_hat = normalize(a, 2.0, {-1}, eps);
+  if (b.id() == a.id()) return self_similarity(a_hat);
+  Tensor b_hat = normalize(b, 2.0, {-1}, eps);
+  return clamp(matmul(a_hat, b_hat, false, true), -1.0, 1.0);
+}
+
+Tensor cosine_similarity_matrix(const Tensor& a, double eps) { return cosine_similarity_matrix(a, a, eps); }
+
+}  // namespace tg

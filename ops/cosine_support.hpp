@@ -1,0 +1,20 @@
+// Helpers the cosine family's files share (ops/cosine.cpp, ops/cosine_matrix.cpp). Not installed.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "tapegrad/autodiff/tensor.hpp"
+
+namespace tg::detail {
+
+// Throws "<op>: eps must be >= 0, received ..." for a negative or NaN eps.
+void check_eps(const char* op, double eps);
+
+// The backward of a fused op while an outer tape records: the gradient of the
+// composed oracle, computed on a tape of its own so that the outer tape sees
+// differentiable ops. Second and higher derivatives are then exact.
+std::vector<Tensor> composed_vjp(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                 const std::vector<Tensor>& inputs, const Tensor& g);
+
+}  // namespace tg::detail
