@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tapegrad/autodiff/dispatch.hpp"
@@ -210,15 +211,11 @@ void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, 
   }
 }
 
-// Reduction over a set of axes. `reduced[d]` marks the reduced axes of `shape`;
-// out (size: product of the kept dims) must be initialized by the caller, and
-// step(out_element, x_element) folds each input element into its output.
-// fold_row(acc, row, n) folds a contiguous run of n elements into one output
-// (the innermost axes reduced); the overload without it loops over step.
-template <class T, class Acc, class Step, class FoldRow>
-void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step,
-                 FoldRow fold_row) {
-  // Merge neighbouring axes that are both reduced or both kept: fewer, longer loops.
+// The axes of `shape` with neighbouring axes that are both reduced or both
+// kept merged into one (size-1 axes dropped): fewer, longer loops. Returns
+// the merged sizes and whether each is reduced.
+inline std::pair<std::vector<std::int64_t>, std::vector<bool>> merge_reduced_axes(const Shape& shape,
+                                                                                 const std::vector<bool>& reduced) {
   std::vector<std::int64_t> dims;
   std::vector<bool> flags;
   for (int d = 0; d < shape.rank(); ++d) {
@@ -229,6 +226,20 @@ void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduce
       flags.push_back(reduced[static_cast<std::size_t>(d)]);
     }
   }
+  return {dims, flags};
+}
+
+// Reduction over a set of axes. `reduced[d]` marks the reduced axes of `shape`;
+// out (size: product of the kept dims) must be initialized by the caller, and
+// step(out_element, x_element) folds each input element into its output.
+// fold_row(acc, row, n) folds a contiguous run of n elements into one output
+// (the innermost axes reduced); the overload without it loops over step.
+template <class T, class Acc, class Step, class FoldRow>
+void reduce_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, Acc* out, Step step,
+                 FoldRow fold_row) {
+  const auto merged = merge_reduced_axes(shape, reduced);
+  const std::vector<std::int64_t>& dims = merged.first;
+  const std::vector<bool>& flags = merged.second;
   const std::int64_t total = shape.numel();
   if (total == 0) return;
   if (dims.empty()) {
@@ -291,16 +302,9 @@ double sum_run(const T* row, std::int64_t n) {
 // columns (a sum over the leading axis, as for bias gradients).
 template <class T>
 void sum_axes(const T* x, const Shape& shape, const std::vector<bool>& reduced, double* out) {
-  std::vector<std::int64_t> dims;  // neighbouring axes that are both reduced or both kept, merged
-  std::vector<bool> flags;
-  for (int d = 0; d < shape.rank(); ++d) {
-    if (shape[d] == 1) continue;
-    if (!dims.empty() && flags.back() == reduced[static_cast<std::size_t>(d)]) dims.back() *= shape[d];
-    else {
-      dims.push_back(shape[d]);
-      flags.push_back(reduced[static_cast<std::size_t>(d)]);
-    }
-  }
+  const auto merged = merge_reduced_axes(shape, reduced);
+  const std::vector<std::int64_t>& dims = merged.first;
+  const std::vector<bool>& flags = merged.second;
   if (shape.numel() == 0) return;
   if (dims.size() == 1 && flags[0]) {
     constexpr std::int64_t block = 1 << 14;
