@@ -24,6 +24,23 @@ bool bitwise_equal(const tg::Tensor& a, const tg::Tensor& b) {
          std::memcmp(a.raw_data(), b.raw_data(), static_cast<std::size_t>(a.numel()) * tg::dtype_size(a.dtype())) == 0;
 }
 
+// run() on 1 thread, then on 2 and 3: compare(one, other) for each output.
+template <class Run, class Compare>
+void for_each_thread_count(const Run& run, const Compare& compare) {
+  tg::set_num_threads(1);
+  const std::vector<tg::Tensor> one = run();
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    tg::set_num_threads(threads);
+    const std::vector<tg::Tensor> other = run();
+    REQUIRE(one.size() == other.size());
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      compare(one[i], other[i]);
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("threads: parallel_for visits every index exactly once, on any number of threads") {
@@ -98,18 +115,7 @@ TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 an
     }
     return out;
   };
-  tg::set_num_threads(1);
-  std::vector<tg::Tensor> one = run();
-  for (int threads : {2, 3}) {
-    CAPTURE(threads);
-    tg::set_num_threads(threads);
-    std::vector<tg::Tensor> other = run();
-    REQUIRE(one.size() == other.size());
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      CAPTURE(i);
-      CHECK(bitwise_equal(one[i], other[i]));
-    }
-  }
+  for_each_thread_count(run, [](const tg::Tensor& one, const tg::Tensor& other) { CHECK(bitwise_equal(one, other)); });
 }
 
 TEST_CASE("threads: products from 1e7 multiply-adds, cut in one piece per thread, agree across thread counts") {
@@ -127,22 +133,12 @@ TEST_CASE("threads: products from 1e7 multiply-adds, cut in one piece per thread
     out.push_back(y);
     return out;
   };
-  tg::set_num_threads(1);
-  std::vector<tg::Tensor> one = run();
-  for (int threads : {2, 3}) {
-    CAPTURE(threads);
-    tg::set_num_threads(threads);
-    std::vector<tg::Tensor> other = run();
-    REQUIRE(one.size() == other.size());
-    for (std::size_t i = 0; i < one.size(); ++i) {
-      CAPTURE(i);
-      REQUIRE(one[i].shape() == other[i].shape());
-      const double* p = one[i].data<double>();
-      const double* q = other[i].data<double>();
-      double worst = 0;
-      for (std::int64_t j = 0; j < one[i].numel(); ++j)
-        worst = std::max(worst, std::abs(p[j] - q[j]) / (1.0 + std::abs(p[j])));
-      CHECK(worst < 1e-12);
-    }
-  }
+  for_each_thread_count(run, [](const tg::Tensor& one, const tg::Tensor& other) {
+    REQUIRE(one.shape() == other.shape());
+    const double* p = one.data<double>();
+    const double* q = other.data<double>();
+    double worst = 0;
+    for (std::int64_t j = 0; j < one.numel(); ++j) worst = std::max(worst, std::abs(p[j] - q[j]) / (1.0 + std::abs(p[j])));
+    CHECK(worst < 1e-12);
+  });
 }
