@@ -70,7 +70,7 @@ $python -c "import torch" 2>/dev/null && have_pytorch=1
 # all use that OpenBLAS, so the fix applies to every program of the run.
 source "$root/scripts/openblas_env.sh"
 openblas_fix_coretype $python -c "import numpy"
-echo "== OpenBLAS core: $(OPENBLAS_VERBOSE=2 $python -c "import numpy" 2>&1 | sed -n 's/^Core: //p' | head -1)" >&2
+echo "== OpenBLAS core: $(openblas_core $python -c "import numpy")" >&2
 
 selected() {  # workload name: is it in WORKLOADS (or is WORKLOADS unset)?
   [ -z "${WORKLOADS:-}" ] && return 0

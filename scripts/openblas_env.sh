@@ -7,13 +7,17 @@
 #
 #   source scripts/openblas_env.sh
 #   openblas_fix_coretype COMMAND...   # COMMAND loads OpenBLAS and exits quickly
-openblas_fix_coretype() {
-  [ -n "${OPENBLAS_CORETYPE:-}" ] && return 0
+#   openblas_core COMMAND...           # prints the kernels OpenBLAS picks
+openblas_core() {
   local core
   # The command's own status does not matter (a usage error is fine): only what OpenBLAS printed.
   core=$({ OPENBLAS_VERBOSE=2 "$@" 2>&1 >/dev/null || true; } | sed -n 's/^Core: //p')
-  core=${core%%$'\n'*}
-  [ "$core" = "Prescott" ] || return 0
+  echo "${core%%$'\n'*}"
+}
+
+openblas_fix_coretype() {
+  [ -n "${OPENBLAS_CORETYPE:-}" ] && return 0
+  [ "$(openblas_core "$@")" = "Prescott" ] || return 0
   if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
   elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
   else return 0
