@@ -64,13 +64,23 @@ void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
               a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
+// The triangle is zeroed here and accumulated into (beta = 1): with beta = 0,
+// OpenBLAS 0.3.21 first scales it by zero one column at a time (sscal, which
+// reads what it overwrites), 1.2 ms of the 8.2 of a 2048 x 2048 x 256 ssyrk;
+// zeroing the rows costs 0.3 ms.
+template <class T>
+void zero_upper(std::int64_t n, T* c, std::int64_t ldc) {
+  for (std::int64_t i = 0; i < n; ++i) std::memset(c + i * ldc + i, 0, static_cast<std::size_t>(n - i) * sizeof(T));
+}
 void call_syrk(std::int64_t n, std::int64_t d, const float* x, float* c, std::int64_t ldc) {
+  zero_upper(n, c, ldc);
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0f, x,
-              static_cast<int>(d), 0.0f, c, static_cast<int>(ldc));
+              static_cast<int>(d), 1.0f, c, static_cast<int>(ldc));
 }
 void call_syrk(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc) {
+  zero_upper(n, c, ldc);
   cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), 1.0, x,
-              static_cast<int>(d), 0.0, c, static_cast<int>(ldc));
+              static_cast<int>(d), 1.0, c, static_cast<int>(ldc));
 }
 
 // A large product is cut into one piece of about equal work per thread. The
