@@ -3,6 +3,7 @@
 // edge cases and bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tapegrad/tapegrad.hpp>
 
@@ -228,11 +229,12 @@ TEST_CASE("cosine_similarity: gradients large enough to be streamed agree with t
 
 TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpose agree with the oracle") {
   // The self-similarity kernel mirrors syrk's triangle and forms G + G^T in
-  // 8 x 8 blocks plus scalar edges: sizes below, at and past multiples of 8,
-  // batched, both dtypes, an asymmetric upstream gradient.
+  // 8 x 8 blocks plus scalar edges (float32 with AVX-512 and n % 16 == 0: 16 x 16
+  // blocks, no edges): sizes below, at and past multiples of 8 and 16, batched,
+  // both dtypes, an asymmetric upstream gradient.
   for (tg::DType dtype : {tg::float64, tg::float32}) {
     const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
-    for (std::int64_t n : {1, 7, 8, 9, 16, 21, 40, 300}) {
+    for (std::int64_t n : {1, 7, 8, 9, 16, 21, 32, 40, 48, 300}) {
       CAPTURE(n);
       for (bool batched : {false, true}) {
         Tensor x = batched ? tg::randn({2, n, 5}, 40 + n, dtype) : tg::randn({n, 5}, 40 + n, dtype);
@@ -254,6 +256,31 @@ TEST_CASE("cosine_similarity_matrix of one input: the blocked mirror and transpo
       }
     }
   }
+}
+
+TEST_CASE("cosine_similarity_matrix of one input: a mirror large enough to stream, parallel rows clamped in both "
+          "triangles") {
+  // 1024 x 1024 float32 is 4 MiB: the mirror's lower triangle is written with
+  // non-temporal stores (with AVX-512). Rows 3, 100 and 700 are multiples of
+  // row 0 (and row 901 a negative one), so their similarities round to about
+  // +-1 and the clamp must give the same value on both sides of the diagonal.
+  Tensor x = tg::randn({1024, 24}, 61);
+  float* p = x.data<float>();
+  for (auto [row, factor] : {std::pair{3, 3.0f}, {100, 0.5f}, {700, 7.0f}, {901, -2.0f}})
+    for (int k = 0; k < 24; ++k) p[row * 24 + k] = factor * p[k];
+  auto fused = [](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0]); };
+  auto composed = [](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity_matrix(v[0], v[0]); };
+  Tensor s = fused({x});
+  check_close(s, composed({x}), 2e-5, 2e-5);
+  check_close(s, tg::transpose(s, {1, 0}), 0, 0);
+  const float* ps = s.data<float>();
+  float largest = 0;
+  for (std::int64_t i = 0; i < s.numel(); ++i) largest = std::max(largest, std::abs(ps[i]));
+  CHECK(largest <= 1.0f);
+  for (int row : {3, 100, 700}) CHECK(s.at({0, row}) == doctest::Approx(1.0).epsilon(1e-6));
+  CHECK(s.at({901, 0}) == doctest::Approx(-1.0).epsilon(1e-6));
+  Tensor u = tg::randn({1024, 1024}, 62);
+  check_close(vjp(fused, {x}, u)[0], vjp(composed, {x}, u)[0], 2e-5, 2e-5);
 }
 
 // ---- edge cases ------------------------------------------------------------------
