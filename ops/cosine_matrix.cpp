@@ -76,6 +76,25 @@ void for_each_tile_row(std::int64_t m, F f) {
   });
 }
 
+// Whether the first m rows and columns of g (stride n, m a multiple of B)
+// equal their transpose: each B x B block on and above the diagonal against
+// its mirror (equal(a, b): whether the block at a equals the transpose of the
+// one at b), a row of tiles per task, stopping at the first difference.
+template <int B, class T, class Equal>
+bool symmetric_in_blocks(const T* g, std::int64_t m, std::int64_t n, Equal equal) {
+  std::atomic<bool> symmetric{true};
+  for_each_tile_row(m, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t j0 = i0; j0 < m && symmetric.load(std::memory_order_relaxed); j0 += kTile)
+      for (std::int64_t i = i0; i < i1; i += B) {
+        bool same = true;
+        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, m); j += B)
+          same &= equal(g + i * n + j, g + j * n + i);
+        if (!same) symmetric.store(false, std::memory_order_relaxed);
+      }
+  });
+  return symmetric.load();
+}
+
 // dst block (8 x 8 at dst, stride n) = clamp(src block)^T, and the src block
 // clamped in place: the mirror of one block of syrk's upper triangle.
 template <class T>
@@ -193,21 +212,6 @@ void clamp_and_mirror_upper16(float* s, std::int64_t n) {
   });
 }
 
-// is_symmetric (below) for n a multiple of 16, in 16 x 16 blocks: a row of
-// tiles per task, stopping at the first difference.
-bool is_symmetric16(const float* g, std::int64_t n) {
-  std::atomic<bool> symmetric{true};
-  for_each_tile_row(n, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t j0 = i0; j0 < n && symmetric.load(std::memory_order_relaxed); j0 += kTile)
-      for (std::int64_t i = i0; i < i1; i += 16) {
-        bool same = true;
-        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n); j += 16)
-          same &= equals_transposed_block16(g + i * n + j, g + j * n + i, n);
-        if (!same) symmetric.store(false, std::memory_order_relaxed);
-      }
-  });
-  return symmetric.load();
-}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -291,24 +295,19 @@ template <class T>
 bool is_symmetric(const T* g, std::int64_t n) {
 #ifdef __AVX512F__
   if constexpr (std::is_same_v<T, float>)
-    if (n % 16 == 0) return is_symmetric16(g, n);
+    if (n % 16 == 0)
+      return symmetric_in_blocks<16>(g, n, n, [n](const float* a, const float* b) {
+        return equals_transposed_block16(a, b, n);
+      });
 #endif
   const std::int64_t n8 = n - n % 8;
-  std::atomic<bool> symmetric{true};
-  // Blocks on and above the diagonal, each against the transpose of its mirror, in tiles as symmetrize.
-  for_each_tile_row(n8, [&](std::int64_t i0, std::int64_t i1) {
-    for (std::int64_t j0 = i0; j0 < n8 && symmetric.load(std::memory_order_relaxed); j0 += kTile)
-      for (std::int64_t i = i0; i < i1; i += 8) {
-        bool same = true;
-        for (std::int64_t j = std::max(i, j0); j < std::min(j0 + kTile, n8); j += 8)
-          same &= equals_transposed_block8<T>(g + i * n + j, g + j * n + i, n);
-        if (!same) symmetric.store(false, std::memory_order_relaxed);
-      }
-  });
-  for (std::int64_t i = 0; i < n && symmetric.load(); ++i)
+  if (!symmetric_in_blocks<8>(g, n8, n, [n](const T* a, const T* b) { return equals_transposed_block8<T>(a, b, n); }))
+    return false;
+  // The last n % 8 columns (and so, by symmetry, rows).
+  for (std::int64_t i = 0; i < n; ++i)
     for (std::int64_t j = std::max(i + 1, n8); j < n; ++j)
       if (!(g[i * n + j] == g[j * n + i])) return false;
-  return symmetric.load();
+  return true;
 }
 
 // S = clamp(X X^T, -1, 1) for the (batched) rows X of unit norm, as one
