@@ -1,5 +1,6 @@
 // save_npz refusing bad arguments, and saves that fail or are killed midway:
 // the old file is always left whole.
+#include "kill_saves.hpp"
 #include "npz_test_support.hpp"
 
 using namespace npz_test;
@@ -145,48 +146,24 @@ TEST_CASE("npz: a save killed at random moments leaves the old or the new file, 
   auto start = std::chrono::steady_clock::now();
   tg::io::save_npz(path, a);
   auto one_save_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-  // Delays up to a few saves long, so that kills land before, inside and between saves.
-  const long max_delay_us = std::clamp<long>(4 * one_save_us, 2000, 40000);
-
-  std::mt19937 rng(20240607);
-  std::uniform_int_distribution<long> delay(0, max_delay_us);
-  int saw_a = 0, saw_b = 0, neither = 0, interrupted = 0, child_failed = 0;
-  for (int round = 0; round < 50; ++round) {
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      for (long i = 0;; ++i) {
-        try {
-          tg::io::save_npz(path, i % 2 == 0 ? b : a);
-        } catch (...) {
-          ::_exit(3);
-        }
-      }
-    }
-    ::usleep(static_cast<useconds_t>(delay(rng)));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) ++child_failed;
-
-    const std::string on_disk = read_bytes(path);
-    NamedArrays loaded;
-    Outcome outcome = outcome_of([&] { return tg::io::load_npz(path); }, &loaded);
-    if (on_disk == bytes_a && outcome == Outcome::loaded && same_arrays(loaded, a)) ++saw_a;
-    else if (on_disk == bytes_b && outcome == Outcome::loaded && same_arrays(loaded, b)) ++saw_b;
-    else ++neither;
-    // A temporary left beside the file means the kill landed inside a save.
-    for (const auto& name : names_starting_with(dir.path(), "weights.npz.tmp-")) {
-      ++interrupted;
-      fs::remove(dir.file(name));
-    }
-  }
+  int saw_a = 0, saw_b = 0, neither = 0;
+  const tgtest::KillRounds kills = tgtest::kill_saves_at_random(
+      dir.path(), "weights.npz.tmp-", 50, 20240607, one_save_us,
+      [&](long i) { tg::io::save_npz(path, i % 2 == 0 ? b : a); },
+      [&] {
+        const std::string on_disk = read_bytes(path);
+        NamedArrays loaded;
+        Outcome outcome = outcome_of([&] { return tg::io::load_npz(path); }, &loaded);
+        if (on_disk == bytes_a && outcome == Outcome::loaded && same_arrays(loaded, a)) ++saw_a;
+        else if (on_disk == bytes_b && outcome == Outcome::loaded && same_arrays(loaded, b)) ++saw_b;
+        else ++neither;
+      });
   MESSAGE("kill test: one save takes " << one_save_us << " us; after 50 kills the file was A " << saw_a << " times, B "
-                                       << saw_b << " times; " << interrupted << " kills interrupted a save");
+                                       << saw_b << " times; " << kills.interrupted << " kills interrupted a save");
   CHECK(neither == 0);
-  CHECK(child_failed == 0);
+  CHECK(kills.child_failed == 0);
   // Otherwise the test proved nothing: kills must have landed inside saves, and
   // saves must have completed.
-  CHECK(interrupted > 0);
+  CHECK(kills.interrupted > 0);
   CHECK(saw_b > 0);
 }

@@ -16,12 +16,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kill_saves.hpp"
 #include "op_checks.hpp"
 #include "test_models_support.hpp"
 
@@ -143,46 +143,26 @@ TEST_CASE("reliability: save_weights killed at random moments (SIGKILL) leaves t
   model.save_weights(path);
   const long one_save_us =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-  const long max_delay_us = std::clamp<long>(4 * one_save_us, 2000, 40000);
-
-  std::mt19937 rng(7007);
-  std::uniform_int_distribution<long> delay(0, max_delay_us);
-  int saw_a = 0, saw_b = 0, bad = 0, interrupted = 0, child_failed = 0;
+  int saw_a = 0, saw_b = 0, bad = 0;
   tg::Sequential reader = dense_model(256, 256);
-  for (int round = 0; round < 40; ++round) {
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-      for (long i = 0;; ++i) {
-        try {
-          fill(model, i % 2 == 0 ? 2.0f : 1.0f);
-          model.save_weights(path);
-        } catch (...) {
-          ::_exit(3);
-        }
-      }
-    }
-    ::usleep(static_cast<useconds_t>(delay(rng)));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) ++child_failed;
-    fill(reader, 0.0f);
-    std::string message = error_text([&] { reader.load_weights(path); });
-    if (message.empty() && holds(reader, 1.0f)) ++saw_a;
-    else if (message.empty() && holds(reader, 2.0f)) ++saw_b;
-    else ++bad;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
-      if (entry.path().filename().string().rfind("weights.npz.tmp-", 0) == 0) {
-        ++interrupted;
-        std::filesystem::remove(entry.path());
-      }
-  }
+  const tgtest::KillRounds kills = tgtest::kill_saves_at_random(
+      dir.path(), "weights.npz.tmp-", 40, 7007, one_save_us,
+      [&](long i) {
+        fill(model, i % 2 == 0 ? 2.0f : 1.0f);
+        model.save_weights(path);
+      },
+      [&] {
+        fill(reader, 0.0f);
+        std::string message = error_text([&] { reader.load_weights(path); });
+        if (message.empty() && holds(reader, 1.0f)) ++saw_a;
+        else if (message.empty() && holds(reader, 2.0f)) ++saw_b;
+        else ++bad;
+      });
   MESSAGE("save_weights kill test: one save " << one_save_us << " us; A " << saw_a << " times, B " << saw_b
-                                              << " times; " << interrupted << " kills landed inside a save");
+                                              << " times; " << kills.interrupted << " kills landed inside a save");
   CHECK(bad == 0);
-  CHECK(child_failed == 0);
-  CHECK(interrupted > 0);  // otherwise the test proved nothing
+  CHECK(kills.child_failed == 0);
+  CHECK(kills.interrupted > 0);  // otherwise the test proved nothing
   CHECK(saw_b > 0);
 }
 
