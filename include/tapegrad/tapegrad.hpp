@@ -8,6 +8,7 @@
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/data/skipgram_trainer.hpp"
 #include "tapegrad/data/word2vec.hpp"
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/io/word2vec_format.hpp"
