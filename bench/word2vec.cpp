@@ -2,7 +2,7 @@
 // settings (dim 100, window 5, negative 5, sample 1e-3, min_count 5), one
 // epoch per repetition on freshly initialized tables; words per second.
 //
-//   impl "tapegrad":       the fused hogwild trainer (examples/word2vec/sgns_fused.hpp),
+//   impl "tapegrad":       the fused hogwild trainer (tg::data::SkipGramTrainer),
 //                          TAPEGRAD_NUM_THREADS (or OPENBLAS_NUM_THREADS) threads;
 //   impl "tapegrad_keras": the Keras-tutorial model on a tape, SGD on a schedule
 //                          (examples/word2vec/skipgram_model.hpp), one thread, batches of 128 pairs.
@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "../examples/word2vec/sgns_fused.hpp"
 #include "../examples/word2vec/skipgram_model.hpp"
 #include "bench_util.hpp"
 #include "tapegrad/tapegrad.hpp"
@@ -81,8 +80,8 @@ int main(int argc, char** argv) {
   for (int r = 0; r < reps + 1; ++r) {
     tg::Tensor syn0 = tg::uniform({V, dim}, -1.0 / dim, 1.0 / dim, static_cast<std::uint64_t>(r + 1));
     tg::Tensor syn1 = tg::zeros({V, dim});
-    w2v::FusedTrainer trainer(sentences, vocab, syn0.data<float>(), syn1.data<float>(), dim,
-                              w2v::FusedOptions{.threads = threads, .seed = static_cast<std::uint64_t>(r + 1)}, 1);
+    tg::data::SkipGramTrainer trainer(sentences, vocab, syn0, syn1,
+                                      {.threads = threads, .seed = static_cast<std::uint64_t>(r + 1)}, 1);
     const auto st = trainer.train_epoch(0);
     if (r > 0) fused.add(st.seconds, st.words, st.effective_words);  // the first run warms up
   }

@@ -1,5 +1,7 @@
-# word2vec (examples/word2vec.cpp): the fused trainer's loops need the vector
-# instructions of this machine, as the library's own kernels.
+# word2vec (examples/word2vec.cpp): compiled as the library and the benchmarks
+# (-O3, this machine's vector instructions), so that the tape path's inline
+# helpers (examples/word2vec/skipgram_model.hpp) run as in bench/word2vec.cpp.
+# The fused trainer's loops are the library's (data/skipgram_trainer.cpp).
 if(TARGET word2vec)
   target_compile_options(word2vec PRIVATE $<$<CONFIG:Release>:-O3>)
   if(TAPEGRAD_NATIVE)

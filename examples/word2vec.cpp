@@ -13,23 +13,25 @@
 //   --trainer keras (default)  one GradientTape per batch of pairs, sparse
 //                              gradients, tg::optimizers::SGD on a LinearDecay schedule;
 //   --trainer fused            gensim's per-pair update in one loop over the two
-//                              tables, hogwild threads (--threads): gensim's speed.
+//                              tables, hogwild threads (--threads): gensim's speed
+//                              (tg::data::SkipGramTrainer, tapegrad/data/skipgram_trainer.hpp).
 //
 // Outputs in --out (default word2vec_out): vectors.txt (word2vec text format,
 // KeyedVectors.load_word2vec_format reads it), vocab.txt ("word count", most
 // frequent first), vectors.tsv and metadata.tsv (https://projector.tensorflow.org: Load).
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tapegrad/tapegrad.hpp"
-#include "word2vec/sgns_fused.hpp"
 #include "word2vec/skipgram_model.hpp"
 
 namespace {
@@ -179,12 +181,16 @@ int main(int argc, char** argv) try {
   const tg::data::SkipGramOptions batch_options{.window = a.window, .negative = a.negative, .sample = a.sample,
                                                 .batch_size = a.batch_size, .seed = a.seed};
   tg::data::SkipGramBatcher batcher(sentences, vocab, batch_options);
-  std::unique_ptr<w2v::FusedTrainer> fused;
+  std::unique_ptr<tg::data::SkipGramTrainer> fused;
   std::unique_ptr<tg::optimizers::SGD> sgd;
   if (a.trainer == "fused") {
-    fused = std::make_unique<w2v::FusedTrainer>(
-        sentences, vocab, m.target_embedding.embeddings().data<float>(), m.context_embedding.embeddings().data<float>(),
-        a.dim, w2v::FusedOptions{a.window, a.negative, a.sample, a.alpha, a.min_alpha, a.threads, a.seed, a.hot_rows, a.sync_words}, a.epochs);
+    // The Embedding layers' own weights, trained in place.
+    const tg::data::SkipGramTrainerOptions options{.window = a.window, .negative = a.negative, .sample = a.sample,
+                                                   .alpha = a.alpha, .min_alpha = a.min_alpha, .threads = a.threads,
+                                                   .seed = a.seed, .hot_rows = a.hot_rows,
+                                                   .sync_words = a.sync_words};
+    fused = std::make_unique<tg::data::SkipGramTrainer>(sentences, vocab, m.target_embedding.embeddings(),
+                                                        m.context_embedding.embeddings(), options, a.epochs);
   } else {
     // The schedule runs over optimizer steps: count one epoch's batches (a
     // dry run of an identically seeded batcher) to know the total.
