@@ -1,6 +1,7 @@
 // The cosine similarity matrix (docs/cosine.md): rows normalized by the fused
 // kernel of ops/cosine.cpp, then one product; for one input, the symmetric
-// product (syrk) mirrored in 8 x 8 blocks and a single product in the backward.
+// product (syrk) mirrored in 8 x 8 blocks (16 x 16 with AVX-512) and a single
+// product in the backward.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
