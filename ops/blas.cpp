@@ -4,7 +4,9 @@
 // - Products below 1e7 multiply-adds (some 100 us of work) run on one OpenBLAS
 //   thread: OpenBLAS splits from about 2.6e5 on, and waking its second thread
 //   cost more than it saved (the Siamese benchmark's 128 x 128 x 128 products
-//   made an epoch 10-15% slower on 2 threads than on 1).
+//   made an epoch 10-15% slower on 2 threads than on 1). Cutting them in
+//   pieces on tapegrad's pool is worse still: with this threshold at 1e6, the
+//   Siamese epoch at 2 threads went from 67 to 190-230 ms.
 // - Larger products are cut in pieces run on tapegrad's own pool, each on one
 //   OpenBLAS thread, rather than handed to OpenBLAS's threads. After a
 //   product OpenBLAS's workers keep spinning (sched_yield) for a while, and the
