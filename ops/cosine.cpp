@@ -26,6 +26,15 @@ void check_eps(const char* op, double eps) {
     throw std::invalid_argument(std::string(op) + ": eps must be >= 0, received " + std::to_string(eps));
 }
 
+void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps) {
+  detail::check_same_float("cosine_similarity_matrix", a, b);
+  check_eps("cosine_similarity_matrix", eps);
+  if (a.rank() < 2 || a.rank() > 3 || b.rank() != a.rank() || a.dim(-1) != b.dim(-1) ||
+      (a.rank() == 3 && a.dim(0) != b.dim(0)))
+    throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
+                                "received " + a.shape().str() + " and " + b.shape().str());
+}
+
 std::vector<Tensor> composed_vjp(const std::function<Tensor(const std::vector<Tensor>&)>& f,
                                  const std::vector<Tensor>& inputs, const Tensor& g) {
   GradientTape tape;
@@ -37,6 +46,7 @@ std::vector<Tensor> composed_vjp(const std::function<Tensor(const std::vector<Te
 }  // namespace detail
 
 using detail::check_eps;
+using detail::check_matrix_arguments;
 using detail::composed_vjp;
 
 // ---- composed versions: the oracles ------------------------------------------
@@ -69,12 +79,7 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
 }
 
 Tensor cosine_similarity_matrix(const Tensor& a, const Tensor& b, double eps) {
-  detail::check_same_float("cosine_similarity_matrix", a, b);
-  check_eps("cosine_similarity_matrix", eps);
-  if (a.rank() < 2 || a.rank() > 3 || b.rank() != a.rank() || a.dim(-1) != b.dim(-1) ||
-      (a.rank() == 3 && a.dim(0) != b.dim(0)))
-    throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
-                                "received " + a.shape().str() + " and " + b.shape().str());
+  check_matrix_arguments(a, b, eps);
   Tensor a_hat = div(a, maximum(norm(a, 2.0, {-1}, true), eps));
   Tensor b_hat = div(b, maximum(norm(b, 2.0, {-1}, true), eps));
   return clamp(matmul(a_hat, b_hat, false, true), -1.0, 1.0);

@@ -23,7 +23,7 @@
 
 namespace tg {
 
-using detail::check_eps;
+using detail::check_matrix_arguments;
 using detail::composed_vjp;
 
 namespace {
@@ -374,12 +374,7 @@ Tensor self_similarity(const Tensor& x) {
 // product with the transpose passed to BLAS as a flag; when b is a, the
 // symmetric product (syrk) and a single product in the backward.
 Tensor cosine_similarity_matrix(const Tensor& a, const Tensor& b, double eps) {
-  detail::check_same_float("cosine_similarity_matrix", a, b);
-  check_eps("cosine_similarity_matrix", eps);
-  if (a.rank() < 2 || a.rank() > 3 || b.rank() != a.rank() || a.dim(-1) != b.dim(-1) ||
-      (a.rank() == 3 && a.dim(0) != b.dim(0)))
-    throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
-                                "received " + a.shape().str() + " and " + b.shape().str());
+  check_matrix_arguments(a, b, eps);
   Tensor a_hat = normalize(a, 2.0, {-1}, eps);
   if (b.id() == a.id()) return self_similarity(a_hat);
   Tensor b_hat = normalize(b, 2.0, {-1}, eps);

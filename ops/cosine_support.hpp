@@ -11,6 +11,11 @@ namespace tg::detail {
 // Throws "<op>: eps must be >= 0, received ..." for a negative or NaN eps.
 void check_eps(const char* op, double eps);
 
+// The arguments of cosine_similarity_matrix (the fused op and its composed
+// oracle): one floating dtype, (N, D) and (M, D) or (B, N, D) and (B, M, D),
+// and eps >= 0; throws std::invalid_argument naming the op otherwise.
+void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps);
+
 // The backward of a fused op while an outer tape records: the gradient of the
 // composed oracle, computed on a tape of its own so that the outer tape sees
 // differentiable ops. Second and higher derivatives are then exact.
