@@ -10,6 +10,7 @@
 // same data file, split and pairs (examples/siamese/digits_data.hpp).
 //
 //   bench_siamese_train [timed_epochs=10] [data=examples/data/digits.csv.gz]
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -42,9 +43,16 @@ tg::Tensor labels_tensor(const siamese::Pairs& pairs) {  // +1 same digit, -1 no
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int repetitions = argc > 1 ? std::atoi(argv[1]) : 10;
+  int repetitions = 10;
+  std::string data;
+  CLI::App app{"W4: Siamese training epochs on the UCI digits; prints one JSON line.", "bench_siamese_train"};
+  app.add_option("repetitions", repetitions, "timed epochs (the median is reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("data", data, "the digits file (default: examples/data/digits.csv.gz)");
+  CLI11_PARSE(app, argc, argv);
   try {
-    const siamese::Digits digits = siamese::load_digits(siamese::find_data_file(argc > 2 ? argv[2] : ""));
+    const siamese::Digits digits = siamese::load_digits(siamese::find_data_file(data));
     const siamese::Split split = siamese::split_by_image(digits, 0.3, kSeed);
     siamese::Rng rng(kSeed * 7919 + 1);
     const siamese::Pairs train = siamese::make_pairs(digits, split.train, kTrainPairs, rng);

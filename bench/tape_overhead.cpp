@@ -4,6 +4,7 @@
 // workload in LibTorch.
 //
 //   bench_tape_overhead [repetitions=30] [steps=10000]
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,8 +15,13 @@
 #include "bench_util.hpp"
 
 int main(int argc, char** argv) {
-  const int repetitions = argc > 1 ? std::atoi(argv[1]) : 30;
-  const int steps = argc > 2 ? std::atoi(argv[2]) : 10000;
+  int repetitions = 30, steps = 10000;
+  CLI::App app{"W5: the tape's cost per recorded op; prints one JSON line.", "bench_tape_overhead"};
+  app.add_option("repetitions", repetitions, "timed runs (the median is reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("steps", steps, "ops recorded per run")->check(CLI::PositiveNumber)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   const tg::Tensor y0 = tg::uniform({8}, -1.0, 1.0, 1);
   // a close to 1 and b small keep y bounded over 10,000 steps.
   const tg::Tensor a = tg::uniform({8}, 0.9, 1.0, 2);

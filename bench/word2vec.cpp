@@ -13,6 +13,7 @@
 //
 //   build-bench/bench/bench_word2vec [repetitions] [corpus]   (default: build/data/kjv.txt,
 //   prepared by scripts/prepare_kjv.sh when missing)
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -57,10 +58,19 @@ void report(const char* impl, int threads, const Rates& r) {
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;
-  const int reps = argc > 1 ? std::atoi(argv[1]) : 5;
+  int reps = 5;
   const fs::path root = fs::path(__FILE__).parent_path().parent_path();
-  std::string corpus_path = argc > 2 ? argv[2] : (root / "build/data/kjv.txt").string();
-  if (argc <= 2 && !fs::exists(corpus_path)) {
+  std::string corpus_path;
+  CLI::App app{"word2vec: words per second of the fused and the Keras-style trainers; prints JSON lines.",
+               "bench_word2vec"};
+  app.add_option("repetitions", reps, "timed epochs per trainer (the median is reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("corpus", corpus_path, "the corpus (default: build/data/kjv.txt, made by scripts/prepare_kjv.sh)");
+  CLI11_PARSE(app, argc, argv);
+  const bool default_corpus = corpus_path.empty();
+  if (default_corpus) corpus_path = (root / "build/data/kjv.txt").string();
+  if (default_corpus && !fs::exists(corpus_path)) {
     const std::string cmd = "bash '" + (root / "scripts/prepare_kjv.sh").string() + "' '" + corpus_path + "' >&2";
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "bench_word2vec: no corpus at %s and scripts/prepare_kjv.sh failed\n", corpus_path.c_str());

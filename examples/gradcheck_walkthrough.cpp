@@ -18,6 +18,7 @@
 // Usage: gradcheck_walkthrough [--out DIR]   (default: the current directory)
 // The exit status is 0 when every check gave the expected verdict: the correct
 // gradients pass and both deliberately wrong ones are caught.
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -114,14 +115,12 @@ bool run_graphviz(const std::filesystem::path& dot_file) {
 
 int main(int argc, char** argv) {
   std::filesystem::path out_dir = ".";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--out" && i + 1 < argc) {
-      out_dir = argv[++i];
-    } else {
-      std::cerr << "gradcheck_walkthrough: unknown argument '" << arg << "' (usage: gradcheck_walkthrough [--out DIR])\n";
-      return 2;
-    }
+  CLI::App app{"How to check gradients, and what a wrong one looks like.", "gradcheck_walkthrough"};
+  app.add_option("--out", out_dir, "where the DOT and SVG files go")->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
   std::filesystem::create_directories(out_dir);
 

@@ -21,6 +21,7 @@
 //   6. writes to --out: a PCA of the test embeddings (pca.svg), the loss
 //      curves (loss_batches.csv, loss_epochs.csv, loss_curves.gp, loss_curves.svg)
 //      and the weights (siamese.weights.npz, numpy reads it).
+#include <CLI/CLI.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 #include <algorithm>
@@ -46,29 +47,6 @@
 #endif
 
 namespace {
-
-const char* kUsage = R"(usage: siamese_digits [options]
-
-  --loss NAME        contrastive | cosine_embedding | cosine_similarity (default contrastive)
-  --head NAME        lambda (a Lambda computing 1 - cos) | dot (Dot(axes=1, normalize=true), then 1 - s)
-                     (default lambda)
-  --epochs N         training epochs (default 10)
-  --pairs N          training pairs, half positive (default 20000)
-  --test-pairs N     held-out pairs, half positive (default 4000)
-  --batch N          batch size (default 128)
-  --lr X             Adam learning rate (default 1e-3)
-  --dropout X        dropout rate after each hidden layer of the base network (default 0: none)
-  --margin X         the loss's margin (defaults: contrastive 1.0, cosine_embedding 0,
-                     cosine_similarity 0.3)
-  --test-fraction X  fraction of the images held out for testing (default 0.3)
-  --seed N           seed of the split, the pairs, the weights and the shuffling (default 1)
-  --data PATH        the digits file (default: examples/data/digits.csv.gz, found
-                     from the executable's or the working directory)
-  --out DIR          where the pictures and files go (default siamese_out)
-  --min-pair-accuracy X  exit with status 1 if the held-out pair accuracy is below X
-  --quiet            print only the results
-  --help             this text
-)";
 
 const char* kLossHelp = R"(Losses (labels: y = 1 for a pair of the same digit):
   contrastive        ContrastiveLoss(margin) on the one-output model whose output is the
@@ -98,95 +76,52 @@ struct Options {
   bool quiet = false;
 };
 
-long parse_integer(const std::string& flag, const std::string& text, long low, long high) {
-  std::size_t used = 0;
-  long value = 0;
+// The flags, their ranges and --help, by CLI11. Returns the exit status of
+// --help or of a bad flag (CLI11 prints its message), or -1 to go on.
+int parse_options(int argc, char** argv, Options& o) {
+  CLI::App app{"A Siamese network on the UCI handwritten digits: a shared Dense base, a cosine head.", "siamese_digits"};
+  app.footer(kLossHelp);
+  app.add_option("--loss", o.loss, "the loss (see below)")
+      ->check(CLI::IsMember({"contrastive", "cosine_embedding", "cosine_similarity"}))
+      ->capture_default_str();
+  app.add_option("--head", o.head, "lambda (a Lambda computing 1 - cos) | dot (Dot(axes=1, normalize=true), then 1 - s)")
+      ->check(CLI::IsMember({"lambda", "dot"}))
+      ->capture_default_str();
+  app.add_option("--epochs", o.epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--pairs", o.pairs, "training pairs, half positive")->check(CLI::Range(2, 10000000))->capture_default_str();
+  app.add_option("--test-pairs", o.test_pairs, "held-out pairs, half positive")
+      ->check(CLI::Range(2, 10000000))
+      ->capture_default_str();
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 1000000))->capture_default_str();
+  app.add_option("--lr", o.lr, "Adam learning rate")->check(CLI::Range(1e-12, 10.0))->capture_default_str();
+  app.add_option("--dropout", o.dropout, "dropout rate after each hidden layer of the base network (0: none)")
+      ->check(CLI::Range(0.0, 0.9))
+      ->capture_default_str();
+  app.add_option("--margin", o.margin,
+                 "the loss's margin (defaults: contrastive 1.0, cosine_embedding 0, cosine_similarity 0.3)")
+      ->check(CLI::Range(-1.0, 2.0));
+  app.add_option("--test-fraction", o.test_fraction, "fraction of the images held out for testing")
+      ->check(CLI::Range(0.05, 0.95))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the split, the pairs, the weights and the shuffling")->capture_default_str();
+  app.add_option("--data", o.data,
+                 "the digits file (default: examples/data/digits.csv.gz, found from the executable's or the working "
+                 "directory)");
+  app.add_option("--out", o.out, "where the pictures and files go")
+      ->check(CLI::Validator([](std::string& dir) { return dir.empty() ? std::string("must not be empty") : std::string(); },
+                             "NOT EMPTY"))
+      ->capture_default_str();
+  app.add_option("--min-pair-accuracy", o.min_pair_accuracy, "exit with status 1 if the held-out pair accuracy is below X")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--quiet", o.quiet, "print only the results");
   try {
-    value = std::stol(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
-    throw std::invalid_argument(flag + " expects an integer, received '" + text + "'");
-  if (value < low || value > high)
-    throw std::invalid_argument(flag + " must be in [" + std::to_string(low) + ", " + std::to_string(high) +
-                                "], received " + text);
-  return value;
-}
-
-double parse_number(const std::string& flag, const std::string& text, double low, double high) {
-  std::size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !std::isfinite(value))
-    throw std::invalid_argument(flag + " expects a number, received '" + text + "'");
-  if (value < low || value > high)
-    throw std::invalid_argument(flag + " must be in [" + siamese::fmt(low, "%g") + ", " + siamese::fmt(high, "%g") +
-                                "], received " + text);
-  return value;
-}
-
-// Returns false when --help was asked for.
-bool parse_options(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i], value;
-    if (flag == "--help" || flag == "-h") return false;
-    if (flag == "--quiet") {
-      o.quiet = true;
-      continue;
-    }
-    if (flag.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + flag + "'");
-    if (const auto eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    } else {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      value = argv[++i];
-    }
-    if (flag == "--loss") {
-      if (value != "contrastive" && value != "cosine_embedding" && value != "cosine_similarity")
-        throw std::invalid_argument("--loss must be contrastive, cosine_embedding or cosine_similarity, received '" +
-                                    value + "'");
-      o.loss = value;
-    } else if (flag == "--head") {
-      if (value != "lambda" && value != "dot")
-        throw std::invalid_argument("--head must be lambda or dot, received '" + value + "'");
-      o.head = value;
-    } else if (flag == "--epochs") {
-      o.epochs = static_cast<int>(parse_integer(flag, value, 1, 100000));
-    } else if (flag == "--pairs") {
-      o.pairs = static_cast<int>(parse_integer(flag, value, 2, 10000000));
-    } else if (flag == "--test-pairs") {
-      o.test_pairs = static_cast<int>(parse_integer(flag, value, 2, 10000000));
-    } else if (flag == "--batch") {
-      o.batch = static_cast<int>(parse_integer(flag, value, 1, 1000000));
-    } else if (flag == "--lr") {
-      o.lr = parse_number(flag, value, 1e-12, 10.0);
-    } else if (flag == "--dropout") {
-      o.dropout = parse_number(flag, value, 0.0, 0.9);
-    } else if (flag == "--margin") {
-      o.margin = parse_number(flag, value, -1.0, 2.0);
-    } else if (flag == "--test-fraction") {
-      o.test_fraction = parse_number(flag, value, 0.05, 0.95);
-    } else if (flag == "--seed") {
-      o.seed = static_cast<std::uint64_t>(parse_integer(flag, value, 0, std::numeric_limits<long>::max()));
-    } else if (flag == "--data") {
-      o.data = value;
-    } else if (flag == "--out") {
-      if (value.empty()) throw std::invalid_argument("--out must not be empty");
-      o.out = value;
-    } else if (flag == "--min-pair-accuracy") {
-      o.min_pair_accuracy = parse_number(flag, value, 0.0, 1.0);
-    } else {
-      throw std::invalid_argument("unknown option '" + flag + "' (--help lists them)");
-    }
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a bad flag exits 2, the status of a usage error.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (std::isnan(o.margin)) o.margin = o.loss == "contrastive" ? 1.0 : o.loss == "cosine_embedding" ? 0.0 : 0.3;
-  return true;
+  return -1;
 }
 
 // ---- the custom loss of --loss cosine_similarity ---------------------------------
@@ -479,15 +414,7 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options options;
-  try {
-    if (!parse_options(argc, argv, options)) {
-      std::cout << kUsage << "\n" << kLossHelp;
-      return 0;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "siamese_digits: " << e.what() << "\n" << kUsage;
-    return 2;
-  }
+  if (const int status = parse_options(argc, argv, options); status >= 0) return status;
   try {
     return run(options);
   } catch (const std::exception& e) {

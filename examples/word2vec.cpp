@@ -19,6 +19,7 @@
 // Outputs in --out (default word2vec_out): vectors.txt (word2vec text format,
 // KeyedVectors.load_word2vec_format reads it), vocab.txt ("word count", most
 // frequent first), vectors.tsv and metadata.tsv (https://projector.tensorflow.org: Load).
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -48,68 +49,47 @@ struct Args {
   int neighbours = 8;
 };
 
-const char* usage =
-    "usage: word2vec [--corpus PATH | PATH] [--out DIR] [--trainer keras|fused] [--epochs N] [--dim N]\n"
-    "                [--window N] [--negative N] [--sample X] [--min-count N] [--alpha X] [--min-alpha X]\n"
-    "                [--batch-size N] [--threads N] [--hot-rows N] [--sync-words N] [--seed N] [--max-sentences N] [--probes w1,w2,...]\n"
-    "Defaults are gensim's: dim 100, window 5, negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 0.0001.\n";
-
-Args parse(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (k == "-h" || k == "--help") {
-      std::cout << usage;
-      std::exit(0);
-    }
-    if (k.rfind("--", 0) != 0) {
-      a.corpus = k;
-      continue;
-    }
-    if (i + 1 >= argc) throw std::invalid_argument("word2vec: " + k + " needs a value\n" + usage);
-    const std::string v = argv[++i];
-    auto integer = [&] {
-      std::size_t used = 0;
-      long long x = std::stoll(v, &used);
-      if (used != v.size()) throw std::invalid_argument("word2vec: " + k + " expects an integer, received '" + v + "'");
-      return x;
-    };
-    auto real = [&] {
-      std::size_t used = 0;
-      double x = std::stod(v, &used);
-      if (used != v.size()) throw std::invalid_argument("word2vec: " + k + " expects a number, received '" + v + "'");
-      return x;
-    };
-    if (k == "--corpus") a.corpus = v;
-    else if (k == "--out") a.out = v;
-    else if (k == "--trainer") a.trainer = v;
-    else if (k == "--epochs") a.epochs = static_cast<int>(integer());
-    else if (k == "--dim") a.dim = static_cast<int>(integer());
-    else if (k == "--window") a.window = static_cast<int>(integer());
-    else if (k == "--negative") a.negative = static_cast<int>(integer());
-    else if (k == "--threads") a.threads = static_cast<int>(integer());
-    else if (k == "--hot-rows") a.hot_rows = static_cast<int>(integer());
-    else if (k == "--sync-words") a.sync_words = static_cast<int>(integer());
-    else if (k == "--sample") a.sample = real();
-    else if (k == "--alpha") a.alpha = real();
-    else if (k == "--min-alpha") a.min_alpha = real();
-    else if (k == "--min-count") a.min_count = integer();
-    else if (k == "--batch-size") a.batch_size = integer();
-    else if (k == "--max-sentences") a.max_sentences = integer();
-    else if (k == "--seed") a.seed = static_cast<std::uint64_t>(integer());
-    else if (k == "--probes") {
-      a.probes.clear();
-      std::stringstream ss(v);
-      for (std::string w; std::getline(ss, w, ',');)
-        if (!w.empty()) a.probes.push_back(w);
-    } else throw std::invalid_argument("word2vec: unknown option " + k + "\n" + usage);
+// The flags and --help, by CLI11. Defaults are gensim's: dim 100, window 5,
+// negative 5, sample 1e-3, min_count 5, alpha 0.025 -> 0.0001. Returns the
+// exit status of --help or of a bad flag (CLI11 prints its message), or -1 to go on.
+int parse(int argc, char** argv, Args& a) {
+  CLI::App app{"Skip-gram with negative sampling (gensim's defaults), built from Keras-style layers.", "word2vec"};
+  app.add_option("corpus,--corpus", a.corpus, "a UTF-8 text file, one sentence per line")->capture_default_str();
+  app.add_option("--out", a.out, "the output directory")->capture_default_str();
+  app.add_option("--trainer", a.trainer, "keras (one tape per batch) | fused (tg::data::SkipGramTrainer)")
+      ->check(CLI::IsMember({"keras", "fused"}))
+      ->capture_default_str();
+  app.add_option("--epochs", a.epochs)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--dim", a.dim, "vector size")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--window", a.window)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--negative", a.negative, "negatives per pair")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--sample", a.sample, "sub-sampling threshold")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--min-count", a.min_count)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--alpha", a.alpha, "initial learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--min-alpha", a.min_alpha, "final learning rate")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--batch-size", a.batch_size, "pairs per batch (keras trainer)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--threads", a.threads, "hogwild threads (fused trainer)")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--hot-rows", a.hot_rows, "rows kept per thread (fused trainer)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--sync-words", a.sync_words, "words between syncs of the hot rows (fused trainer)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--seed", a.seed)->capture_default_str();
+  app.add_option("--max-sentences", a.max_sentences, "use only the first N sentences (0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--probes", a.probes, "words whose nearest words are printed after each epoch")
+      ->delimiter(',')
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
-  if (a.trainer != "keras" && a.trainer != "fused")
-    throw std::invalid_argument("word2vec: --trainer must be keras or fused, received '" + a.trainer + "'");
-  if (a.epochs < 1 || a.dim < 1 || a.threads < 1)
-    throw std::invalid_argument("word2vec: --epochs, --dim and --threads must be >= 1");
-  if (a.alpha < 0 || a.min_alpha < 0) throw std::invalid_argument("word2vec: learning rates must be >= 0");
-  return a;
+  return -1;
 }
 
 void print_probes(w2v::SkipGramModel& m, const tg::data::Vocabulary& vocab, const Args& a) {
@@ -151,7 +131,8 @@ void write_outputs(const w2v::SkipGramModel& m, const tg::data::Vocabulary& voca
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const Args a = parse(argc, argv);
+  Args a;
+  if (const int status = parse(argc, argv, a); status >= 0) return status;
   const auto t0 = std::chrono::steady_clock::now();
   if (!std::filesystem::exists(a.corpus))
     throw std::runtime_error("word2vec: no corpus at '" + a.corpus + "'" +
