@@ -14,6 +14,8 @@
 // the buffer: resident memory matters too (word2vec's 2.1 MB tables).
 #include "tapegrad/autodiff/allocator.hpp"
 
+#include "tapegrad/autodiff/shape.hpp"
+
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -23,6 +25,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -67,9 +70,26 @@ BufferCache& cache() {
   return *instance;
 }
 
+// A std::bad_alloc that says how much was asked for: "tapegrad: cannot
+// allocate 4398046511104 bytes (4096 GiB) for a tensor" rather than a bare
+// "std::bad_alloc".
+class AllocationFailure : public std::bad_alloc {
+ public:
+  explicit AllocationFailure(std::size_t bytes)
+      : message_("tapegrad: cannot allocate " + std::to_string(bytes) + " bytes" +
+                 (bytes >> 30 ? " (" + std::to_string(bytes >> 30) + " GiB)" : std::string()) + " for a tensor") {}
+  const char* what() const noexcept override { return message_.c_str(); }
+
+ private:
+  std::string message_;
+};
+
 }  // namespace
 
 std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
+  // Callers check sizes against max_tensor_bytes (checked_byte_size); the
+  // rounding below relies on it, since it would wrap to a tiny buffer near 2^64.
+  if (bytes > static_cast<std::size_t>(max_tensor_bytes)) throw AllocationFailure(bytes);
   bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (bytes == 0) bytes = kAlignment;
   if (bytes < kRecycleMin) {
@@ -96,7 +116,7 @@ std::shared_ptr<void> allocate_buffer(std::size_t bytes) {
       p = std::aligned_alloc(kAlignment, bytes);
     }
   }
-  if (!p) throw std::bad_alloc();
+  if (!p) throw AllocationFailure(bytes);
   return std::shared_ptr<void>(p, [bytes](void* q) {
     if (!cache().give(q, bytes)) std::free(q);
   });

@@ -2,6 +2,7 @@
 
 #include <ostream>
 #include <sstream>
+#include <climits>
 #include <stdexcept>
 
 namespace tg {
@@ -39,6 +40,60 @@ void Shape::bad_push_back(std::int64_t dim) const {
     throw std::invalid_argument("Shape: at most " + std::to_string(max_rank) +
                                 " dimensions are supported, received one more than that");
   throw std::invalid_argument("Shape: dimensions must be non-negative, received " + std::to_string(dim));
+}
+
+namespace {
+
+// The product of the non-zero dimensions as a double, for messages about
+// products too large for int64.
+double approximate_product(const Shape& shape) {
+  double n = 1.0;
+  for (std::int64_t d : shape)
+    if (d != 0) n *= static_cast<double>(d);
+  return n;
+}
+
+std::string approximate(double value) {
+  std::ostringstream os;
+  os.precision(3);
+  os << value;
+  return os.str();
+}
+
+[[noreturn]] void too_many_elements(const Shape& shape, std::string_view op) {
+  throw std::invalid_argument(std::string(op) + ": shape " + shape.str() + " has about " +
+                              approximate(approximate_product(shape)) +
+                              " elements, more than the 2^63 - 1 a tensor can have");
+}
+
+}  // namespace
+
+void Shape::numel_overflow() const { too_many_elements(*this, "Shape::numel"); }
+
+std::int64_t checked_numel(const Shape& shape, std::string_view op) {
+  std::int64_t n = 1;
+  bool has_zero = false;
+  for (std::int64_t d : shape) {
+    has_zero |= d == 0;
+    if (__builtin_mul_overflow(n, d == 0 ? 1 : d, &n)) too_many_elements(shape, op);
+  }
+  return has_zero ? 0 : n;
+}
+
+std::size_t checked_byte_size(const Shape& shape, DType dtype, std::string_view op) {
+  static_assert(max_tensor_bytes == INT64_MAX, "the check below is an int64 overflow test");
+  const std::int64_t n = checked_numel(shape, op);
+  // As in numpy, the non-zero dimensions times the element size must fit, so
+  // that an empty tensor is not a loophole.
+  const auto item = static_cast<std::int64_t>(dtype_size(dtype));
+  std::int64_t nonzero = 1;
+  for (std::int64_t d : shape) nonzero *= d == 0 ? 1 : d;  // cannot overflow: checked_numel passed
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(nonzero, item, &bytes))
+    throw std::invalid_argument(std::string(op) + ": a " + dtype_name(dtype) + " tensor of shape " + shape.str() +
+                                " would take about " + approximate(approximate_product(shape) * static_cast<double>(item)) +
+                                " bytes, more than the 2^63 - 1 a tensor can have");
+  return static_cast<std::size_t>(n * item);
 }
 
 void Shape::insert(int position, std::int64_t dim) {

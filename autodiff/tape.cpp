@@ -575,6 +575,7 @@ std::string GradientTape::to_dot() const {
 }
 
 Tensor stop_gradient(const Tensor& x) {
+  if (!x.defined()) throw std::invalid_argument("stop_gradient: received an undefined tensor");
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->shape = x.shape();
   impl->dtype = x.dtype();

@@ -1,5 +1,6 @@
 #include "tapegrad/autodiff/tensor.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,11 +16,15 @@ namespace tg {
 
 namespace {
 
-std::shared_ptr<detail::TensorImpl> allocate(const Shape& shape, DType dtype) {
+// Every tensor's buffer comes from here, sized by checked_byte_size: a shape
+// whose element count or byte size does not fit is refused before anything is
+// allocated, with `op` (the factory the user called) in the message.
+std::shared_ptr<detail::TensorImpl> allocate(const Shape& shape, DType dtype, const char* op) {
+  const std::size_t bytes = checked_byte_size(shape, dtype, op);
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = detail::allocate_buffer(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype));
+  impl->storage = detail::allocate_buffer(bytes);
   impl->data = impl->storage.get();
   return impl;
 }
@@ -110,15 +115,16 @@ Tensor::Tensor(std::initializer_list<NestedList> values, DType dtype) {
 
 Tensor Tensor::scalar(double value, DType dtype) { return from_doubles({value}, Shape{}, dtype); }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(allocate(shape, dtype)); }
+Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(allocate(shape, dtype, "Tensor::empty")); }
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
-  if (static_cast<std::int64_t>(values.size()) != shape.numel())
+  const std::int64_t n = checked_numel(shape, "Tensor::from_vector");
+  if (static_cast<std::int64_t>(values.size()) != n)
     throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) +
-                                " values cannot fill shape " + shape.str() + " (" + std::to_string(shape.numel()) +
+                                " values cannot fill shape " + shape.str() + " (" + std::to_string(n) +
                                 " elements)");
-  Tensor t = empty(shape, detail::dtype_of<T>());
+  Tensor t(allocate(shape, detail::dtype_of<T>(), "Tensor::from_vector"));
   if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   return t;
 }
@@ -127,6 +133,10 @@ template Tensor Tensor::from_vector<double>(const std::vector<double>&, const Sh
 template Tensor Tensor::from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&);
 
 // ---- access ----------------------------------------------------------------
+
+void Tensor::undefined(const char* fn) {
+  throw std::logic_error(std::string(fn) + ": the tensor is undefined (default-constructed)");
+}
 
 void Tensor::check_dtype(DType expected) const {
   if (!impl_) throw std::logic_error("Tensor: the tensor is undefined (default-constructed)");
@@ -288,8 +298,10 @@ std::string to_string(const Tensor& t) {
 
 // ---- factories -------------------------------------------------------------
 
-Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
+namespace {
+
+Tensor filled(const Shape& shape, double value, DType dtype, const char* op) {
+  Tensor t(allocate(shape, dtype, op));
   std::int64_t n = t.numel();
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -299,17 +311,50 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   });
   return t;
 }
-Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype); }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
-Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), like.dtype()); }
-Tensor ones_like(const Tensor& like) { return ones(like.shape(), like.dtype()); }
-Tensor full_like(const Tensor& like, double value) { return full(like.shape(), value, like.dtype()); }
+
+void check_like(const Tensor& like, const char* op) {
+  if (!like.defined()) throw std::invalid_argument(std::string(op) + ": received an undefined tensor");
+}
+
+}  // namespace
+
+Tensor full(const Shape& shape, double value, DType dtype) { return filled(shape, value, dtype, "full"); }
+Tensor zeros(const Shape& shape, DType dtype) { return filled(shape, 0.0, dtype, "zeros"); }
+Tensor ones(const Shape& shape, DType dtype) { return filled(shape, 1.0, dtype, "ones"); }
+Tensor zeros_like(const Tensor& like) {
+  check_like(like, "zeros_like");
+  return zeros(like.shape(), like.dtype());
+}
+Tensor ones_like(const Tensor& like) {
+  check_like(like, "ones_like");
+  return ones(like.shape(), like.dtype());
+}
+Tensor full_like(const Tensor& like, double value) {
+  check_like(like, "full_like");
+  return full(like.shape(), value, like.dtype());
+}
 
 Tensor arange(double start, double stop, double step, DType dtype) {
+  auto number = [](double v) {  // the shortest text that reads back as v: 0.1, 1e+30, nan, inf
+    char text[32];
+    return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+  };
+  auto range = [&] { return "start " + number(start) + ", stop " + number(stop) + ", step " + number(step); };
+  // numpy refuses these too ("arange: cannot compute length", "Maximum allowed
+  // size exceeded"); a NaN would otherwise give an empty tensor, since every
+  // comparison with it is false.
+  if (!std::isfinite(start) || !std::isfinite(stop) || !std::isfinite(step))
+    throw std::invalid_argument("arange: start, stop and step must be finite, received " + range());
   if (step == 0.0) throw std::invalid_argument("arange: step must be non-zero, received 0");
-  double count = std::ceil((stop - start) / step);
+  // numpy's length, ceil((stop - start) / step); stop - start may overflow to
+  // inf for finite bounds, and a count of 2^63 or more does not fit in int64
+  // (converting it would be undefined behaviour).
+  const double count = std::ceil((stop - start) / step);
+  if (!(count < 0x1p63))
+    throw std::invalid_argument("arange: the range " + range() + " has about " + number(count) +
+                                " elements, more than the 2^63 - 1 a tensor can have");
   std::int64_t n = count > 0 ? static_cast<std::int64_t>(count) : 0;
-  Tensor t = Tensor::empty(Shape{n}, dtype);
+  Tensor t(allocate(Shape{n}, dtype, "arange"));
   dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(t.raw_data());
@@ -373,7 +418,7 @@ std::uint64_t Generator::below(std::uint64_t n) {
 
 Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
   if (!is_floating(dtype)) throw std::invalid_argument("randn: dtype must be float32 or float64, received int64");
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t(allocate(shape, dtype, "randn"));
   std::int64_t n = t.numel();
   dispatch_float(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -392,7 +437,7 @@ Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DTyp
   if (!(low <= high))
     throw std::invalid_argument("uniform: expected low <= high, received low " + std::to_string(low) + " and high " +
                                 std::to_string(high));
-  Tensor t = Tensor::empty(shape, dtype);
+  Tensor t(allocate(shape, dtype, "uniform"));
   std::int64_t n = t.numel();
   dispatch_float(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -413,7 +458,7 @@ Tensor randint(const Shape& shape, std::int64_t low, std::int64_t high, Generato
   if (high <= low)
     throw std::invalid_argument("randint: expected low < high, received low " + std::to_string(low) + " and high " +
                                 std::to_string(high));
-  Tensor t = Tensor::empty(shape, DType::int64);
+  Tensor t(allocate(shape, DType::int64, "randint"));
   auto* p = static_cast<std::int64_t*>(t.raw_data());
   for (std::int64_t i = 0; i < t.numel(); ++i)
     p[i] = low + static_cast<std::int64_t>(gen.below(static_cast<std::uint64_t>(high - low)));

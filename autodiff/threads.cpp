@@ -34,10 +34,10 @@ int threads_from_environment() {
     if (const char* value = std::getenv(name)) {
       char* end = nullptr;
       long n = std::strtol(value, &end, 10);
-      if (end != value && *end == '\0' && n >= 1) return static_cast<int>(std::min(n, 256L));
+      if (end != value && *end == '\0' && n >= 1) return static_cast<int>(std::min<long>(n, max_num_threads));
     }
   }
-  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1U, static_cast<unsigned>(max_num_threads)));
 }
 
 thread_local bool inside_parallel_region = false;
@@ -188,7 +188,9 @@ std::shared_ptr<Pool> current_pool() {
 }  // namespace
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("set_num_threads: expected a number of threads >= 1, received " + std::to_string(n));
+  if (n < 1 || n > max_num_threads)
+    throw std::invalid_argument("set_num_threads: expected a number of threads from 1 to " +
+                                std::to_string(max_num_threads) + ", received " + std::to_string(n));
   std::lock_guard<std::mutex> lock(pool_mutex);
   if (pool_slot()->threads() != n) pool_slot() = std::make_shared<Pool>(n);
 }

@@ -310,6 +310,13 @@ std::shared_ptr<LayerImpl> make_dense(std::int64_t units, const std::string& act
                                       const std::string& name) {
   const std::string w = who("Dense", name);
   if (units <= 0) throw std::invalid_argument(w + ": units must be positive, received " + std::to_string(units));
+  // The bias, (units,) of float32 at the least, must fit in a tensor; the
+  // kernel (inputs, units) and the dtype are checked when the layer is built.
+  constexpr std::int64_t max_units = max_tensor_bytes / 4;
+  if (units > max_units)
+    throw std::invalid_argument(w + ": units must be at most " + std::to_string(max_units) +
+                                " (a float32 bias of that many elements takes 2^63 - 1 bytes), received " +
+                                std::to_string(units));
   auto fn = activation_or_throw(w, activation);
   return std::make_shared<DenseImpl>(units, activation, std::move(fn), use_bias, name);
 }
@@ -381,6 +388,7 @@ std::shared_ptr<LayerImpl> make_embedding(std::int64_t input_dim, std::int64_t o
     throw std::invalid_argument(w + ": the table's dtype must be float32 or float64, received " +
                                 dtype_name(dtype));
   if (!init) throw std::invalid_argument(w + ": the embeddings initializer is empty");
+  checked_byte_size(Shape{input_dim, output_dim}, dtype, w + ": the table (input_dim, output_dim)");
   return std::make_shared<EmbeddingImpl>(input_dim, output_dim, std::move(init), dtype, name);
 }
 }  // namespace

@@ -75,6 +75,8 @@ std::string snake_case(const std::string& name) {
 }  // namespace
 
 SymbolicTensor Input(const Shape& shape, DType dtype, const std::string& name) {
+  // A batch of one must be possible: building a model runs its layers on one.
+  checked_byte_size(shape, dtype, (name.empty() ? std::string("Input") : "Input '" + name + "'") + " (one sample)");
   auto impl = std::make_shared<SymbolicTensor::Impl>();
   impl->shape = shape;
   impl->dtype = dtype;
@@ -271,6 +273,9 @@ Tensor LayerImpl::add_weight(const std::string& name, const Shape& shape, const 
                              bool trainable, DType dtype) {
   if (!is_floating(dtype))
     throw std::invalid_argument(name_ + ": add_weight '" + name + "': weights must be float32 or float64");
+  // Checked before the initializer runs, so that the message names the layer
+  // and the weight rather than the initializer's factory.
+  checked_byte_size(shape, dtype, name_ + ": add_weight '" + name + "'");
   Tensor value = initializer(shape, dtype, generator_);
   if (value.shape() != shape || value.dtype() != dtype)
     throw std::logic_error(name_ + ": add_weight '" + name + "': the initializer returned " + value.shape().str() +

@@ -26,6 +26,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
                                   " vs " + std::to_string(db) + ")");
     out[i] = da == 1 ? db : da;
   }
+  // The broadcast of two valid shapes can have more elements than int64
+  // counts, (2^32, 1) with (1, 2^32): refused here, naming the op.
+  checked_numel(out, op);
   return out;
 }
 
@@ -86,7 +89,6 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
   check_defined("reshape", x);
   Shape target;
   int infer = -1;
-  std::int64_t known = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       if (infer >= 0) throw std::invalid_argument("reshape: only one dimension can be -1, received two");
@@ -97,21 +99,34 @@ Tensor reshape(const Tensor& x, const std::vector<std::int64_t>& shape) {
                                   "; expected a size >= 0 or -1");
     } else {
       target.push_back(shape[i]);
-      known *= shape[i];
     }
   }
-  auto fail = [&] {
+  auto fail = [&](const std::string& why = "") {
     std::string requested = "(";
     for (std::size_t i = 0; i < shape.size(); ++i) requested += (i ? ", " : "") + std::to_string(shape[i]);
     requested += shape.size() == 1 ? ",)" : ")";
     return std::invalid_argument("reshape: cannot reshape a tensor of shape " + x.shape().str() + " (" +
-                                 std::to_string(x.numel()) + " elements) to " + requested);
+                                 std::to_string(x.numel()) + " elements) to " + requested + why);
   };
+  // The product of the given sizes (the -1 counts as 1), checked as numel() is
+  // (zeros aside): unchecked, (2^62 + 1, 4) wraps around to 4 elements and
+  // passes for arange(4).
+  std::int64_t known = 1;
+  bool has_zero = false;
+  for (std::int64_t d : target) {
+    has_zero |= d == 0;
+    if (__builtin_mul_overflow(known, d == 0 ? 1 : d, &known))
+      throw fail(": the sizes multiply to more than 2^63 - 1 elements");
+  }
+  if (has_zero) known = 0;
   if (infer >= 0) {
     if (known == 0 || x.numel() % known != 0) throw fail();
     target[infer] = x.numel() / known;
   }
   if (target.numel() != x.numel()) throw fail();
+  // The same count as x means the same bytes, except for an empty view, whose
+  // non-zero dimensions are held to the byte limit as every tensor's are.
+  if (has_zero) checked_byte_size(target, x.dtype(), "reshape");
   return reshape_to("reshape", x, target);
 }
 
@@ -207,8 +222,12 @@ Tensor concat(const std::vector<Tensor>& xs, int axis) {
       throw std::invalid_argument("concat: tensor " + std::to_string(i) + " has shape " + t.shape().str() +
                                   " but tensor 0 has shape " + first.shape().str() +
                                   "; all dimensions except axis " + std::to_string(a) + " must match");
-    out_shape[a] += t.shape()[a];
+    if (__builtin_add_overflow(out_shape[a], t.shape()[a], &out_shape[a]))
+      throw std::invalid_argument("concat: the sizes along axis " + std::to_string(a) +
+                                  " add up to more than 2^63 - 1 (tensor " + std::to_string(i) + " has shape " +
+                                  t.shape().str() + ")");
   }
+  checked_byte_size(out_shape, first.dtype(), "concat");
   Tensor out = Tensor::empty(out_shape, first.dtype());
   std::int64_t outer = 1, inner = 1;
   for (int d = 0; d < a; ++d) outer *= out_shape[d];
@@ -331,6 +350,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   if (broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
     throw std::invalid_argument("broadcast_to: cannot broadcast shape " + x.shape().str() + " to " + shape.str());
+  checked_byte_size(shape, x.dtype(), "broadcast_to");  // the copy's buffer, before anything is allocated
   Tensor out = strided_copy(x, shape, detail::broadcast_strides(x.shape(), shape));
   if (is_recording())
     record_op("broadcast_to", {x}, out, [in = x.shape()](const Tensor& g, BackwardContext& ctx) {

@@ -118,6 +118,33 @@ TEST_CASE("tensor: arange as numpy.arange") {
   CHECK_THROWS_AS(tg::arange(0, 1, 0), std::invalid_argument);
 }
 
+TEST_CASE("tensor: arange refuses NaN and infinite bounds and ranges too long to count") {
+  const double nan = std::nan(""), inf = HUGE_VAL;
+  // Every comparison with NaN is false, so a NaN bound gave an empty tensor;
+  // numpy raises "arange: cannot compute length".
+  CHECK_THROWS_WITH_AS(tg::arange(0, nan), "arange: start, stop and step must be finite, received start 0, stop nan, step 1",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(nan), doctest::Contains("received start 0, stop nan, step 1"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(nan, 3), doctest::Contains("arange: start, stop and step must be finite"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(0, 3, nan), doctest::Contains("step nan"), std::invalid_argument);
+  // An infinite range converted inf to int64 (undefined behaviour) and failed in Shape.
+  CHECK_THROWS_WITH_AS(tg::arange(0, inf), "arange: start, stop and step must be finite, received start 0, stop inf, step 1",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(-inf, 0), doctest::Contains("start -inf"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(0, 1, inf), doctest::Contains("step inf"), std::invalid_argument);
+  // Finite bounds whose count is not a finite int64.
+  CHECK_THROWS_WITH_AS(tg::arange(0, 1e30),
+                       "arange: the range start 0, stop 1e+30, step 1 has about 1e+30 elements, more than the 2^63 - 1 "
+                       "a tensor can have",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(-1e308, 1e308, 1), doctest::Contains("has about inf elements"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::arange(0, 1, 1e-300), doctest::Contains("arange: the range"), std::invalid_argument);
+  // 2^62 elements count, but 2^64 bytes of float32 do not fit.
+  CHECK_THROWS_WITH_AS(tg::arange(0, 0x1p62), doctest::Contains("arange: a float32 tensor of shape (4611686018427387904,)"),
+                       std::invalid_argument);
+}
+
 // ---- random numbers ----------------------------------------------------------
 
 TEST_CASE("tensor: seeded random numbers are reproducible") {
@@ -255,6 +282,27 @@ TEST_CASE("tensor: an undefined tensor throws instead of crashing") {
   CHECK_THROWS_AS(u.assign(Tensor({1})), std::logic_error);
   CHECK_THROWS_AS(Tensor({1}).assign(u), std::invalid_argument);
   CHECK_THROWS_AS(u.set_trainable(true), std::logic_error);
+}
+
+TEST_CASE("tensor: the accessors of an undefined tensor throw, naming themselves") {
+  // They dereferenced a null pointer.
+  const Tensor u;
+  CHECK_THROWS_WITH_AS(u.numel(), "Tensor::numel: the tensor is undefined (default-constructed)", std::logic_error);
+  CHECK_THROWS_WITH_AS(u.shape(), "Tensor::shape: the tensor is undefined (default-constructed)", std::logic_error);
+  CHECK_THROWS_WITH_AS(u.rank(), "Tensor::rank: the tensor is undefined (default-constructed)", std::logic_error);
+  CHECK_THROWS_WITH_AS(u.dtype(), "Tensor::dtype: the tensor is undefined (default-constructed)", std::logic_error);
+  CHECK_THROWS_WITH_AS(u.is_floating(), doctest::Contains("Tensor::is_floating: the tensor is undefined"),
+                       std::logic_error);
+  CHECK_THROWS_WITH_AS(u.raw_data(), doctest::Contains("Tensor::raw_data: the tensor is undefined"), std::logic_error);
+  CHECK_THROWS_WITH_AS(u.trainable(), doctest::Contains("Tensor::trainable: the tensor is undefined"), std::logic_error);
+  CHECK_THROWS_WITH_AS(u.name(), doctest::Contains("Tensor::name: the tensor is undefined"), std::logic_error);
+  CHECK_FALSE(u.defined());
+  CHECK(u.id() == nullptr);
+  // The ops say so as every other op does.
+  CHECK_THROWS_WITH_AS(tg::stop_gradient(u), "stop_gradient: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::zeros_like(u), "zeros_like: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::ones_like(u), "ones_like: received an undefined tensor", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::full_like(u, 2), "full_like: received an undefined tensor", std::invalid_argument);
 }
 
 // ---- printing ----------------------------------------------------------------

@@ -82,10 +82,20 @@ TEST_CASE("threads: a nested parallel_for runs on the calling thread") {
   CHECK(total == 100);
 }
 
-TEST_CASE("threads: set_num_threads rejects n < 1") {
+TEST_CASE("threads: set_num_threads rejects n < 1 and n > max_num_threads, keeping the pool") {
   ThreadsGuard guard;
-  CHECK_THROWS_WITH_AS(tg::set_num_threads(0), "set_num_threads: expected a number of threads >= 1, received 0",
+  tg::set_num_threads(2);
+  CHECK_THROWS_WITH_AS(tg::set_num_threads(0), "set_num_threads: expected a number of threads from 1 to 256, received 0",
                        std::invalid_argument);
+  // 200000 threads would be created up front (a stack each) and woken for every
+  // large kernel; TAPEGRAD_NUM_THREADS is capped at the same 256.
+  CHECK_THROWS_WITH_AS(tg::set_num_threads(200000),
+                       "set_num_threads: expected a number of threads from 1 to 256, received 200000",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(tg::set_num_threads(tg::max_num_threads + 1), std::invalid_argument);
+  CHECK(tg::get_num_threads() == 2);
+  tg::set_num_threads(tg::max_num_threads);  // the largest accepted
+  CHECK(tg::get_num_threads() == tg::max_num_threads);
 }
 
 TEST_CASE("threads: large ops give bit-identical values and gradients on 1, 2 and 3 threads") {

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tg {
@@ -44,11 +45,21 @@ class Shape {
   int size() const { return rank_; }
   int rank() const { return rank_; }
   bool empty() const { return rank_ == 0; }
-  // Product of the dimensions (1 for a scalar's empty shape).
+  // Product of the dimensions (1 for a scalar's empty shape). As in numpy, the
+  // product of the non-zero dimensions must fit in int64 even when a zero makes
+  // the count 0, so that the answer does not depend on the order of the axes:
+  // (2^32, 2^32, 0) and (0, 2^32, 2^32) both throw std::invalid_argument.
+  // Tensors are checked when they are made (checked_byte_size below), so for a
+  // tensor's shape this never throws; the check costs one flag test per axis.
   std::int64_t numel() const {
     std::int64_t n = 1;
-    for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
-    return n;
+    bool has_zero = false;
+    for (int i = 0; i < rank_; ++i) {
+      const std::int64_t d = dims_[static_cast<std::size_t>(i)];
+      has_zero |= d == 0;
+      if (__builtin_mul_overflow(n, d == 0 ? 1 : d, &n)) numel_overflow();  // throws
+    }
+    return has_zero ? 0 : n;
   }
 
   std::int64_t operator[](int i) const { return dims_[static_cast<std::size_t>(i)]; }
@@ -80,10 +91,27 @@ class Shape {
 
  private:
   [[noreturn]] void bad_push_back(std::int64_t dim) const;
+  [[noreturn]] void numel_overflow() const;
   std::array<std::int64_t, max_rank> dims_{};
   int rank_ = 0;
 };
 
 std::ostream& operator<<(std::ostream& os, const Shape& shape);
+
+// The most bytes one tensor may take: 2^63 - 1 (PTRDIFF_MAX), numpy's limit
+// too. Below it, byte offsets, pointer differences and the allocator's
+// rounding up to 64 bytes or to a 2 MiB page cannot wrap around.
+inline constexpr std::int64_t max_tensor_bytes = INT64_MAX;
+
+// shape.numel(), or std::invalid_argument naming `op` and the shape when the
+// product of the non-zero dimensions exceeds 2^63 - 1, e.g. "reshape: shape
+// (4611686018427387905, 4) has about 1.84e+19 elements, more than the
+// 2^63 - 1 a tensor can have".
+std::int64_t checked_numel(const Shape& shape, std::string_view op);
+// The bytes a tensor of `shape` and `dtype` takes, or std::invalid_argument
+// naming `op`, the dtype and the shape when it exceeds max_tensor_bytes. Every
+// tensor's buffer is sized through this check (Tensor::empty and the
+// factories), so a shape that passes it has a numel() that cannot overflow.
+std::size_t checked_byte_size(const Shape& shape, DType dtype, std::string_view op);
 
 }  // namespace tg

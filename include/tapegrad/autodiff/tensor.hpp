@@ -115,14 +115,17 @@ class Tensor {
   // Uninitialized storage of the given shape (the values are unspecified).
   static Tensor empty(const Shape& shape, DType dtype = DType::float32);
 
+  // The accessors below throw std::logic_error on an undefined tensor ("Tensor::shape:
+  // the tensor is undefined (default-constructed)"); the test is one predicted
+  // branch, the throw is out of line.
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  int rank() const { return impl_->shape.rank(); }
+  const Shape& shape() const { return defined_impl("Tensor::shape").shape; }
+  int rank() const { return defined_impl("Tensor::rank").shape.rank(); }
   // Size of dimension `axis`; negative axes count from the end.
   std::int64_t dim(int axis) const;
-  std::int64_t numel() const { return impl_->shape.numel(); }
-  DType dtype() const { return impl_->dtype; }
-  bool is_floating() const { return tg::is_floating(impl_->dtype); }
+  std::int64_t numel() const { return defined_impl("Tensor::numel").shape.numel(); }
+  DType dtype() const { return defined_impl("Tensor::dtype").dtype; }
+  bool is_floating() const { return tg::is_floating(defined_impl("Tensor::is_floating").dtype); }
 
   // Typed access to the contiguous row-major buffer; throws if T does not match dtype().
   template <class T>
@@ -135,7 +138,7 @@ class Tensor {
     if (!impl_ || impl_->dtype != detail::dtype_of<T>()) check_dtype(detail::dtype_of<T>());  // throws
     return static_cast<const T*>(impl_->data);
   }
-  void* raw_data() const { return impl_->data; }
+  void* raw_data() const { return defined_impl("Tensor::raw_data").data; }
 
   // The single value of a one-element tensor, converted to double.
   double item() const;
@@ -155,9 +158,9 @@ class Tensor {
   void assign(const Tensor& values);
 
   // Trainable tensors (variables) are watched by every tape automatically.
-  bool trainable() const { return impl_->trainable; }
+  bool trainable() const { return defined_impl("Tensor::trainable").trainable; }
   Tensor& set_trainable(bool trainable);
-  const std::string& name() const { return impl_->name; }
+  const std::string& name() const { return defined_impl("Tensor::name").name; }
   Tensor& set_name(std::string name);
 
   // Identity used by tapes; two handles to the same tensor have the same id.
@@ -167,6 +170,11 @@ class Tensor {
 
  private:
   void check_dtype(DType expected) const;
+  const detail::TensorImpl& defined_impl(const char* fn) const {
+    if (!impl_) [[unlikely]] undefined(fn);  // throws
+    return *impl_;
+  }
+  [[noreturn]] static void undefined(const char* fn);
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 

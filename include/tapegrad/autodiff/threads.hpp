@@ -11,7 +11,8 @@
 // another shape, so their last bits can depend on the number of threads.
 //
 // The number of threads is, in order: set_num_threads(n); the environment
-// variable TAPEGRAD_NUM_THREADS; OMP_NUM_THREADS; the number of cores.
+// variable TAPEGRAD_NUM_THREADS; OMP_NUM_THREADS; the number of cores; at most
+// max_num_threads.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,15 @@
 
 namespace tg {
 
-// n >= 1; 1 runs everything on the calling thread.
+// The most threads the pool runs. Every thread is created up front and woken
+// for each large kernel, so beyond the cores more threads only cost memory
+// (a stack each) and wake-ups; 256 covers the largest machines.
+inline constexpr int max_num_threads = 256;
+
+// 1 <= n <= max_num_threads (std::invalid_argument otherwise: a number given
+// in code is checked like any argument); 1 runs everything on the calling
+// thread. The environment variables, set for all programs alike, are capped at
+// max_num_threads instead, as is the number of cores.
 void set_num_threads(int n);
 int get_num_threads();
 
