@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <ostream>
 #include <span>
 #include <sstream>
@@ -17,7 +18,20 @@ namespace tg {
 
 namespace detail {
 thread_local std::uint64_t newest_tape_serial = 0;
-thread_local std::uint64_t no_grad_below = 1;
+thread_local std::atomic<std::uint64_t> no_grad_below{1};
+
+// The live NoGradGuards of one thread, by the threshold each pauses below, in
+// creation order: serials only grow, so the list is sorted and its last entry
+// is the largest. A tape is paused while any guard pausing it lives, so the
+// thread's no_grad_below is that largest threshold (1 when none is left),
+// recomputed whenever a guard ends, in any order. A guard may end on another
+// thread, hence the mutex and the atomic; `below` is cleared when the thread
+// exits, after which ending a guard has nothing left to resume.
+struct NoGradState {
+  std::mutex mutex;
+  std::vector<std::uint64_t> thresholds;
+  std::atomic<std::uint64_t>* below = nullptr;
+};
 }  // namespace detail
 
 namespace {
@@ -25,6 +39,20 @@ namespace {
 // The tapes alive on this thread, innermost last.
 thread_local std::vector<GradientTape*> active_tapes;
 std::atomic<std::uint64_t> next_serial{1};
+
+// This thread's NoGradState, shared with its guards so that one outliving the
+// thread (deleted elsewhere later) still finds it.
+struct NoGradThread {
+  std::shared_ptr<detail::NoGradState> state = std::make_shared<detail::NoGradState>();
+  NoGradThread() { state->below = &detail::no_grad_below; }
+  ~NoGradThread() {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->below = nullptr;
+  }
+  NoGradThread(const NoGradThread&) = delete;
+  NoGradThread& operator=(const NoGradThread&) = delete;
+};
+thread_local NoGradThread no_grad_thread;
 
 // True if some active, unpaused tape watches t, so that an op on t would be
 // recorded (the rule of record_op).
@@ -367,9 +395,20 @@ GradientTape::~GradientTape() {
   detail::newest_tape_serial = active_tapes.empty() ? 0 : active_tapes.back()->serial_;
 }
 
-NoGradGuard::NoGradGuard() : saved_(detail::no_grad_below) {
-  // Every tape created so far has a serial below next_serial.
-  detail::no_grad_below = next_serial.load();
+// Every tape created so far has a serial below next_serial, and no guard of
+// this thread has a larger threshold (serials only grow).
+NoGradGuard::NoGradGuard() : below_(next_serial.load()), state_(no_grad_thread.state) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->thresholds.push_back(below_);
+  state_->below->store(below_, std::memory_order_relaxed);
+}
+
+NoGradGuard::~NoGradGuard() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<std::uint64_t>& live = state_->thresholds;
+  // Guards of one threshold pause the same tapes: removing any one of them will do.
+  live.erase(std::find(live.begin(), live.end(), below_));
+  if (state_->below) state_->below->store(live.empty() ? 1 : live.back(), std::memory_order_relaxed);
 }
 
 void GradientTape::watch(const Tensor& tensor) {

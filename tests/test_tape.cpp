@@ -1,10 +1,13 @@
 // GradientTape: recording, accumulation, persistence, nesting, no-grad, teaching aids.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <tapegrad/tapegrad.hpp>
+#include <thread>
 #include <vector>
 
 using tg::Tensor;
@@ -627,4 +630,79 @@ TEST_CASE("tape: record_op with a custom op, and errors from a bad backward") {
   CHECK_THROWS_WITH_AS(
       tg::record_op("identity", {x2}, x2, [](const Tensor&, tg::BackwardContext&) {}),
       doctest::Contains("returned one of its inputs"), std::logic_error);
+}
+
+// ---- misuse: guards out of order or on another thread, in-place writes, DOT names ----
+
+TEST_CASE("tape: NoGradGuards destroyed out of order pause exactly what the live ones pause") {
+  Tensor x({1.0, 2.0}, tg::float64);
+  tg::GradientTape early(/*persistent=*/true);  // paused by both guards
+  early.watch(x);
+  auto first = std::make_unique<tg::NoGradGuard>();
+  tg::GradientTape late(/*persistent=*/true);  // created under the first guard: paused by the second only
+  late.watch(x);
+  auto second = std::make_unique<tg::NoGradGuard>();
+  CHECK_FALSE(tg::is_recording());
+  first.reset();  // the second guard still pauses both tapes
+  Tensor a = x * x;
+  CHECK(early.size() == 0);
+  CHECK(late.size() == 0);
+  second.reset();  // none left: both record again
+  CHECK(tg::is_recording());
+  Tensor y = tg::sum(x * x);
+  CHECK(early.size() == 2);
+  CHECK(late.size() == 2);
+  CHECK(values_of(early.gradient(y, {x})[0]) == std::vector<double>{2, 4});
+  CHECK(values_of(late.gradient(y, {x})[0]) == std::vector<double>{2, 4});
+
+  // In creation order the other way round: ending the second guard resumes the
+  // tape made under the first; ending the first resumes the other one.
+  tg::GradientTape t1;
+  t1.watch(x);
+  auto g1 = std::make_unique<tg::NoGradGuard>();
+  tg::GradientTape t2;
+  t2.watch(x);
+  auto g2 = std::make_unique<tg::NoGradGuard>();
+  g2.reset();
+  Tensor b = x * x;
+  CHECK(t1.size() == 0);
+  CHECK(t2.size() == 1);
+  g1.reset();
+  Tensor c = x * x;
+  CHECK(t1.size() == 1);
+  CHECK(t2.size() == 2);
+}
+
+TEST_CASE("tape: a NoGradGuard destroyed on another thread ends the pause of the thread that made it") {
+  Tensor x({1.0, 2.0}, tg::float64);
+  tg::GradientTape tape;
+  tape.watch(x);
+  auto* guard = new tg::NoGradGuard;
+  CHECK_FALSE(tg::is_recording());
+  // The other thread has a tape under a guard of its own: deleting our guard
+  // there must not end its pause.
+  bool other_paused_before = false, other_paused_after = false;
+  std::thread([&] {
+    Tensor z({3.0}, tg::float64);
+    tg::GradientTape other;
+    other.watch(z);
+    tg::NoGradGuard own;
+    Tensor u = z * z;
+    other_paused_before = other.size() == 0;
+    delete guard;
+    Tensor v = z * z;
+    other_paused_after = other.size() == 0;
+  }).join();
+  CHECK(other_paused_before);
+  CHECK(other_paused_after);
+  CHECK(tg::is_recording());
+  Tensor y = tg::sum(x * x);
+  CHECK(tape.size() == 2);
+  CHECK(values_of(tape.gradient(y, {x})[0]) == std::vector<double>{2, 4});
+
+  // A guard that outlives the thread that made it can still be destroyed.
+  tg::NoGradGuard* orphan = nullptr;
+  std::thread([&] { orphan = new tg::NoGradGuard; }).join();
+  delete orphan;
+  CHECK(tg::is_recording());
 }
