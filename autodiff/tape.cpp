@@ -194,6 +194,27 @@ void accumulate_into(void* map, const Tensor& input, Gradient&& g) {
 
 std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
 
+// A backward reads the values its op saw (x for the gradient of x * y, the
+// output for exp): if one of the record's tensors was written in place since
+// (Tensor::version moved on), the gradient would silently use the new values.
+// PyTorch raises here too; TensorFlow would need a copy of every input.
+void check_unmodified(const GradientTape::Record& r, std::size_t k, const std::string& fn) {
+  for (std::size_t i = 0; i <= r.input_count; ++i) {
+    const Tensor& t = i < r.input_count ? r.inputs[i] : r.output;
+    if (!t.defined()) continue;
+    const std::uint64_t now = t.impl()->version_counter();
+    if (now == r.versions[i]) continue;
+    const std::string which = i < r.input_count ? "input " + std::to_string(i) : std::string("output");
+    const std::string what = (t.name().empty() ? "" : "'" + t.name() + "', ") + describe(t);
+    throw std::logic_error(fn + ": the backward of '" + r.op + "' (op #" + std::to_string(k) +
+                           ") would read new values: its " + which + " (" + what +
+                           ") was modified in place after the op was recorded (version " +
+                           std::to_string(r.versions[i]) + " then, " + std::to_string(now) +
+                           " now: an assign(), set() or optimizer step in between); compute the forward pass "
+                           "again after modifying it, or modify a clone()");
+  }
+}
+
 }  // namespace
 
 // ---- Gradient ----------------------------------------------------------------
@@ -361,8 +382,12 @@ void GradientTape::append(const char* name, const Tensor* inputs, std::size_t n,
   else ops.copy_to(closure, stored);
   auto* stored_inputs = static_cast<Tensor*>(arena_.allocate(n * sizeof(Tensor), alignof(Tensor)));
   for (std::size_t i = 0; i < n; ++i) ::new (stored_inputs + i) Tensor(inputs[i]);
+  auto* versions =
+      static_cast<std::uint64_t*>(arena_.allocate((n + 1) * sizeof(std::uint64_t), alignof(std::uint64_t)));
+  for (std::size_t i = 0; i < n; ++i) versions[i] = inputs[i].defined() ? inputs[i].impl()->version_counter() : 0;
+  versions[n] = output.impl()->version_counter();
   try {
-    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask});
+    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask, versions});
   } catch (...) {
     ops.destroy(stored);
     for (std::size_t i = 0; i < n; ++i) stored_inputs[i].~Tensor();
@@ -497,6 +522,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     const detail::TensorImpl* out = r.output.impl().get();
     Accumulator* acc = grads.find(out);
     if (!acc || !acc->defined()) continue;
+    check_unmodified(r, k, fn);
     Tensor g = acc->take_dense();
     if (!persistent_ && !acc->keep) *acc = Accumulator();
     BackwardContext ctx(r.inputs, r.input_count, r.needs_mask, accumulate_into, &grads);
@@ -619,6 +645,7 @@ Tensor stop_gradient(const Tensor& x) {
   impl->dtype = x.dtype();
   impl->data = x.raw_data();
   impl->storage = x.impl()->storage;
+  impl->viewed = x.impl()->viewed ? x.impl()->viewed : x.impl();  // writes to either are seen by both
   return Tensor(std::move(impl));
 }
 

@@ -706,3 +706,95 @@ TEST_CASE("tape: a NoGradGuard destroyed on another thread ends the pause of the
   delete orphan;
   CHECK(tg::is_recording());
 }
+
+TEST_CASE("tape: an assign between the forward pass and gradient() is an error naming the op and the tensor") {
+  Tensor w = tg::Variable(Tensor({1.0, 2.0}, tg::float64), "w");
+  tg::GradientTape tape;
+  Tensor y = tg::sum(w * w);
+  w.assign(Tensor({10.0, 20.0}, tg::float64));  // the backward of mul would read 10, 20
+  CHECK_THROWS_WITH_AS(tape.gradient(y, {w}),
+                       doctest::Contains("the backward of 'mul' (op #0) would read new values: its input 0 "
+                                         "('w', (2,) float64) was modified in place after the op was recorded "
+                                         "(version 0 then, 1 now"),
+                       std::logic_error);
+}
+
+TEST_CASE("tape: in-place writes to any tensor a backward reads are caught: constants, views, outputs, set()") {
+  Tensor w = tg::Variable(Tensor({1.0, 2.0}, tg::float64), "w");
+  SUBCASE("an unwatched constant, by set()") {
+    Tensor c({3.0, 4.0}, tg::float64);
+    tg::GradientTape tape;
+    Tensor y = tg::sum(w * c);
+    c.set({0}, 5.0);
+    CHECK_THROWS_WITH_AS(tape.gradient(y, {w}), doctest::Contains("its input 1 ((2,) float64) was modified in place"),
+                         std::logic_error);
+  }
+  SUBCASE("a view of the variable, when the variable is assigned") {
+    tg::GradientTape tape;
+    Tensor r = tg::reshape(w, {2, 1});
+    Tensor y = tg::sum(r * r);
+    w.assign(Tensor({10.0, 20.0}, tg::float64));
+    CHECK_THROWS_WITH_AS(tape.gradient(y, {w}), doctest::Contains("the backward of 'mul' (op #1)"), std::logic_error);
+  }
+  SUBCASE("the variable, when a view of it is assigned") {
+    tg::GradientTape tape;
+    Tensor y = tg::sum(w * w);
+    tg::reshape(w, {2, 1}).assign(Tensor({{10.0}, {20.0}}, tg::float64));
+    CHECK_THROWS_WITH_AS(tape.gradient(y, {w}), doctest::Contains("its input 0 ('w'"), std::logic_error);
+  }
+  SUBCASE("a stop_gradient of a modified tensor") {
+    Tensor c({3.0, 4.0}, tg::float64);
+    tg::GradientTape tape;
+    Tensor y = tg::sum(w * tg::stop_gradient(c));
+    c.assign(Tensor({0.0, 0.0}, tg::float64));
+    CHECK_THROWS_AS(tape.gradient(y, {w}), std::logic_error);
+  }
+  SUBCASE("an op's output, which its backward reads (exp)") {
+    tg::GradientTape tape;
+    Tensor e = tg::exp(w);
+    e.assign(Tensor({0.0, 0.0}, tg::float64));
+    CHECK_THROWS_WITH_AS(tape.gradient(e, {w}, tg::ones({2}, tg::float64)),
+                         doctest::Contains("the backward of 'exp' (op #0) would read new values: its output ((2,) "
+                                           "float64) was modified in place"),
+                         std::logic_error);
+  }
+}
+
+TEST_CASE("tape: in-place writes off the path to the target, or after gradient(), are fine") {
+  Tensor w = tg::Variable(Tensor({1.0, 2.0}, tg::float64), "w");
+  Tensor c({3.0, 4.0}, tg::float64);
+  tg::GradientTape tape(/*persistent=*/true);
+  tape.watch(c);
+  Tensor y = tg::sum(w * w);
+  Tensor unrelated = tg::sum(c * c);
+  c.assign(Tensor({0.0, 0.0}, tg::float64));  // only the unrelated record read c
+  CHECK(values_of(tape.gradient(y, {w})[0]) == std::vector<double>{2, 4});
+  CHECK(values_of(tape.gradient(y, {w})[0]) == std::vector<double>{2, 4});  // persistent: again, unchanged
+  CHECK_THROWS_AS(tape.gradient(unrelated, {c}), std::logic_error);
+}
+
+TEST_CASE("tape: an optimizer step after gradient() works; a persistent tape then refuses the stale graph") {
+  // The usual loop: forward, gradient, step, with a fresh tape each step.
+  // loss = sum(w^2), SGD lr 0.25: w <- w - 0.25 * 2w = w / 2.
+  Tensor w = tg::Variable(Tensor({1.0, 2.0}, tg::float64), "w");
+  tg::optimizers::SGD sgd(0.25);
+  for (int step = 0; step < 3; ++step) {
+    tg::GradientTape tape;
+    Tensor loss = tg::sum(w * w);
+    sgd.apply_gradients(tape.gradient(loss, {w}), {w});
+  }
+  CHECK(values_of(w) == std::vector<double>{0.125, 0.25});
+  CHECK(w.version() == 3);  // one write per step
+
+  // A persistent tape answers twice before the step; after it the recorded
+  // mul read the old w, so a gradient from that graph would be wrong (PyTorch
+  // raises the same for backward(retain_graph=True) after optimizer.step()).
+  tg::GradientTape tape(/*persistent=*/true);
+  Tensor loss = tg::sum(w * w);
+  std::vector<Tensor> g1 = tape.gradient(loss, {w});
+  std::vector<Tensor> g2 = tape.gradient(loss, {w});
+  CHECK(values_of(g1[0]) == values_of(g2[0]));
+  sgd.apply_gradients(g1, {w});
+  CHECK_THROWS_WITH_AS(tape.gradient(loss, {w}),
+                       doctest::Contains("its input 0 ('w', (2,) float64) was modified in place"), std::logic_error);
+}

@@ -243,6 +243,10 @@ class GradientTape {
     void* closure;
     const detail::ClosureOps* closure_ops;
     std::uint64_t needs_mask;  // bit i: input i is watched by this tape
+    // Tensor::version() of each input, then of the output, when recorded: a
+    // backward reads those values, so gradient() refuses a record whose
+    // tensors were written in place since.
+    const std::uint64_t* versions;
   };
 
  private:
