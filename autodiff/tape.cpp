@@ -610,6 +610,26 @@ void GradientTape::print(std::ostream& os) const {
   }
 }
 
+namespace {
+
+// `text` inside a DOT double-quoted label. DOT itself only escapes the quote
+// (\"); Graphviz then reads a label's backslash sequences (\n a line break,
+// \l, \N, ...), so a backslash becomes \\ and stays a backslash, and a
+// newline becomes \n (a raw one would be folded into the string).
+std::string dot_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string GradientTape::to_dot() const {
   auto labels = label_tensors(records_);
   std::ostringstream os;
@@ -619,14 +639,15 @@ std::string GradientTape::to_dot() const {
   auto tensor_node = [&](const Tensor& t) -> const std::string& {
     auto [it, fresh] = node_ids.emplace(t.id(), "v" + std::to_string(node_ids.size()));
     if (fresh)
-      os << "  " << it->second << " [shape=ellipse, label=\"" << labels[t.id()] << "\\n" << t.shape().str() << ' '
-         << dtype_name(t.dtype()) << "\"];\n";
+      os << "  " << it->second << " [shape=ellipse, label=\"" << dot_escape(labels[t.id()]) << "\\n"
+         << t.shape().str() << ' ' << dtype_name(t.dtype()) << "\"];\n";
     return it->second;
   };
   for (std::size_t k = 0; k < records_.size(); ++k) {
     const Record& r = records_[k];
     std::string op = "op" + std::to_string(k);
-    os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << r.op << "\"];\n";
+    os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << dot_escape(r.op)
+       << "\"];\n";
     for (const Tensor& in : std::span(r.inputs, r.input_count)) {
       if (!in.defined()) continue;
       const std::string& id = tensor_node(in);  // emits the node first, on its own line

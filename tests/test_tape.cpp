@@ -798,3 +798,45 @@ TEST_CASE("tape: an optimizer step after gradient() works; a persistent tape the
   CHECK_THROWS_WITH_AS(tape.gradient(loss, {w}),
                        doctest::Contains("its input 0 ('w', (2,) float64) was modified in place"), std::logic_error);
 }
+
+namespace {
+
+// The quoted strings of a DOT text, unescaped as Graphviz reads them (\" is a
+// quote, \\ a backslash; other escapes are kept); fails if a string is left
+// open or a raw newline appears inside one.
+std::vector<std::string> dot_strings(const std::string& dot) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < dot.size(); ++i) {
+    if (dot[i] != '"') continue;
+    std::string s;
+    for (++i;; ++i) {
+      REQUIRE(i < dot.size());
+      const char ch = dot[i];
+      REQUIRE(ch != '\n');
+      if (ch == '"') break;
+      if (ch == '\\' && i + 1 < dot.size() && (dot[i + 1] == '"' || dot[i + 1] == '\\')) {
+        s += dot[++i];
+        continue;
+      }
+      s += ch;  // \n and the like stay two characters, for the layout engine
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("tape: to_dot escapes quotes, backslashes and newlines in names") {
+  Tensor a = tg::ones({2}).set_name(R"(say "hi" \ C:\dir)");
+  Tensor b = tg::ones({2}).set_name("two\nlines");
+  tg::GradientTape tape;
+  tape.watch({a, b});
+  Tensor y = a * b;
+  const std::string dot = tape.to_dot();
+  INFO(dot);
+  CHECK(contains(dot, R"(label="say \"hi\" \\ C:\\dir\n(2,) float32")"));
+  CHECK(contains(dot, R"(label="two\nlines\n(2,) float32")"));
+  std::vector<std::string> strings = dot_strings(dot);
+  CHECK(std::find(strings.begin(), strings.end(), R"(say "hi" \ C:\dir\n(2,) float32)") != strings.end());
+}
