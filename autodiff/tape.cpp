@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <ostream>
 #include <span>
 #include <sstream>
@@ -17,7 +18,20 @@ namespace tg {
 
 namespace detail {
 thread_local std::uint64_t newest_tape_serial = 0;
-thread_local std::uint64_t no_grad_below = 1;
+thread_local std::atomic<std::uint64_t> no_grad_below{1};
+
+// The live NoGradGuards of one thread, by the threshold each pauses below, in
+// creation order: serials only grow, so the list is sorted and its last entry
+// is the largest. A tape is paused while any guard pausing it lives, so the
+// thread's no_grad_below is that largest threshold (1 when none is left),
+// recomputed whenever a guard ends, in any order. A guard may end on another
+// thread, hence the mutex and the atomic; `below` is cleared when the thread
+// exits, after which ending a guard has nothing left to resume.
+struct NoGradState {
+  std::mutex mutex;
+  std::vector<std::uint64_t> thresholds;
+  std::atomic<std::uint64_t>* below = nullptr;
+};
 }  // namespace detail
 
 namespace {
@@ -25,6 +39,20 @@ namespace {
 // The tapes alive on this thread, innermost last.
 thread_local std::vector<GradientTape*> active_tapes;
 std::atomic<std::uint64_t> next_serial{1};
+
+// This thread's NoGradState, shared with its guards so that one outliving the
+// thread (deleted elsewhere later) still finds it.
+struct NoGradThread {
+  std::shared_ptr<detail::NoGradState> state = std::make_shared<detail::NoGradState>();
+  NoGradThread() { state->below = &detail::no_grad_below; }
+  ~NoGradThread() {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    state->below = nullptr;
+  }
+  NoGradThread(const NoGradThread&) = delete;
+  NoGradThread& operator=(const NoGradThread&) = delete;
+};
+thread_local NoGradThread no_grad_thread;
 
 // True if some active, unpaused tape watches t, so that an op on t would be
 // recorded (the rule of record_op).
@@ -165,6 +193,27 @@ void accumulate_into(void* map, const Tensor& input, Gradient&& g) {
 }
 
 std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+
+// A backward reads the values its op saw (x for the gradient of x * y, the
+// output for exp): if one of the record's tensors was written in place since
+// (Tensor::version moved on), the gradient would silently use the new values.
+// PyTorch raises here too; TensorFlow would need a copy of every input.
+void check_unmodified(const GradientTape::Record& r, std::size_t k, const std::string& fn) {
+  for (std::size_t i = 0; i <= r.input_count; ++i) {
+    const Tensor& t = i < r.input_count ? r.inputs[i] : r.output;
+    if (!t.defined()) continue;
+    const std::uint64_t now = t.impl()->version_counter();
+    if (now == r.versions[i]) continue;
+    const std::string which = i < r.input_count ? "input " + std::to_string(i) : std::string("output");
+    const std::string what = (t.name().empty() ? "" : "'" + t.name() + "', ") + describe(t);
+    throw std::logic_error(fn + ": the backward of '" + r.op + "' (op #" + std::to_string(k) +
+                           ") would read new values: its " + which + " (" + what +
+                           ") was modified in place after the op was recorded (version " +
+                           std::to_string(r.versions[i]) + " then, " + std::to_string(now) +
+                           " now: an assign(), set() or optimizer step in between); compute the forward pass "
+                           "again after modifying it, or modify a clone()");
+  }
+}
 
 }  // namespace
 
@@ -333,8 +382,12 @@ void GradientTape::append(const char* name, const Tensor* inputs, std::size_t n,
   else ops.copy_to(closure, stored);
   auto* stored_inputs = static_cast<Tensor*>(arena_.allocate(n * sizeof(Tensor), alignof(Tensor)));
   for (std::size_t i = 0; i < n; ++i) ::new (stored_inputs + i) Tensor(inputs[i]);
+  auto* versions =
+      static_cast<std::uint64_t*>(arena_.allocate((n + 1) * sizeof(std::uint64_t), alignof(std::uint64_t)));
+  for (std::size_t i = 0; i < n; ++i) versions[i] = inputs[i].defined() ? inputs[i].impl()->version_counter() : 0;
+  versions[n] = output.impl()->version_counter();
   try {
-    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask});
+    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask, versions});
   } catch (...) {
     ops.destroy(stored);
     for (std::size_t i = 0; i < n; ++i) stored_inputs[i].~Tensor();
@@ -367,9 +420,20 @@ GradientTape::~GradientTape() {
   detail::newest_tape_serial = active_tapes.empty() ? 0 : active_tapes.back()->serial_;
 }
 
-NoGradGuard::NoGradGuard() : saved_(detail::no_grad_below) {
-  // Every tape created so far has a serial below next_serial.
-  detail::no_grad_below = next_serial.load();
+// Every tape created so far has a serial below next_serial, and no guard of
+// this thread has a larger threshold (serials only grow).
+NoGradGuard::NoGradGuard() : below_(next_serial.load()), state_(no_grad_thread.state) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->thresholds.push_back(below_);
+  state_->below->store(below_, std::memory_order_relaxed);
+}
+
+NoGradGuard::~NoGradGuard() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<std::uint64_t>& live = state_->thresholds;
+  // Guards of one threshold pause the same tapes: removing any one of them will do.
+  live.erase(std::find(live.begin(), live.end(), below_));
+  if (state_->below) state_->below->store(live.empty() ? 1 : live.back(), std::memory_order_relaxed);
 }
 
 void GradientTape::watch(const Tensor& tensor) {
@@ -458,6 +522,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     const detail::TensorImpl* out = r.output.impl().get();
     Accumulator* acc = grads.find(out);
     if (!acc || !acc->defined()) continue;
+    check_unmodified(r, k, fn);
     Tensor g = acc->take_dense();
     if (!persistent_ && !acc->keep) *acc = Accumulator();
     BackwardContext ctx(r.inputs, r.input_count, r.needs_mask, accumulate_into, &grads);
@@ -545,6 +610,26 @@ void GradientTape::print(std::ostream& os) const {
   }
 }
 
+namespace {
+
+// `text` inside a DOT double-quoted label. DOT itself only escapes the quote
+// (\"); Graphviz then reads a label's backslash sequences (\n a line break,
+// \l, \N, ...), so a backslash becomes \\ and stays a backslash, and a
+// newline becomes \n (a raw one would be folded into the string).
+std::string dot_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string GradientTape::to_dot() const {
   auto labels = label_tensors(records_);
   std::ostringstream os;
@@ -554,14 +639,15 @@ std::string GradientTape::to_dot() const {
   auto tensor_node = [&](const Tensor& t) -> const std::string& {
     auto [it, fresh] = node_ids.emplace(t.id(), "v" + std::to_string(node_ids.size()));
     if (fresh)
-      os << "  " << it->second << " [shape=ellipse, label=\"" << labels[t.id()] << "\\n" << t.shape().str() << ' '
-         << dtype_name(t.dtype()) << "\"];\n";
+      os << "  " << it->second << " [shape=ellipse, label=\"" << dot_escape(labels[t.id()]) << "\\n"
+         << t.shape().str() << ' ' << dtype_name(t.dtype()) << "\"];\n";
     return it->second;
   };
   for (std::size_t k = 0; k < records_.size(); ++k) {
     const Record& r = records_[k];
     std::string op = "op" + std::to_string(k);
-    os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << r.op << "\"];\n";
+    os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << dot_escape(r.op)
+       << "\"];\n";
     for (const Tensor& in : std::span(r.inputs, r.input_count)) {
       if (!in.defined()) continue;
       const std::string& id = tensor_node(in);  // emits the node first, on its own line
@@ -581,6 +667,7 @@ Tensor stop_gradient(const Tensor& x) {
   impl->dtype = x.dtype();
   impl->data = x.raw_data();
   impl->storage = x.impl()->storage;
+  impl->viewed = x.impl()->viewed ? x.impl()->viewed : x.impl();  // writes to either are seen by both
   return Tensor(std::move(impl));
 }
 

@@ -178,6 +178,7 @@ void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
     using T = decltype(tag);
     static_cast<T*>(raw_data())[off] = static_cast<T>(value);
   });
+  bump_version();
 }
 
 template <class T>
@@ -217,8 +218,19 @@ void Tensor::assign(const Tensor& values) {
     throw std::invalid_argument("Tensor::assign: expected values of shape " + shape().str() + " and dtype " +
                                 dtype_name(dtype()) + ", received shape " + values.shape().str() + " and dtype " +
                                 dtype_name(values.dtype()));
-  if (values.raw_data() != raw_data())
-    std::memmove(raw_data(), values.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  if (values.raw_data() == raw_data()) return;  // the same values: nothing is written
+  std::memmove(raw_data(), values.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  bump_version();
+}
+
+std::uint64_t Tensor::version() const {
+  check_defined(impl_, "Tensor::version");
+  return impl_->version_counter();
+}
+
+void Tensor::bump_version() {
+  check_defined(impl_, "Tensor::bump_version");
+  ++impl_->version_counter();
 }
 
 Tensor& Tensor::set_trainable(bool trainable) {

@@ -41,6 +41,7 @@ Tensor view(const Tensor& x, const Shape& shape) {
   impl->dtype = x.dtype();
   impl->data = x.raw_data();
   impl->storage = x.impl()->storage;
+  impl->viewed = x.impl()->viewed ? x.impl()->viewed : x.impl();  // one version count for both (Tensor::version)
   return Tensor(std::move(impl));
 }
 

@@ -338,6 +338,7 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
       }
       update(block, step);
     });
+    variable.bump_version();  // a tape that recorded the old values refuses them (Tensor::version)
   }
   ++iterations_;
 }

@@ -451,3 +451,41 @@ TEST_CASE("xtensor: to_xarray copies, as_xarray views without copying") {
                        std::invalid_argument);
   CHECK_THROWS_AS(tg::as_xarray<std::int64_t>(t), std::invalid_argument);
 }
+
+// ---- in-place write counts (Tensor::version), which tapes check ------------------
+
+TEST_CASE("tensor: assign and set count as in-place writes, shared with views; a clone counts alone") {
+  Tensor t({1.0, 2.0, 3.0, 4.0}, tg::float64);
+  CHECK(t.version() == 0);
+  t.assign(Tensor({5.0, 6.0, 7.0, 8.0}, tg::float64));
+  CHECK(t.version() == 1);
+  t.set({0}, 9.0);
+  CHECK(t.version() == 2);
+  t.assign(t);  // the same values: nothing is written
+  CHECK(t.version() == 2);
+  CHECK_THROWS_AS(t.assign(Tensor({1.0}, tg::float64)), std::invalid_argument);  // refused: nothing written
+  CHECK(t.version() == 2);
+
+  Tensor handle = t;  // another name for the same tensor
+  Tensor v = tg::reshape(t, {2, 2});
+  Tensor vv = tg::reshape(v, {4, 1});  // a view of a view
+  Tensor s = tg::stop_gradient(v);
+  CHECK(v.version() == 2);
+  vv.set({3, 0}, 1.0);
+  CHECK(t.version() == 3);
+  CHECK(handle.version() == 3);
+  CHECK(v.version() == 3);
+  CHECK(s.version() == 3);
+  CHECK(t.at({3}) == 1.0);
+
+  Tensor c = t.clone();
+  CHECK(c.version() == 0);
+  c.set({0}, 1.0);
+  CHECK(t.version() == 3);
+
+  t.data<double>()[1] = 0.0;  // not counted: the caller says so
+  t.bump_version();
+  CHECK(s.version() == 4);
+  CHECK_THROWS_AS(static_cast<void>(Tensor().version()), std::logic_error);
+  CHECK_THROWS_AS(Tensor().bump_version(), std::logic_error);
+}

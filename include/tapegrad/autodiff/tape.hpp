@@ -24,6 +24,7 @@
 // A tape answers one gradient() call unless constructed persistent.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -107,13 +108,19 @@ namespace detail {
 // Serial of the newest tape alive on this thread (0: none). Serials increase
 // with each tape created, so the newest tape has the largest one.
 extern thread_local std::uint64_t newest_tape_serial;
-// Tapes whose serial is below this are paused by a NoGradGuard (1: none paused).
-extern thread_local std::uint64_t no_grad_below;
+// Tapes whose serial is below this are paused by a NoGradGuard (1: none
+// paused). Atomic because a guard destroyed on another thread updates it; a
+// relaxed load is a plain load.
+extern thread_local std::atomic<std::uint64_t> no_grad_below;
+// The NoGradGuards alive for one thread (see NoGradGuard).
+struct NoGradState;
 }  // namespace detail
 
 // True if some tape might record an op now: one comparison, inlined, so ops
 // outside any tape pay nothing else.
-inline bool is_recording() { return detail::newest_tape_serial >= detail::no_grad_below; }
+inline bool is_recording() {
+  return detail::newest_tape_serial >= detail::no_grad_below.load(std::memory_order_relaxed);
+}
 
 // Records `output = op(inputs)` on every active tape that watches one of the
 // inputs, and marks `output` as watched by those tapes. Ops call it as
@@ -213,7 +220,7 @@ class GradientTape {
   std::uint64_t serial() const { return serial_; }
   bool watches_accessed_variables() const { return watch_accessed_variables_; }
   // False while the tape computes its own gradient or a NoGradGuard pauses it.
-  bool records_now() const { return !paused_ && serial_ >= detail::no_grad_below; }
+  bool records_now() const { return !paused_ && serial_ >= detail::no_grad_below.load(std::memory_order_relaxed); }
   // Number of recorded ops.
   std::size_t size() const { return records_.size(); }
   // Gradients that backward functions computed for inputs that did not need
@@ -236,6 +243,10 @@ class GradientTape {
     void* closure;
     const detail::ClosureOps* closure_ops;
     std::uint64_t needs_mask;  // bit i: input i is watched by this tape
+    // Tensor::version() of each input, then of the output, when recorded: a
+    // backward reads those values, so gradient() refuses a record whose
+    // tensors were written in place since.
+    const std::uint64_t* versions;
   };
 
  private:
@@ -274,15 +285,23 @@ class GradientTape {
 // on them. A tape created inside the guard records normally, as a new tape
 // inside TensorFlow's tape.stop_recording() does, so a function that computes
 // a gradient of its own keeps working when called under a guard.
+//
+// A tape is paused exactly while some guard that pauses it is alive, whatever
+// order the guards end in (two held by unique_ptr and reset out of order) and
+// whichever thread destroys one (a guard made with new and deleted on another
+// thread ends the pause of the thread that made it, and of no other). The
+// thread keeps the set of its live guards instead of each guard restoring a
+// saved flag, which would leave tapes paused for good in both cases.
 class NoGradGuard {
  public:
   NoGradGuard();
-  ~NoGradGuard() { detail::no_grad_below = saved_; }
+  ~NoGradGuard();
   NoGradGuard(const NoGradGuard&) = delete;
   NoGradGuard& operator=(const NoGradGuard&) = delete;
 
  private:
-  std::uint64_t saved_;
+  std::uint64_t below_;  // pauses the tapes whose serial is below this (those alive when it was made)
+  std::shared_ptr<detail::NoGradState> state_;  // of the thread that made it
 };
 
 // The same values, seen by no tape: gradients do not flow through it.

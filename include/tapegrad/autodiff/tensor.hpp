@@ -57,6 +57,12 @@ struct TensorImpl {
   std::shared_ptr<void> storage;  // owns `data`; shared by views such as reshape
   WatchSet watched_by;
   std::string name;  // optional, shown by tape.print() and in error messages
+  // In-place writes counted (Tensor::version). A view (reshape, stop_gradient)
+  // counts on the tensor whose storage it shares, `viewed`, which is never a
+  // view itself: a write through either handle is seen through both.
+  std::uint64_t version = 0;
+  std::shared_ptr<TensorImpl> viewed;
+  std::uint64_t& version_counter() { return viewed ? viewed->version : version; }
 };
 
 template <class T>
@@ -156,6 +162,14 @@ class Tensor {
   // Overwrites the values in place with `values` (same shape, same dtype), keeping
   // this tensor's identity: how optimizers and load_weights update variables.
   void assign(const Tensor& values);
+
+  // The number of in-place writes to this tensor's values so far (assign, set,
+  // optimizer steps), shared with its views, as PyTorch's tensor._version. A
+  // tape refuses a gradient through an op whose tensors were written after it
+  // was recorded. Writes through data<T>() or as_xarray() are not counted:
+  // call bump_version() after one.
+  std::uint64_t version() const;
+  void bump_version();
 
   // Trainable tensors (variables) are watched by every tape automatically.
   bool trainable() const { return defined_impl("Tensor::trainable").trainable; }
