@@ -46,8 +46,12 @@ Tensor binary_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from
     // and log(1 - sigmoid(x)) = -softplus(x): no overflow, no cancellation.
     elementwise = add(mul(z, softplus(neg(y_pred))), mul(1.0 - z, softplus(y_pred)));
   } else {
+    // tf-keras 2 (tf_keras/backend.py, binary_crossentropy, 2.21.0): clip to
+    // [eps, 1 - eps], then eps added inside both logs as well:
+    // -(z log(p' + eps) + (1 - z) log(1 - p' + eps)). A p clipped at 1e-7 costs
+    // -log(2e-7) = 15.425, not -log(1e-7) = 16.118. Keras 3 dropped the added eps.
     Tensor p = clamp(y_pred, probability_epsilon, 1.0 - probability_epsilon);
-    elementwise = neg(add(mul(z, log(p)), mul(1.0 - z, log(1.0 - p))));
+    elementwise = neg(add(mul(z, log(p + probability_epsilon)), mul(1.0 - z, log((1.0 - p) + probability_epsilon))));
   }
   return detail::per_sample_mean(elementwise);
 }

@@ -2,6 +2,7 @@
 #include "tapegrad/ops/activation.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "support.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -122,7 +123,9 @@ Tensor softmax(const Tensor& x, int axis) {
     for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
       T m = -std::numeric_limits<T>::infinity();
       for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      if (!std::isfinite(m)) m = T(0);
+      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
+      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
+      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
       double total = 0;
       for (std::int64_t k = 0; k < n; ++k) {
         T e = std::exp(in[base + k * stride] - m);
@@ -153,11 +156,17 @@ Tensor log_softmax(const Tensor& x, int axis) {
     for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
       T m = -std::numeric_limits<T>::infinity();
       for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      if (!std::isfinite(m)) m = T(0);
+      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
+      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
+      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
       double total = 0;
       for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[base + k * stride] - m));
-      const T lse = static_cast<T>(m + std::log(total));
-      for (std::int64_t k = 0; k < n; ++k) o[base + k * stride] = in[base + k * stride] - lse;
+      // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
+      // m + log(total) to T first loses the digits of log(total) below m's
+      // precision (for float32 near 1000, steps of 6e-5 in every output).
+      const double log_total = std::log(total);
+      for (std::int64_t k = 0; k < n; ++k)
+        o[base + k * stride] = static_cast<T>((static_cast<double>(in[base + k * stride]) - m) - log_total);
     });
   });
   if (is_recording())

@@ -69,8 +69,10 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
   detail::check_same_float("cosine_similarity", x1, x2);
   check_eps("cosine_similarity", eps);
   Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
-  if (shape.rank() == 0)
-    throw std::invalid_argument("cosine_similarity: expected tensors of rank >= 1, received two 0-d tensors");
+  if (shape.rank() == 0) {  // as PyTorch: axis 0 or -1, the scalars seen as vectors of one element
+    detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
+    return composed::cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
+  }
   int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
   Tensor u_hat = div(u, maximum(norm(u, 2.0, {a}, true), eps));
@@ -302,7 +304,7 @@ Tensor l2_normalize(const Tensor& x, int axis, double eps) { return l2_normalize
 Tensor l2_normalize(const Tensor& x, const Axes& axes, double eps) {
   detail::check_float("l2_normalize", x);
   check_eps("l2_normalize", eps);
-  std::vector<int> a = detail::normalize_axes("l2_normalize", axes, x.rank());
+  std::vector<int> a = detail::normalize_reduction_axes("l2_normalize", axes, x.shape());
   if (x.rank() == 0) return composed::l2_normalize(x, axes, eps);
   Lanes l = lanes_of(x.shape(), a);
   if (l.n < 0) return composed::l2_normalize(x, axes, eps);
@@ -315,7 +317,7 @@ Tensor normalize(const Tensor& x, double p, const Axes& axes, double eps) {
   if (!(p > 0))
     throw std::invalid_argument("normalize: p must be > 0 (1, 2, infinity or any positive p), received " +
                                 std::to_string(p));
-  std::vector<int> a = detail::normalize_axes("normalize", axes, x.rank());
+  std::vector<int> a = detail::normalize_reduction_axes("normalize", axes, x.shape());
   if (p != 2.0 || x.rank() == 0) return composed::normalize(x, p, axes, eps);
   Lanes l = lanes_of(x.shape(), a);
   if (l.n < 0) return composed::normalize(x, p, axes, eps);
@@ -359,8 +361,13 @@ void stream_cross_rows<float>(const float* x1, const float* x2, const float* c, 
 }
 #endif
 
-// cos = w12 / (c1 c2) with c = max(||x||, eps), clamped to [-1, 1]. Backward,
-// with g the lane's upstream gradient (0 where the clamp was active):
+// cos = w12 / (c1 c2) with c = max(||x||, eps), clamped to [-1, 1] with NaN
+// kept (a NaN or infinite input gives NaN, as the composed form and PyTorch).
+// A lane whose sums are not finite (an infinite or NaN element, or float64
+// squares that overflow, as for (1e200, 1e200)) is computed again as the
+// composed form does, sum((x1 / c1) * (x2 / c2)): with c = inf from an
+// overflow that is 0 (PyTorch gives 0 too), with an inf element NaN.
+// Backward, with g the lane's upstream gradient (0 where the clamp was active):
 //   dx1 = g / (c1 c2) * x2 - [||x1|| > eps] * g * cos / c1^2 * x1
 //   dx2 = g / (c1 c2) * x1 - [||x2|| > eps] * g * cos / c2^2 * x2
 // At x1 = 0: cos = 0 and dx1 = g * x2 / (eps c2), as PyTorch.
@@ -368,8 +375,10 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
   detail::check_same_float("cosine_similarity", x1, x2);
   check_eps("cosine_similarity", eps);
   Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
-  if (shape.rank() == 0)
-    throw std::invalid_argument("cosine_similarity: expected tensors of rank >= 1, received two 0-d tensors");
+  if (shape.rank() == 0) {  // as PyTorch: axis 0 or -1, the scalars seen as vectors of one element
+    detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
+    return cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
+  }
   int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
   // Broadcast operands are expanded first (recorded, so their gradients are summed back).
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
@@ -383,13 +392,24 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
     const std::int64_t count = l.count();
     double* st = stats.data<double>();
     T* o = out.data<T>();
-    lane_cosine_sums(u.data<T>(), v.data<T>(), l, [&](std::int64_t i, double s1, double s2, double w12) {
+    const T* pu = u.data<T>();
+    const T* pv = v.data<T>();
+    lane_cosine_sums(pu, pv, l, [&](std::int64_t i, double s1, double s2, double w12) {
+      // std::max(NaN, eps) is NaN: a NaN norm stays NaN.
       const double c1 = std::max(std::sqrt(s1), eps), c2 = std::max(std::sqrt(s2), eps);
-      const double cos = w12 / (c1 * c2);
+      double cos = w12 / (c1 * c2);
+      if (!(std::isfinite(s1) && std::isfinite(s2) && std::isfinite(w12))) {
+        cos = 0;
+        const std::int64_t outer = i / l.inner, lane = i % l.inner;
+        for (std::int64_t k = 0; k < l.n; ++k) {
+          const std::int64_t off = (outer * l.n + k) * l.inner + lane;
+          cos += (static_cast<double>(pu[off]) / c1) * (static_cast<double>(pv[off]) / c2);
+        }
+      }
       st[i] = c1;
       st[count + i] = c2;
       st[2 * count + i] = cos;
-      o[i] = static_cast<T>(std::min(1.0, std::max(-1.0, cos)));
+      o[i] = static_cast<T>(detail::clamp_keep_nan(cos, -1.0, 1.0));
     });
   });
   if (is_recording())
@@ -411,7 +431,8 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
         auto coefficients = [&](std::int64_t lo, std::int64_t hi) {
           for (std::size_t i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i) {
             const double c1 = st[i], c2 = st[count + i], cos = st[2 * count + i];
-            const double gi = cos >= -1.0 && cos <= 1.0 ? static_cast<double>(pg[i]) : 0.0;
+            // The clamp's gradient is 0 where it was active; a NaN cos keeps g (and gives NaN).
+            const double gi = cos < -1.0 || cos > 1.0 ? 0.0 : static_cast<double>(pg[i]);
             cross[i] = static_cast<T>(gi / (c1 * c2));
             // ||x|| > eps exactly when c = ||x|| > eps, i.e. c > eps.
             self1[i] = static_cast<T>(c1 > eps ? -gi * cos / (c1 * c1) : 0.0);

@@ -97,11 +97,14 @@ bool symmetric_in_blocks(const T* g, std::int64_t m, std::int64_t n, Equal equal
 }
 
 // dst block (8 x 8 at dst, stride n) = clamp(src block)^T, and the src block
-// clamped in place: the mirror of one block of syrk's upper triangle.
+// clamped in place: the mirror of one block of syrk's upper triangle. Every
+// clamp here keeps NaN (a row with a NaN or inf gives NaN similarities, as the
+// composed form): the vector min/max return their second operand when either
+// is NaN, so min(1, max(-1, v)) with v second keeps it.
 template <class T>
 inline void clamp_mirror_block8(T* src, T* dst, std::int64_t n) {
   for (int r = 0; r < 8; ++r)
-    for (int c = 0; c < 8; ++c) src[r * n + c] = std::min(T(1), std::max(T(-1), src[r * n + c]));
+    for (int c = 0; c < 8; ++c) src[r * n + c] = detail::clamp_keep_nan(src[r * n + c], T(-1), T(1));
   transpose_block8<T>(src, n, dst, n, nullptr);
 }
 #ifdef __AVX__
@@ -207,7 +210,7 @@ void clamp_and_mirror_upper16(float* s, std::int64_t n) {
       for (std::int64_t r = 0; r < 16; ++r)
         for (std::int64_t c = r; c < 16; ++c) {
           float& v = s[(i + r) * n + i + c];
-          v = std::min(1.0f, std::max(-1.0f, v));
+          v = detail::clamp_keep_nan(v, -1.0f, 1.0f);
           s[(i + c) * n + i + r] = v;
         }
   });
@@ -239,7 +242,7 @@ void clamp_and_mirror_upper(T* s, std::int64_t n) {
         for (std::int64_t j = j0; j < std::min(j0 + kTile, i); j += 8)
           clamp_mirror_block8<T>(s + j * n + i, s + i * n + j, n);
   });
-  const auto clamp = [](T v) { return std::min(T(1), std::max(T(-1), v)); };
+  const auto clamp = [](T v) { return detail::clamp_keep_nan(v, T(-1), T(1)); };
   // What the blocks strictly below the diagonal leave: the diagonal blocks, the
   // last n % 8 columns of the first n8 rows and the last n % 8 rows.
   for (std::int64_t i = 0; i < n; ++i) {

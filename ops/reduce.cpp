@@ -27,7 +27,7 @@ struct Plan {
 Plan plan(const char* op, const Tensor& x, const Axes& axes, bool keepdims) {
   check_float(op, x);
   Plan p;
-  p.axes = detail::normalize_axes(op, axes, x.shape());
+  p.axes = detail::normalize_reduction_axes(op, axes, x.shape());  // a 0-d x takes axis 0 or -1
   p.reduced.assign(static_cast<std::size_t>(x.rank()), false);
   for (int a : p.axes) {
     p.reduced[static_cast<std::size_t>(a)] = true;

@@ -73,6 +73,15 @@ inline int normalize_axis(const char* op, int axis, const Shape& shape) {
   return a;
 }
 
+// v clamped to [lo, hi] with a NaN kept as NaN. std::min(hi, std::max(lo, v))
+// turns a NaN into lo (std::max(lo, NaN) compares false and returns lo), which
+// hides a diverged input behind a finite result. The same cost: compilers emit
+// one maxsd/minsd each for these comparisons too.
+template <class T>
+inline T clamp_keep_nan(T v, T lo, T hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
 // The position of a new axis inserted into `shape` (expand_dims, stack):
 // -(rank + 1) to rank, counted in the result's numbering.
 inline int normalize_new_axis(const char* op, int axis, const Shape& shape) {
@@ -114,6 +123,22 @@ inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& a
     throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
                                 " appears twice in the axes list");
   return out;
+}
+
+// The axes of a reduction (sum, norm, normalize, cosine_similarity): as
+// normalize_axes, except that a 0-d tensor accepts axis 0 or -1 (PyTorch's
+// rule: a scalar is reduced as if it had one axis of size 1), which names no
+// axis of it (an empty list: the one element is reduced).
+inline std::vector<int> normalize_reduction_axes(const char* op, const std::vector<int>& axes, const Shape& shape) {
+  if (shape.rank() != 0) return normalize_axes(op, axes, shape);
+  for (int axis : axes)
+    if (axis != 0 && axis != -1)
+      throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) +
+                              " out of range for shape () (expected -1 to 0: a 0-d tensor is reduced as one element)");
+  if (axes.size() > 1)
+    throw std::invalid_argument(std::string(op) + ": axis 0 appears twice in the axes list (shape (): -1 and 0 name "
+                                "the same axis of a 0-d tensor)");
+  return {};
 }
 
 // Strides (in elements) of a contiguous tensor of `shape`, right-aligned to

@@ -6,10 +6,11 @@ Run with Debian's interpreter (it has python3-torch 1.13 and numpy):
 
 Each case computes a loss in float64 with PyTorch: the PyTorch loss itself
 where PyTorch has one (nn.CosineEmbeddingLoss, nn.TripletMarginLoss,
-nn.TripletMarginWithDistanceLoss, nn.MSELoss, nn.L1Loss, nn.BCELoss,
+nn.TripletMarginWithDistanceLoss, nn.MSELoss, nn.L1Loss,
 nn.BCEWithLogitsLoss, F.cross_entropy, F.nll_loss, F.cosine_similarity),
 otherwise the reference formula written with torch ops (Keras's
-CosineSimilarity and probability clip, sentence-transformers' ContrastiveLoss,
+CosineSimilarity, probability clip and tf-keras's binary cross-entropy on
+probabilities, sentence-transformers' ContrastiveLoss,
 CosineSimilarityLoss and MultipleNegativesRankingLoss), as REFERENCE.md states
 them. The format, read by tests/loss_fixtures.hpp:
     case <name> <loss> key=value ...            starts a case
@@ -180,22 +181,27 @@ def keras_log_clipped(p):
     return torch.log(torch.clamp(p, KERAS_EPS, 1 - KERAS_EPS))
 
 
-# Probabilities inside [1e-7, 1 - 1e-7]: PyTorch's BCELoss equals Keras's clipped formula.
+def keras_binary_crossentropy(y_true, y_pred):
+    """tf-keras 2 (tf_keras/backend.py binary_crossentropy, 2.21.0): clip to
+    [eps, 1 - eps], then eps added inside both logs as well."""
+    p = torch.clamp(y_pred, KERAS_EPS, 1 - KERAS_EPS)
+    return -(y_true * torch.log(p + KERAS_EPS) + (1 - y_true) * torch.log(1 - p + KERAS_EPS)).mean(dim=1)
+
+
+# Probabilities inside [1e-7, 1 - 1e-7] (there PyTorch's BCELoss differs from
+# Keras's only by the eps inside the logs, about 1e-7 / p).
 z = torch.rand(6, 3, dtype=torch.float64)
 z[0] = torch.tensor([0.0, 1.0, 1.0])
 emit("binary_crossentropy_probabilities", "BinaryCrossentropy", {"from_logits": 0},
      {"y_true": z, "y_pred": torch.rand(6, 3, dtype=torch.float64) * 0.98 + 0.01}, ["y_pred"],
-     lambda y_true, y_pred: nn.BCELoss(reduction="none")(y_pred, y_true).mean(dim=1))
+     keras_binary_crossentropy)
 
 # Probabilities of exactly 0 and 1 (and beyond the clip): Keras's clip to [1e-7, 1 - 1e-7].
 # (PyTorch's BCELoss instead clamps the log at -100: a different convention.)
 emit("binary_crossentropy_clipped", "BinaryCrossentropy", {"from_logits": 0},
      {"y_true": torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.3, 0.7]], dtype=torch.float64),
       "y_pred": torch.tensor([[0.0, 1.0], [0.0, 1.0], [1e-9, 0.5], [1.0, 0.0]], dtype=torch.float64)},
-     ["y_pred"],
-     lambda y_true, y_pred: -(y_true * keras_log_clipped(y_pred)
-                              + (1 - y_true) * keras_log_clipped(1 - torch.clamp(y_pred, KERAS_EPS, 1 - KERAS_EPS))
-                              ).mean(dim=1))
+     ["y_pred"], keras_binary_crossentropy)
 
 # Logits, including +-100 and +-1e4 (PyTorch's BCEWithLogitsLoss is stable there).
 logits = randn(5, 4) * 3

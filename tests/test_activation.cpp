@@ -114,6 +114,39 @@ TEST_CASE("activation: NaN propagates through every activation") {
   for (auto f : {&tg::sigmoid, &tg::tanh, &tg::softplus, &tg::log_sigmoid}) CHECK(std::isnan(f(x).at({0})));
 }
 
+TEST_CASE("activation: a NaN or +inf logit makes its softmax and log_softmax lane NaN, as PyTorch") {
+  // PyTorch 1.13: softmax([nan, 1, 2]) and softmax([inf, 1, 2]) are all NaN (x - max is
+  // NaN, or inf - inf), and so are their gradients; the other lanes are untouched:
+  // softmax([1, 2, 3]) = [0.09003057317038045, 0.2447284710547976, 0.6652409557748218],
+  // log_softmax = [-2.4076059644443806, -1.4076059644443804, -0.4076059644443804].
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (double bad : {nan, inf}) {
+    CAPTURE(bad);
+    for (tg::DType dtype : {tg::float64, tg::float32}) {
+      const double tol = dtype == tg::float64 ? 1e-15 : 1e-6;
+      Tensor x = f64({bad, 1.0, 2.0, 1.0, 2.0, 3.0}, {2, 3}).to(dtype);
+      TG_CHECK_VALUES(tg::softmax(x, 1), {nan, nan, nan, 0.09003057317038045, 0.2447284710547976, 0.6652409557748218},
+                      tol);
+      TG_CHECK_VALUES(tg::log_softmax(x, 1),
+                      {nan, nan, nan, -2.4076059644443806, -1.4076059644443804, -0.4076059644443804}, tol);
+      // The same lanes along axis 0 (a strided lane).
+      Tensor xt = tg::transpose(x);
+      TG_CHECK_VALUES(tg::softmax(xt, 0), {nan, 0.09003057317038045, nan, 0.2447284710547976, nan, 0.6652409557748218},
+                      tol);
+      Tensor u = f64({1.0, -2.0, 0.5, 1.0, -2.0, 0.5}, {2, 3}).to(dtype);
+      for (bool log : {false, true}) {
+        CAPTURE(log);
+        Tensor g = grads_of([log](const V& v) { return log ? tg::log_softmax(v[0], 1) : tg::softmax(v[0], 1); }, {x}, u)[0];
+        std::vector<double> gv = g.to(tg::float64).to_vector<double>();
+        for (int i = 0; i < 3; ++i) CHECK(std::isnan(gv[static_cast<std::size_t>(i)]));
+        for (int i = 3; i < 6; ++i) CHECK(std::isfinite(gv[static_cast<std::size_t>(i)]));
+      }
+    }
+  }
+  // A lane of -inf only has no distribution: NaN, as PyTorch (-inf - -inf).
+  TG_CHECK_VALUES(tg::softmax(f64({-inf, -inf})), {nan, nan});
+}
+
 TEST_CASE("activation: softmax and log_softmax with -inf (masked) logits") {
   // exp(-inf) = 0: masked entries get probability 0 and the rest renormalise:
   // [0.5, -inf, 1.5] -> [1, 0, e] / (1 + e).
@@ -181,6 +214,32 @@ TEST_CASE("activation: softmax and log_softmax of large logits") {
   // float32 logits near its overflow threshold.
   Tensor f32 = Tensor({3e38, 3e38, -3e38}, tg::float32);
   TG_CHECK_VALUES(tg::softmax(f32), {0.5, 0.5, 0.0});
+}
+
+TEST_CASE("activation: log_softmax of float32 logits near 1000 keeps float32 precision") {
+  // PyTorch float64 log_softmax of the float32 rows (exact to the digits shown):
+  //   [1000, 1000.5, 1001, 999.25] -> [-1.7646228546961313, -1.2646228546961313, -0.7646228546961312, -2.5146228546961313]
+  //   [1000.1, 1000.2, 1000.3, 1000.4] (as float32) -> [-1.5425614667936527, -1.4425248456999027,
+  //                                                      -1.3425492597624027, -1.2425126386686527]
+  // x - (max + log(sum exp(x - max))) rounds the log-sum-exp to the float32 grid
+  // near 1000 (steps of 6.1e-5): -1.7646484 and -1.5425415 before, errors of 2.6e-5
+  // and 2e-5; (x - max) - log(sum exp(x - max)) is exact to float32 rounding.
+  Tensor x = Tensor({{1000.0, 1000.5, 1001.0, 999.25}, {1000.1, 1000.2, 1000.3, 1000.4}}, tg::float32);
+  const std::vector<double> want{-1.7646228546961313, -1.2646228546961313, -0.7646228546961312, -2.5146228546961313,
+                                 -1.5425614667936527, -1.4425248456999027, -1.3425492597624027, -1.2425126386686527};
+  TG_CHECK_VALUES(tg::log_softmax(x, 1), want, 1.2e-7, 0);
+  // Along axis 0 (strided lanes) the same numbers.
+  TG_CHECK_VALUES(tg::transpose(tg::log_softmax(tg::transpose(x), 0)), want, 1.2e-7, 0);
+  // softmax and logsumexp were already shifted; they agree with the same references:
+  // logsumexp = 1001.7646228546961 and 1001.6425370527312 (float32 spacing there: 6.1e-5).
+  TG_CHECK_VALUES(tg::log(tg::softmax(x, 1)), want, 1e-6, 0);
+  TG_CHECK_VALUES(tg::logsumexp(x, {1}), {1001.7646228546961, 1001.6425370527312}, 0, 3.1e-5);
+  // float64 rows near 1e6 keep float64 precision the same way: the shift invariance is exact.
+  Tensor big = f64({1e6, 1e6 + 0.5, 1e6 + 1, 1e6 - 0.75});
+  Tensor small = f64({0.0, 0.5, 1.0, -0.75});
+  TG_CHECK_TENSOR(tg::log_softmax(big), tg::log_softmax(small), 1e-15, 0);
+  // The gradients still pass gradcheck there.
+  TG_CHECK_GRADCHECK([](const V& v) { return tg::log_softmax(v[0], -1); }, {tg::add(scaled({2, 4}, 5, 0.5), f64({1000.0}))});
 }
 
 TEST_CASE("activation: dtype, empty and 0-d inputs") {

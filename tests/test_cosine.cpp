@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 #include <tapegrad/tapegrad.hpp>
 
 #include "cosine_fixtures.hpp"
@@ -30,6 +32,20 @@ std::vector<Tensor> vjp(const tg::TensorFunction& f, const std::vector<Tensor>& 
   tape.watch(inputs);
   Tensor y = f(inputs);
   return tape.gradient(y, inputs, u);
+}
+
+// As check_close, with NaN equal to NaN and infinities equal to themselves.
+void check_same_or_nan(const Tensor& got, const Tensor& expected, double rtol, double atol) {
+  REQUIRE(got.shape() == expected.shape());
+  Tensor a = got.to(tg::float64), b = expected.to(tg::float64);
+  const double* pa = a.data<double>();
+  const double* pb = b.data<double>();
+  for (std::int64_t i = 0; i < a.numel(); ++i) {
+    INFO("element " << i << ": " << pa[i] << " vs " << pb[i]);
+    if (std::isnan(pb[i])) CHECK(std::isnan(pa[i]));
+    else if (std::isinf(pb[i])) CHECK(pa[i] == pb[i]);
+    else CHECK(std::abs(pa[i] - pb[i]) <= atol + rtol * std::abs(pb[i]));
+  }
 }
 
 void check_gradcheck(const tg::TensorFunction& f, const std::vector<Tensor>& inputs) {
@@ -379,6 +395,185 @@ TEST_CASE("cosine family: extreme magnitudes in float32 without overflow or NaN"
   // w12 / eps^2 = 14e-40 / 1e-16, about 1e-23 (PyTorch gives the same).
   Tensor tiny = tg::Tensor({{1, 2, 3}}) * 1e-20;
   CHECK(tg::cosine_similarity(tiny, tiny, 1).item() == doctest::Approx(0.0).epsilon(1e-20));
+}
+
+TEST_CASE("cosine family: NaN and infinite inputs give NaN, as the composed form and PyTorch") {
+  // PyTorch 1.13 float64: cos([nan, 1], [1, 2]) and cos([inf, 1], [1, 2]) are NaN,
+  // with NaN gradients for both inputs. The fused kernel's clamp min(1, max(-1, c))
+  // turned a NaN c into -1 (so CosineSimilarityLoss reported 2.0 while the weights
+  // became NaN).
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
+    // Rows: NaN in x1, inf in x1, NaN in x2, -inf in x2, both inf, and a finite row.
+    Tensor x1 = Tensor({{nan, 1, 2}, {inf, 1, 2}, {1, 2, 3}, {1, 2, 3}, {inf, 0, 0}, {1, 2, 3}}, tg::float64).to(dtype);
+    Tensor x2 = Tensor({{1, 2, 3}, {1, 2, 3}, {1, nan, 3}, {1, -inf, 3}, {inf, 0, 0}, {3, 2, 1}}, tg::float64).to(dtype);
+    for (int axis : {1, 0}) {
+      CAPTURE(axis);
+      Tensor a = axis == 1 ? x1 : tg::transpose(x1), b = axis == 1 ? x2 : tg::transpose(x2);
+      Tensor u = tg::randn({6}, 70, dtype);
+      auto fused = [axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); };
+      auto composed = [axis](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity(v[0], v[1], axis); };
+      Tensor c = fused({a, b});
+      std::vector<double> cv = c.to(tg::float64).to_vector<double>();
+      for (int r = 0; r < 5; ++r) CHECK(std::isnan(cv[static_cast<std::size_t>(r)]));
+      CHECK(cv[5] == doctest::Approx(10.0 / 14.0).epsilon(1e-6));  // (3 + 4 + 3) / 14
+      check_same_or_nan(c, composed({a, b}), tol, tol);
+      auto gf = vjp(fused, {a, b}, u), gc = vjp(composed, {a, b}, u);
+      check_same_or_nan(gf[0], gc[0], tol, tol);
+      check_same_or_nan(gf[1], gc[1], tol, tol);
+      for (const Tensor& g : gf) {
+        Tensor rows = axis == 1 ? g : tg::transpose(g);
+        std::vector<double> gv = rows.to(tg::float64).to_vector<double>();
+        for (int k = 0; k < 15; ++k) CHECK(std::isnan(gv[static_cast<std::size_t>(k)]));  // rows 0..4
+        for (int k = 15; k < 18; ++k) CHECK(std::isfinite(gv[static_cast<std::size_t>(k)]));
+      }
+      // The matrix forms (two inputs; one input: syrk, its mirror and clamp): the NaN rows
+      // give NaN rows and columns, on and off the diagonal.
+      check_same_or_nan(tg::cosine_similarity_matrix(x1, x2), tg::composed::cosine_similarity_matrix(x1, x2), tol, tol);
+    }
+    // normalize and l2_normalize of a NaN or inf row: NaN row, NaN gradient there.
+    Tensor un = tg::randn({6, 3}, 71, dtype);
+    for (bool keras : {false, true}) {
+      CAPTURE(keras);
+      auto fused = [keras](const std::vector<Tensor>& v) { return keras ? tg::l2_normalize(v[0], 1) : tg::normalize(v[0], 2, {1}); };
+      auto composed = [keras](const std::vector<Tensor>& v) {
+        return keras ? tg::composed::l2_normalize(v[0], {1}) : tg::composed::normalize(v[0], 2, {1});
+      };
+      Tensor n = fused({x1});
+      std::vector<double> nv = n.to(tg::float64).to_vector<double>();
+      for (int k = 0; k < 3; ++k) CHECK(std::isnan(nv[static_cast<std::size_t>(k)]));  // the NaN row
+      CHECK(std::isnan(nv[3]));  // [inf, 1, 2] / inf = [NaN, 0, 0]
+      CHECK(nv[4] == 0.0);
+      check_same_or_nan(n, composed({x1}), tol, tol);
+      Tensor g = vjp(fused, {x1}, un)[0];
+      check_same_or_nan(g, vjp(composed, {x1}, un)[0], tol, tol);
+      std::vector<double> gv = g.to(tg::float64).to_vector<double>();
+      for (int k = 0; k < 6; ++k) CHECK(std::isnan(gv[static_cast<std::size_t>(k)]));
+    }
+  }
+}
+
+TEST_CASE("cosine_similarity_matrix of one input: a NaN row gives a NaN row and column, diagonal included") {
+  // The mirror's clamps (scalar, AVX and AVX-512 blocks, the diagonal blocks and
+  // the edges) all keep NaN: sizes inside, at and past the 8 and 16 blocks.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    const double tol = dtype == tg::float64 ? 1e-12 : 2e-5;
+    for (std::int64_t n : {3, 8, 16, 21, 32, 40}) {
+      CAPTURE(n);
+      Tensor x = tg::randn({n, 5}, 80 + n, tg::float64);
+      const std::int64_t bad = n / 2;
+      x.data<double>()[bad * 5 + 2] = nan;
+      x = x.to(dtype);
+      Tensor s = tg::cosine_similarity_matrix(x);
+      check_same_or_nan(s, tg::composed::cosine_similarity_matrix(x, x), tol, tol);
+      const Tensor s64 = s.to(tg::float64);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+          CAPTURE(i);
+          CAPTURE(j);
+          CHECK(std::isnan(s64.at({i, j})) == (i == bad || j == bad));
+        }
+      // The gradient of the NaN row is NaN.
+      Tensor g = vjp([](const std::vector<Tensor>& v) { return tg::cosine_similarity_matrix(v[0]); }, {x},
+                     tg::randn({n, n}, 81, dtype))[0];
+      for (std::int64_t k = 0; k < 5; ++k) CHECK(std::isnan(g.to(tg::float64).at({bad, k})));
+    }
+  }
+}
+
+TEST_CASE("cosine_similarity: float64 squares that overflow give the composed form's 0, not NaN or -1") {
+  // PyTorch 1.13 float64: ||(1e200, 1e200)|| = inf, so x / ||x|| = 0 and
+  // cos((1e200, 1e200), (1e200, 1e200)) = cos((1e200, 1e200), (1, 2)) = 0, with
+  // zero gradients. The fused kernel's w12 / (c1 c2) = inf / inf was NaN, clamped to -1.
+  Tensor big({{1e200, 1e200}, {1e200, 1e200}}, tg::float64), other({{1e200, 1e200}, {1, 2}}, tg::float64);
+  for (int axis : {1, 0}) {
+    CAPTURE(axis);
+    Tensor a = axis == 1 ? big : tg::transpose(big), b = axis == 1 ? other : tg::transpose(other);
+    auto fused = [axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); };
+    auto composed = [axis](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity(v[0], v[1], axis); };
+    Tensor c = fused({a, b});
+    CHECK(c.to_vector<double>() == std::vector<double>{0.0, 0.0});
+    check_same_or_nan(c, composed({a, b}), 0, 0);
+    Tensor u({0.5, -2.0}, tg::float64);
+    auto gf = vjp(fused, {a, b}, u), gc = vjp(composed, {a, b}, u);
+    check_same_or_nan(gf[0], gc[0], 0, 1e-300);
+    check_same_or_nan(gf[1], gc[1], 0, 1e-300);
+    CHECK(gf[0].to_vector<double>() == std::vector<double>(4, 0.0));
+  }
+}
+
+TEST_CASE("cosine family: 0-d tensors take axis 0 or -1, as PyTorch") {
+  // PyTorch 1.13 float64 (dim in [-1, 0] for a 0-d tensor):
+  //   F.cosine_similarity(tensor(-8.44), tensor(3.), dim=0) = -1, gradients 0 and 0;
+  //   F.cosine_similarity(tensor(0.), tensor(3.), dim=0) = 0, gradients 1e8 (x2_hat / eps) and 0;
+  //   F.cosine_similarity(tensor(-8.44), tensor([1., 2.]), dim=0) = -0.9486832980505137,
+  //     gradients ~0 and [-0.12649110640673517, 0.06324555320336755];
+  //   F.normalize(tensor(-8.44), dim=0) = -1 (its sign), gradient 0; at 0: 0, gradient 1e12 (1 / eps);
+  //   dim 1 or -2: "Dimension out of range (expected to be in range of [-1, 0], but got 1)".
+  Tensor a = Tensor::scalar(-8.44, tg::float64), b = Tensor::scalar(3.0, tg::float64);
+  Tensor zero = Tensor::scalar(0.0, tg::float64);
+  for (int axis : {0, -1}) {
+    CAPTURE(axis);
+    auto cos = [axis](const std::vector<Tensor>& v) { return tg::cosine_similarity(v[0], v[1], axis); };
+    auto cos_composed = [axis](const std::vector<Tensor>& v) { return tg::composed::cosine_similarity(v[0], v[1], axis); };
+    Tensor c = cos({a, b});
+    CHECK(c.rank() == 0);
+    CHECK(c.item() == -1.0);
+    CHECK(cos_composed({a, b}).item() == -1.0);
+    CHECK(cos({zero, b}).item() == 0.0);
+    CHECK(tg::cosine_distance(a, b, axis).item() == 2.0);
+    auto g = vjp(cos, {a, b}, Tensor::scalar(1.0, tg::float64));
+    CHECK(g[0].rank() == 0);
+    CHECK(std::abs(g[0].item()) < 1e-15);  // 3 / 25.32 - 8.44 / 71.2336: 0 up to rounding
+    CHECK(std::abs(g[1].item()) < 1e-15);
+    auto gz = vjp(cos, {zero, b}, Tensor::scalar(1.0, tg::float64));
+    CHECK(gz[0].item() == doctest::Approx(1e8).epsilon(1e-12));
+    CHECK(gz[1].item() == 0.0);
+    check_gradcheck(cos, {a, b});
+    // A 0-d tensor against a vector broadcasts as usual.
+    Tensor v({1.0, 2.0}, tg::float64);
+    Tensor cv = cos({a, v});
+    CHECK(cv.rank() == 0);
+    CHECK(cv.item() == doctest::Approx(-0.9486832980505137).epsilon(1e-15));
+    auto gv = vjp(cos, {a, v}, Tensor::scalar(1.0, tg::float64));
+    CHECK(std::abs(gv[0].item()) < 1e-15);
+    check_close(gv[1], Tensor({-0.12649110640673517, 0.06324555320336755}, tg::float64), 1e-14, 0);
+    check_gradcheck(cos, {a, v});
+
+    for (double p : {2.0, 1.0, std::numeric_limits<double>::infinity()}) {
+      CAPTURE(p);
+      Tensor n = tg::normalize(a, p, {axis});
+      CHECK(n.rank() == 0);
+      CHECK(n.item() == -1.0);
+      CHECK(tg::normalize(zero, p, {axis}).item() == 0.0);
+      auto norm_of = [p, axis](const std::vector<Tensor>& w) { return tg::normalize(w[0], p, {axis}); };
+      CHECK(vjp(norm_of, {a}, Tensor::scalar(1.0, tg::float64))[0].item() == 0.0);
+      CHECK(vjp(norm_of, {zero}, Tensor::scalar(1.0, tg::float64))[0].item() == doctest::Approx(1e12).epsilon(1e-12));
+      check_gradcheck(norm_of, {a});
+    }
+    // Keras's l2_normalize: x / sqrt(max(x^2, 1e-12)) = -1; at 0 the gradient is 1 / sqrt(eps) = 1e6.
+    CHECK(tg::l2_normalize(a, axis).item() == -1.0);
+    CHECK(tg::l2_normalize(zero, axis).item() == 0.0);
+    auto l2 = [axis](const std::vector<Tensor>& w) { return tg::l2_normalize(w[0], axis); };
+    CHECK(vjp(l2, {zero}, Tensor::scalar(1.0, tg::float64))[0].item() == doctest::Approx(1e6).epsilon(1e-12));
+    check_gradcheck(l2, {a});
+  }
+  for (int axis : {1, -2}) {
+    CAPTURE(axis);
+    const std::string want = "axis " + std::to_string(axis) + " out of range for shape () (expected -1 to 0";
+    CHECK_THROWS_WITH_AS(tg::cosine_similarity(a, b, axis), doctest::Contains(("cosine_similarity: " + want).c_str()),
+                         std::out_of_range);
+    CHECK_THROWS_WITH_AS(tg::composed::cosine_similarity(a, b, axis),
+                         doctest::Contains(("cosine_similarity: " + want).c_str()), std::out_of_range);
+    CHECK_THROWS_WITH_AS(tg::normalize(a, 2.0, {axis}), doctest::Contains(("normalize: " + want).c_str()),
+                         std::out_of_range);
+    CHECK_THROWS_WITH_AS(tg::l2_normalize(a, axis), doctest::Contains(("l2_normalize: " + want).c_str()),
+                         std::out_of_range);
+  }
+  // The default axis of cosine_similarity is 1, as PyTorch's dim=1: out of range for 0-d.
+  CHECK_THROWS_AS(tg::cosine_similarity(a, b), std::out_of_range);
 }
 
 TEST_CASE("cosine family: D = 1, 1-D inputs, keepdims via norm") {

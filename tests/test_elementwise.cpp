@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
@@ -260,6 +261,46 @@ TEST_CASE("elementwise: clamp passes the gradient inside the bounds, bounds incl
   TG_CHECK_VALUES(tg::clamp(x, -1.0, 1.0), {-1, -1, 0.5, 1, 1});
   TG_CHECK_VALUES(grads_of([](const V& v) { return tg::clamp(v[0], -1.0, 1.0); }, {x})[0], {0, 1, 1, 1, 0});
   TG_CHECK_VALUES(tg::clamp(x, 0.0, 0.0), {0, 0, 0, 0, 0});
+}
+
+TEST_CASE("elementwise: NaN propagates through every op, clamp included, and into the gradients that use it") {
+  // clamp keeps NaN (as torch.clamp and numpy.clip); its gradient there is 0 (the
+  // inside mask is false), as PyTorch's. The smooth ops' gradients are NaN at NaN.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    Tensor x = f64({nan, 0.5}).to(dtype);
+    auto first_is_nan = [](const Tensor& t) { return std::isnan(tgtest::values_of(t)[0]); };
+    CHECK(first_is_nan(tg::clamp(x, -1.0, 1.0)));
+    CHECK(tgtest::values_of(tg::clamp(x, -1.0, 1.0))[1] == 0.5);
+    CHECK(first_is_nan(tg::clamp(x, 0.0, 0.0)));
+    TG_CHECK_VALUES(grads_of([](const V& v) { return tg::clamp(v[0], -1.0, 1.0); }, {x})[0], {0, 1});
+    Tensor one = f64({1.0, 1.0}).to(dtype);
+    using Binary = std::function<Tensor(const Tensor&, const Tensor&)>;
+    const std::vector<Binary> binary = {
+        [](const Tensor& a, const Tensor& b) { return tg::add(a, b); },
+        [](const Tensor& a, const Tensor& b) { return tg::sub(a, b); },
+        [](const Tensor& a, const Tensor& b) { return tg::mul(a, b); },
+        [](const Tensor& a, const Tensor& b) { return tg::div(a, b); },
+        [](const Tensor& a, const Tensor& b) { return tg::maximum(a, b); },
+        [](const Tensor& a, const Tensor& b) { return tg::minimum(a, b); }};
+    for (const Binary& f : binary) {
+      CHECK(first_is_nan(f(x, one)));
+      CHECK(first_is_nan(f(one, x)));
+    }
+    CHECK(first_is_nan(tg::pow(x, one)));
+    CHECK(first_is_nan(tg::pow(one + one, x)));
+    const std::vector<std::function<Tensor(const Tensor&)>> smooth = {
+        [](const Tensor& t) { return tg::exp(t); },    [](const Tensor& t) { return tg::log(t); },
+        [](const Tensor& t) { return tg::sqrt(t); },   [](const Tensor& t) { return tg::square(t); },
+        [](const Tensor& t) { return tg::pow(t, 3.0); }, [](const Tensor& t) { return tg::neg(t); },
+        [](const Tensor& t) { return tg::abs(t); }};
+    for (std::size_t k = 0; k < smooth.size(); ++k) {
+      CAPTURE(k);
+      CHECK(first_is_nan(smooth[k](x)));
+      // neg's and abs's gradients do not depend on x's value (abs: sign(NaN) = 0, as PyTorch).
+      if (k < 5) CHECK(first_is_nan(grads_of([&](const V& v) { return smooth[k](v[0]); }, {x})[0]));
+    }
+  }
 }
 
 TEST_CASE("elementwise: where picks by a broadcast condition and routes the gradient") {

@@ -3,6 +3,7 @@
 // input. PyTorch values: test_fixtures.cpp.
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <stdexcept>
 
 #include "op_checks.hpp"
@@ -95,6 +96,27 @@ TEST_CASE("index: scatter_add_rows by hand, and gather as its gradient") {
   TG_CHECK_VALUES(grads_of([](const V& v) { return tg::scatter_add_rows(v[0], v[1], 4); }, {idx, values}, u)[0],
                   {1, 2, 5, 6, 1, 2});
   CHECK(tg::scatter_add_rows(i64({}, {0}), tg::zeros({0, 3}, tg::float64), 2).shape() == tg::Shape{2, 3});
+}
+
+TEST_CASE("index: NaN propagates through gather and scatter_add_rows and their gradients") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    Tensor table = f64({1, 2, nan, 4, 5, 6}, {3, 2}).to(dtype);
+    Tensor idx = i64({1, 0, 1});
+    // Rows 1, 0, 1 of the table: row 1 holds the NaN.
+    TG_CHECK_VALUES(tg::gather(table, idx), {nan, 4, 1, 2, nan, 4});
+    // A NaN upstream reaches the rows it was gathered from (row 1 twice: NaN + 1).
+    Tensor u = f64({nan, 1, 1, 1, 1, 1}, {3, 2}).to(dtype);
+    TG_CHECK_VALUES(grads_of([](const V& v) { return tg::gather(v[0], v[1]); }, {table, idx}, u)[0],
+                    {1, 1, nan, 2, 0, 0});
+    // scatter_add_rows: the NaN value lands in row 2 and stays NaN after adding.
+    Tensor values = f64({1, nan, 3, 4, 5, 6}, {3, 2}).to(dtype);
+    TG_CHECK_VALUES(tg::scatter_add_rows(i64({2, 0, 2}), values, 3), {3, 4, 0, 0, 6, nan});
+    Tensor us = f64({1, 2, 3, 4, nan, 6}, {3, 2}).to(dtype);
+    TG_CHECK_VALUES(grads_of([](const V& v) { return tg::scatter_add_rows(v[0], v[1], 3); }, {i64({2, 0, 2}), values},
+                             us)[0],
+                    {nan, 6, 1, 2, nan, 6});
+  }
 }
 
 TEST_CASE("index: gather bad input names the index, the rows and the dtype") {

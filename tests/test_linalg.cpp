@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <tuple>
 
@@ -281,6 +282,29 @@ TEST_CASE("linalg: dense relu passes NaN forward, gives 0 gradient at 0 and for 
   auto gx = tgtest::values_of(g[0]);
   CHECK(gx == std::vector<double>{0, 0, 1, 0});
   CHECK(tgtest::values_of(g[2]) == std::vector<double>{1});  // only the positive row reaches the bias
+}
+
+TEST_CASE("linalg: matmul and dense pass NaN and inf to the outputs and gradients that use them") {
+  // x = [[nan, 1], [inf, 1], [1, 2]], k = [[1, -1], [2, 3]], b = [0.5, -0.5]:
+  // x k + b = [[nan, nan], [inf, -inf], [5.5, 4.5]]; relu keeps the NaN and maps -inf to 0.
+  // The kernel's gradient x^T g (g = ones) is NaN in the row that meets x's NaN column:
+  // [[nan, nan], [4, 4]], or [[nan, nan], [3, 2]] after relu's mask (nan * 0 is NaN);
+  // x's gradient g k^T = [0, 5] per row does not depend on x.
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    Tensor x = f64({nan, 1, inf, 1, 1, 2}, {3, 2}).to(dtype);
+    Tensor k = f64({1, -1, 2, 3}, {2, 2}).to(dtype);
+    Tensor b = f64({0.5, -0.5}, {2}).to(dtype);
+    TG_CHECK_VALUES(tg::dense(x, k, b, false), {nan, nan, inf, -inf, 5.5, 4.5});
+    TG_CHECK_VALUES(tg::dense(x, k, b, true), {nan, nan, inf, 0, 5.5, 4.5});
+    TG_CHECK_VALUES(tg::matmul(x, k), {nan, nan, inf, -inf, 5, 5});
+    for (bool relu : {false, true}) {
+      CAPTURE(relu);
+      auto g = grads_of([relu](const V& v) { return tg::dense(v[0], v[1], v[2], relu); }, {x, k, b});
+      if (!relu) TG_CHECK_VALUES(g[0], {0, 5, 0, 5, 0, 5});
+      TG_CHECK_VALUES(g[1], {nan, nan, relu ? 3.0 : 4.0, relu ? 2.0 : 4.0});
+    }
+  }
 }
 
 TEST_CASE("linalg: dense with empty batch or no inputs") {

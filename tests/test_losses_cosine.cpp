@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "loss_checks.hpp"
 
@@ -71,6 +72,27 @@ TEST_CASE("losses: CosineSimilarityLoss: a zero vector gives loss 1 and a finite
   // d loss / d x1 = -[6e7, 8e7]; and nothing to x2.
   check_close(g[0], f64({-6e7, -8e7}, {1, 2}), 1e-9, 0, "gradient to the zero vector");
   check_close(g[1], f64({0, 0}, {1, 2}), 0, 0, "gradient to the other");
+}
+
+TEST_CASE("losses: CosineSimilarityLoss: a NaN or infinite prediction gives a NaN loss and NaN gradients") {
+  // 1 - cos with cos NaN (PyTorch: 1 - F.cosine_similarity is NaN there). The fused
+  // cosine's clamp turned NaN into -1, a finite loss of 2 that TerminateOnNaN never saw.
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (double bad : {nan, inf, -inf}) {
+    CAPTURE(bad);
+    for (tg::DType dtype : {tg::float64, tg::float32}) {
+      const Tensor y_true = f64({1, 2, 3, 1, 0, 0}, {2, 3}).to(dtype);
+      const Tensor y_pred = f64({bad, 1, 1, 2, 0, 0}, {2, 3}).to(dtype);
+      const std::vector<double> per_sample = L::cosine_similarity_loss(y_true, y_pred).to(tg::float64).to_vector<double>();
+      CHECK(std::isnan(per_sample[0]));
+      CHECK(per_sample[1] == 0.0);  // (1, 0, 0) against (2, 0, 0)
+      CHECK(std::isnan(L::CosineSimilarityLoss()(y_true, y_pred).to(tg::float64).item()));
+      const auto g = loss_checks::gradients([&] { return L::CosineSimilarityLoss()(y_true, y_pred); }, {y_pred});
+      const std::vector<double> gv = g[0].to(tg::float64).to_vector<double>();
+      for (std::size_t k = 0; k < 3; ++k) CHECK(std::isnan(gv[k]));
+      for (std::size_t k = 3; k < 6; ++k) CHECK(std::isfinite(gv[k]));
+    }
+  }
 }
 
 TEST_CASE("losses: CosineSimilarityLoss: bad input is an error naming the loss") {

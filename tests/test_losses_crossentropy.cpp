@@ -27,11 +27,16 @@ bool all_finite(const Tensor& t) {
 // ---- BinaryCrossentropy ---------------------------------------------------------------
 
 TEST_CASE("losses: BinaryCrossentropy: hand-computed values") {
-  // z = 1, p = 0.5: -log 0.5 = 0.69314718; z = 0, p = 0.2: -log 0.8 = 0.22314355;
-  // z = 0.25 (soft), p = 0.5: log 2 again. Per sample [log 2, (0.22314355 + log 2) / 2].
+  // tf-keras 2: -(z log(p + 1e-7) + (1 - z) log(1 - p + 1e-7)). z = 1, p = 0.5:
+  // -log(0.5 + 1e-7) = 0.69314698; z = 0, p = 0.2: -log(0.8 + 1e-7) = 0.22314343;
+  // z = 0.25 (soft), p = 0.5: -log(0.5 + 1e-7) again. Per sample
+  // [0.6931469805599654, 0.4581452034370915] (PyTorch float64, the same formula).
   const Tensor z = f64({1, 0.25, 0, 1}, {2, 2}), p = f64({0.5, 0.5, 0.2, 0.5}, {2, 2});
-  check_close(L::binary_crossentropy(z, p), f64({std::log(2.0), (-std::log(0.8) + std::log(2.0)) / 2}), 1e-15, 0,
+  check_close(L::binary_crossentropy(z, p), f64({0.6931469805599654, 0.4581452034370915}), 1e-14, 0,
               "probabilities");
+  check_close(L::binary_crossentropy(z, p),
+              f64({-std::log(0.5 + 1e-7), (-std::log(0.8 + 1e-7) - std::log(0.5 + 1e-7)) / 2}), 1e-15, 0,
+              "probabilities by formula");
   // Logits 0 are probability 0.5: log 2 whatever the target.
   check_close(L::binary_crossentropy(z, f64({0, 0, 0, 0}, {2, 2}), true), f64({std::log(2.0), std::log(2.0)}), 1e-15,
               0, "logits 0");
@@ -62,27 +67,39 @@ TEST_CASE("losses: BinaryCrossentropy: logits of magnitude 100 and 1e4 give exac
 }
 
 TEST_CASE("losses: BinaryCrossentropy: probabilities of exactly 0 and 1 are clipped to 1e-7..1 - 1e-7") {
-  // float64: z = 1, p = 0 -> -log(1e-7) = 16.118095650958; z = 0, p = 1 -> -log(1 - (1 - 1e-7)),
-  // the same up to the rounding of 1 - 1e-7. Right answers: -log(1 - 1e-7) = 1.00000005e-7.
+  // tf-keras 2 clips to [1e-7, 1 - 1e-7] and adds 1e-7 inside both logs. float64:
+  // z = 1, p = 0 -> -log(1e-7 + 1e-7) = -log(2e-7) = 15.424948470398375 (not
+  // -log(1e-7) = 16.118); z = 0, p = 1 -> -log((1 - (1 - 1e-7)) + 1e-7) = 15.424948470661553;
+  // their mean 15.424948470529964 (PyTorch float64, the same formula).
+  // Right answers: -log((1 - 1e-7) + 1e-7) = -log(1) = 0.
   const Tensor wrong = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({0, 1}, {1, 2}));
-  CHECK(wrong.item() == doctest::Approx(16.118095650958).epsilon(1e-9));
+  CHECK(wrong.item() == doctest::Approx(15.424948470529964).epsilon(1e-12));
   const Tensor right = L::binary_crossentropy(f64({1, 0}, {1, 2}), f64({1, 0}, {1, 2}));
-  CHECK(right.item() == doctest::Approx(1.00000005e-7).epsilon(1e-6));
+  CHECK(right.item() == 0.0);
+  // The issue's case: z = [1, 1], p = [0, 0.5] -> (-log(2e-7) - log(0.5 + 1e-7)) / 2 =
+  // 8.05904772547917 (PyTorch float64); without the eps inside the logs it was 8.4056.
+  const Tensor half = f64({0, 0.5}, {1, 2});
+  check_close(L::binary_crossentropy(f64({1, 1}, {1, 2}), half), f64({8.05904772547917}), 1e-13, 0, "issue case");
+  // Its gradient: 0 for the clipped p, -1 / (0.5 + 1e-7) / 2 = -0.9999998000000401 for p = 0.5.
+  const auto gh = loss_checks::gradients([&] { return L::BinaryCrossentropy()(f64({1, 1}, {1, 2}), half); }, {half});
+  check_close(gh[0], f64({0.0, -0.9999998000000401}, {1, 2}), 1e-13, 0, "issue case gradient");
   // Outside the clip the gradient is 0; finite everywhere.
   const Tensor p = f64({0, 1, 1, 0}, {2, 2});
   const auto g = loss_checks::gradients([&] { return L::BinaryCrossentropy()(f64({1, 0, 1, 0}, {2, 2}), p); }, {p});
   CHECK(g[0].to_vector<double>() == std::vector<double>{0, 0, 0, 0});
   // float32: 1e-7 and 1 - 1e-7 round to 1.0000000117e-7 and 1 - 1.1920929e-7, so
-  // z = 1, p = 0 -> 16.118095; z = 0, p = 1 -> -log(1.1920929e-7) = 15.942385.
+  // z = 1, p = 0 -> -log(2.0000000233e-7) = 15.424949; z = 0, p = 1 ->
+  // -log(1.1920929e-7 + 1e-7) = 15.333239 (PyTorch float32, the same formula:
+  // 15.424948692321777 and 15.33323860168457).
   const Tensor w32 = L::binary_crossentropy(f64({1, 0}).to(tg::float32), f64({0, 1}).to(tg::float32));
   CHECK(w32.dtype() == tg::float32);
-  check_close(w32, f64({16.118095, 15.942385}), 1e-6, 0, "float32 clip");
+  check_close(w32, f64({15.424948692321777, 15.33323860168457}), 1e-6, 0, "float32 clip");
 }
 
 TEST_CASE("losses: BinaryCrossentropy: Keras's shape rules; bad targets and shapes are errors") {
   // y_true (batch,) against y_pred (batch, 1).
-  check_close(L::binary_crossentropy(f64({1, 0}), f64({0.5, 0.2}, {2, 1})), f64({std::log(2.0), -std::log(0.8)}), 1e-15,
-              0, "(batch,) vs (batch, 1)");
+  check_close(L::binary_crossentropy(f64({1, 0}), f64({0.5, 0.2}, {2, 1})),
+              f64({-std::log(0.5 + 1e-7), -std::log(0.8 + 1e-7)}), 1e-15, 0, "(batch,) vs (batch, 1)");
   CHECK_THROWS_WITH_AS(L::BinaryCrossentropy()(f64({1, 1.5}), f64({0.5, 0.5})),
                        "BinaryCrossentropy: y_true must be in [0, 1], received 1.5 at index 1", std::invalid_argument);
   CHECK_THROWS_WITH_AS(L::BinaryCrossentropy(true)(i64({0, -1}), f64({0.5, 0.5})),
@@ -122,6 +139,17 @@ TEST_CASE("losses: CategoricalCrossentropy: logits of magnitude 1e4 are exact, w
     const auto g = loss_checks::gradients([&] { return L::CategoricalCrossentropy(true)(t, x); }, {x});
     check_close(g[0], f64({1, -1, 0}, {1, 3}), 0, 1e-30, "softmax(x) - target");
   }
+}
+
+TEST_CASE("losses: the cross-entropies from float32 logits near 1000 keep float32 precision") {
+  // Logits [1000, 1000.5, 1001, 999.25], true class 2: -log_softmax(x)[2] =
+  // 0.7646228546961312 (PyTorch float64 F.cross_entropy of the float32 values).
+  // Computing x - (max + log sum) in float32 rounds max + log sum to the float32
+  // grid near 1000 (steps of 6.1e-5) and gave 0.76464844.
+  const Tensor x = f64({1000.0, 1000.5, 1001.0, 999.25}, {1, 4}).to(tg::float32);
+  const Tensor onehot = f64({0, 0, 1, 0}, {1, 4}).to(tg::float32);
+  check_close(L::categorical_crossentropy(onehot, x, true), f64({0.7646228546961312}), 2e-7, 0, "categorical");
+  check_close(L::sparse_categorical_crossentropy(i64({2}), x, true), f64({0.7646228546961312}), 2e-7, 0, "sparse");
 }
 
 TEST_CASE("losses: CategoricalCrossentropy: bad input is an error naming the loss") {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -263,6 +264,83 @@ TEST_CASE("reduce: empty and 0-d inputs") {
   TG_CHECK_VALUES(grads_of([](const V& v) { return tg::norm(v[0]); }, {s})[0], {-1});
 }
 
+TEST_CASE("reduce: a 0-d tensor takes axis 0 or -1, as PyTorch") {
+  // PyTorch 1.13: a dim of a 0-d tensor must be in [-1, 0]; torch.sum(t, 0) of a
+  // 0-d t is t, torch.linalg.vector_norm(tensor(-8.44), ord, 0) = 8.44 for every
+  // ord (gradient sign(x) = -1), with or without keepdim a 0-d result.
+  Tensor s = Tensor::scalar(-8.44, tg::float64);
+  for (int axis : {0, -1}) {
+    CAPTURE(axis);
+    for (ReduceFn op : {ReduceFn(tg::sum), ReduceFn(tg::mean), ReduceFn(tg::max), ReduceFn(tg::min),
+                        ReduceFn(tg::logsumexp)}) {
+      for (bool keepdims : {false, true}) {
+        Tensor y = op(s, {axis}, keepdims);
+        CHECK(y.rank() == 0);
+        CHECK(y.item() == doctest::Approx(-8.44).epsilon(1e-15));
+      }
+      TG_CHECK_VALUES(grads_of([op, axis](const V& v) { return op(v[0], {axis}, false); }, {s})[0], {1});
+    }
+    for (double p : {2.0, 1.0, inf, 3.0, 0.5}) {
+      CAPTURE(p);
+      Tensor n = tg::norm(s, p, {axis});
+      CHECK(n.rank() == 0);
+      CHECK(tg::norm(s, p, {axis}, true).rank() == 0);
+      TG_CHECK_VALUES(n, {8.44}, 1e-15);
+      TG_CHECK_VALUES(grads_of([p, axis](const V& v) { return tg::norm(v[0], p, {axis}); }, {s})[0], {-1}, 1e-14);
+    }
+    TG_CHECK_GRADCHECK([axis](const V& v) { return tg::norm(v[0], 2.0, {axis}); }, {s});
+    TG_CHECK_GRADCHECK([axis](const V& v) { return tg::logsumexp(v[0], {axis}, true); }, {s});
+  }
+  // PyTorch: "Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+  // and "dim 0 appears multiple times in the list of dims".
+  CHECK_THROWS_WITH_AS(tg::norm(s, 2.0, {1}),
+                       "norm: axis 1 out of range for shape () (expected -1 to 0: a 0-d tensor is reduced as one element)",
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::sum(s, {-2}), doctest::Contains("sum: axis -2 out of range for shape () (expected -1 to 0"),
+                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::sum(s, {0, -1}), doctest::Contains("sum: axis 0 appears twice"), std::invalid_argument);
+}
+
+TEST_CASE("reduce: NaN propagates through every reduction, and into the gradients that depend on it") {
+  // PyTorch 1.13 for [[nan, 1, 2], [1, 2, 3]] along axis 1: sum, mean, amax, amin,
+  // logsumexp and every vector_norm give NaN for the first row; the gradients of
+  // amax, logsumexp and the 2- and p-norms are NaN there (those of sum and mean,
+  // constants, are not); the second row is untouched.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (tg::DType dtype : {tg::float64, tg::float32}) {
+    Tensor x = f64({nan, 1.0, 2.0, 1.0, 2.0, 3.0}, {2, 3}).to(dtype);
+    for (ReduceFn op : {ReduceFn(tg::sum), ReduceFn(tg::mean), ReduceFn(tg::max), ReduceFn(tg::min),
+                        ReduceFn(tg::logsumexp)}) {
+      std::vector<double> y = tgtest::values_of(op(x, {1}, false));
+      CHECK(std::isnan(y[0]));
+      CHECK(std::isfinite(y[1]));
+    }
+    for (double p : {2.0, 1.0, inf, 3.0, 0.5}) {
+      CAPTURE(p);
+      std::vector<double> y = tgtest::values_of(tg::norm(x, p, {1}));
+      CHECK(std::isnan(y[0]));
+      CHECK(std::isfinite(y[1]));
+    }
+    // Along axis 0 of the transpose (strided lanes), and over everything.
+    CHECK(std::isnan(tgtest::values_of(tg::max(tg::transpose(x), {0}))[0]));
+    CHECK(std::isnan(tg::norm(x).to(tg::float64).item()));
+    CHECK(std::isnan(tg::logsumexp(x).to(tg::float64).item()));
+    const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> nan_gradients = {
+        {"max", [](const Tensor& t) { return tg::max(t, {1}); }},
+        {"min", [](const Tensor& t) { return tg::min(t, {1}); }},
+        {"logsumexp", [](const Tensor& t) { return tg::logsumexp(t, {1}); }},
+        {"norm 2", [](const Tensor& t) { return tg::norm(t, 2.0, {1}); }},
+        {"norm 3", [](const Tensor& t) { return tg::norm(t, 3.0, {1}); }},
+        {"norm 0.5", [](const Tensor& t) { return tg::norm(t, 0.5, {1}); }}};
+    for (const auto& [name, f] : nan_gradients) {
+      CAPTURE(name);
+      std::vector<double> g = tgtest::values_of(grads_of([&f](const V& v) { return f(v[0]); }, {x})[0]);
+      for (int i = 0; i < 3; ++i) CHECK(std::isnan(g[static_cast<std::size_t>(i)]));
+      for (int i = 3; i < 6; ++i) CHECK(std::isfinite(g[static_cast<std::size_t>(i)]));
+    }
+  }
+}
+
 // ---- bad input ----------------------------------------------------------------------------
 
 TEST_CASE("reduce: bad axes name the op, the axis and the shape") {
@@ -275,9 +353,8 @@ TEST_CASE("reduce: bad axes name the op, the axis and the shape") {
   CHECK_THROWS_WITH_AS(tg::min(x, {7}), doctest::Contains("min: axis 7"), std::out_of_range);
   CHECK_THROWS_WITH_AS(tg::logsumexp(x, {2}), doctest::Contains("logsumexp: axis 2 out of range"), std::out_of_range);
   CHECK_THROWS_WITH_AS(tg::norm(x, 2.0, {2}), doctest::Contains("norm: axis 2 out of range"), std::out_of_range);
-  CHECK_THROWS_WITH_AS(tg::sum(Tensor::scalar(1.0), {0}),
-                       doctest::Contains("sum: axis 0 out of range for shape () (a 0-d tensor has no axes)"),
-                       std::out_of_range);
+  CHECK_THROWS_WITH_AS(tg::sum(Tensor::scalar(1.0), {1}),
+                       doctest::Contains("sum: axis 1 out of range for shape () (expected -1 to 0"), std::out_of_range);
   CHECK_THROWS_WITH_AS(tg::sum(x, {1, -1}), doctest::Contains("sum: axis 1 appears twice"), std::invalid_argument);
 }
 

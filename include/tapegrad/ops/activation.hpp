@@ -17,7 +17,8 @@ Tensor softplus(const Tensor& x);
 Tensor log_sigmoid(const Tensor& x);
 // exp(x - max) / sum(exp(x - max)) along `axis`; d = y * (g - sum(g * y, axis)).
 Tensor softmax(const Tensor& x, int axis = -1);
-// x - logsumexp(x, axis); d = g - softmax(x) * sum(g, axis).
+// x - logsumexp(x, axis), computed as (x - max) - log(sum(exp(x - max))) along
+// `axis` (as PyTorch: exact for large x in float32); d = g - softmax(x) * sum(g, axis).
 Tensor log_softmax(const Tensor& x, int axis = -1);
 
 }  // namespace tg

@@ -22,12 +22,14 @@ Tensor l2_normalize(const Tensor& x, const Axes& axes, double eps = 1e-12);
 
 // PyTorch F.normalize: x / max(||x||_p over axes (keepdims), eps), for p = 1, 2,
 // infinity or any p > 0, over one axis or several (e.g. {1, 2, 3} for NCHW).
+// A 0-d x takes axis 0 or -1 and gives x / max(|x|, eps), its sign.
 Tensor normalize(const Tensor& x, double p = 2.0, const Axes& axes = {1}, double eps = 1e-12);
 
 // PyTorch 1.12+ F.cosine_similarity: broadcast x1 and x2 to a common shape, then
 // sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps), axis); the axis is removed.
-// Results are clamped to [-1, 1] (PyTorch's float32 result can exceed 1).
-// Zero vectors give 0.
+// Results are clamped to [-1, 1] (PyTorch's float32 result can exceed 1); a
+// NaN or infinite element gives NaN. Zero vectors give 0. Two 0-d tensors take
+// axis 0 or -1 (as PyTorch): sign(x1) * sign(x2), 0 if either is 0.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis = 1, double eps = 1e-8);
 
 // 1 - cosine_similarity(x1, x2, axis, eps): 0 for equal directions, 2 for opposite ones.

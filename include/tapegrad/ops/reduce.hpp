@@ -1,8 +1,9 @@
 // Reductions over one axis, several axes, or all of them.
 //
 // `axes` may hold negative axes (counted from the end); an empty `axes` list
-// means every axis. With keepdims the reduced axes stay as size 1. float32
-// inputs are accumulated in double, so long sums lose no precision.
+// means every axis. With keepdims the reduced axes stay as size 1. A 0-d tensor
+// accepts axis 0 or -1, as PyTorch (norm(scalar(-8.44), 2, {0}) = 8.44, 0-d).
+// float32 inputs are accumulated in double, so long sums lose no precision.
 #pragma once
 
 #include <vector>
