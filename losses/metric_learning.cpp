@@ -31,6 +31,23 @@ void check_positive(const char* loss, const char* what, double value) {
     throw std::invalid_argument(std::string(loss) + ": " + what + " must be > 0, received " + format_number(value));
 }
 
+// Margins and scales. A NaN makes every loss NaN; an infinite one makes it
+// infinite; a margin <= 0 makes the hinge max(margin - d, 0) (or
+// max(d_ap - d_an + margin, 0)) zero for samples that are not yet separated
+// (PyTorch's TripletMarginLoss refuses margin <= 0 for that reason); a scale
+// <= 0 turns MultipleNegativesRankingLoss into one that pushes each anchor
+// away from its positive (0: a constant loss, log(M), with no gradient).
+void check_finite_positive(const char* loss, const char* what, double value) {
+  if (!(value > 0) || !std::isfinite(value))
+    throw std::invalid_argument(std::string(loss) + ": " + what + " must be a finite number > 0, received " +
+                                format_number(value));
+}
+
+void check_finite(const char* loss, const char* what, double value) {
+  if (!std::isfinite(value))
+    throw std::invalid_argument(std::string(loss) + ": " + what + " must be finite, received " + format_number(value));
+}
+
 }  // namespace
 
 Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps) {
@@ -39,6 +56,7 @@ Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double ep
   detail::check_same_shape(op, "x1", x1, "x2", x2);
   detail::check_rank(op, "x1", x1, 1, "(..., features)");
   check_positive(op, "p", p);
+  check_finite(op, "eps", eps);
   return norm(sub(x1, x2) + eps, p, {-1});
 }
 
@@ -53,6 +71,7 @@ const char* distance_name(Distance distance) {
 // ---- ContrastiveLoss ---------------------------------------------------------------
 
 Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin, Distance distance) {
+  check_finite_positive("ContrastiveLoss", "margin", margin);
   Tensor y = detail::pair_label("ContrastiveLoss", x1, x2, label, [](double v) { return v == 0.0 || v == 1.0; },
                                 "1 (similar) or 0 (dissimilar)");
   Tensor d = distance == Distance::cosine ? cosine_distance(x1, x2, 1) : pairwise_distance(x1, x2, 2.0, 1e-6);
@@ -62,7 +81,9 @@ Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label,
 }
 
 ContrastiveLoss::ContrastiveLoss(double margin, Distance distance, Reduction reduction)
-    : PairLoss("ContrastiveLoss", reduction), margin_(margin), distance_(distance) {}
+    : PairLoss("ContrastiveLoss", reduction), margin_(margin), distance_(distance) {
+  check_finite_positive("ContrastiveLoss", "margin", margin);
+}
 
 Tensor ContrastiveLoss::call(const Tensor& x1, const Tensor& x2, const Tensor& label) const {
   return contrastive_loss(x1, x2, label, margin_, distance_);
@@ -77,15 +98,21 @@ std::string ContrastiveLoss::hyperparameters() const {
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin,
                            double p, double eps) {
   const char* loss = "TripletMarginLoss";
-  check_triplet(loss, anchor, positive, negative);
+  check_finite_positive(loss, "margin", margin);
   check_positive(loss, "p", p);
+  check_finite(loss, "eps", eps);
+  check_triplet(loss, anchor, positive, negative);
   Tensor to_positive = pairwise_distance(anchor, positive, p, eps);
   Tensor to_negative = pairwise_distance(anchor, negative, p, eps);
   return relu(sub(to_positive, to_negative) + margin);
 }
 
 TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, Reduction reduction)
-    : TripletLoss("TripletMarginLoss", reduction), margin_(margin), p_(p), eps_(eps) {}
+    : TripletLoss("TripletMarginLoss", reduction), margin_(margin), p_(p), eps_(eps) {
+  check_finite_positive("TripletMarginLoss", "margin", margin);
+  check_positive("TripletMarginLoss", "p", p);
+  check_finite("TripletMarginLoss", "eps", eps);
+}
 
 Tensor TripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
   return triplet_margin_loss(anchor, positive, negative, margin_, p_, eps_);
@@ -99,6 +126,7 @@ std::string TripletMarginLoss::hyperparameters() const {
 
 Tensor cosine_triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                                   double margin) {
+  check_finite_positive("CosineTripletMarginLoss", "margin", margin);
   check_triplet("CosineTripletMarginLoss", anchor, positive, negative);
   Tensor to_positive = cosine_distance(anchor, positive, 1);
   Tensor to_negative = cosine_distance(anchor, negative, 1);
@@ -106,7 +134,9 @@ Tensor cosine_triplet_margin_loss(const Tensor& anchor, const Tensor& positive, 
 }
 
 CosineTripletMarginLoss::CosineTripletMarginLoss(double margin, Reduction reduction)
-    : TripletLoss("CosineTripletMarginLoss", reduction), margin_(margin) {}
+    : TripletLoss("CosineTripletMarginLoss", reduction), margin_(margin) {
+  check_finite_positive("CosineTripletMarginLoss", "margin", margin);
+}
 
 Tensor CosineTripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
   return cosine_triplet_margin_loss(anchor, positive, negative, margin_);
@@ -128,8 +158,7 @@ Tensor multiple_negatives_ranking_loss(const Tensor& anchors, const Tensor& posi
                                 ": expected anchors (N, D) and positives (M, D) with M >= N (row i of positives is "
                                 "anchor i's positive; extra rows are shared hard negatives), received anchors " +
                                 anchors.shape().str() + " and positives " + positives.shape().str());
-  if (!std::isfinite(scale))
-    throw std::invalid_argument(std::string(loss) + ": scale must be finite, received " + format_number(scale));
+  check_finite_positive(loss, "scale", scale);
   Tensor scores = cosine_similarity_matrix(anchors, positives) * scale;  // (N, M)
   // The targets: 1 at (i, i), a constant through which no gradient flows.
   Tensor diagonal = zeros({n, m}, anchors.dtype());
@@ -142,7 +171,9 @@ Tensor multiple_negatives_ranking_loss(const Tensor& anchors, const Tensor& posi
 }
 
 MultipleNegativesRankingLoss::MultipleNegativesRankingLoss(double scale, Reduction reduction)
-    : LossBase("MultipleNegativesRankingLoss", reduction), scale_(scale) {}
+    : LossBase("MultipleNegativesRankingLoss", reduction), scale_(scale) {
+  check_finite_positive("MultipleNegativesRankingLoss", "scale", scale);
+}
 
 Tensor MultipleNegativesRankingLoss::call(const Tensor& anchors, const Tensor& positives) const {
   return multiple_negatives_ranking_loss(anchors, positives, scale_);

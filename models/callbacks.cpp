@@ -142,39 +142,98 @@ void EarlyStopping::on_train_end(const Logs&) {
 
 // ---- ModelCheckpoint --------------------------------------------------------------------------
 
+namespace {
+
+// The widest padding a ModelCheckpoint pattern may ask for: far above any
+// epoch count (an int has 10 digits), far below a file name's 255 bytes.
+constexpr int kMaxEpochWidth = 64;
+
+}  // namespace
+
 ModelCheckpoint::ModelCheckpoint(std::string path, std::string monitor, bool save_best_only, std::string mode)
     : path_(std::move(path)), monitor_(std::move(monitor)), mode_(std::move(mode)), save_best_only_(save_best_only) {
   if (path_.empty()) throw std::invalid_argument("ModelCheckpoint: the path must not be empty");
   mode_ = resolve_mode("ModelCheckpoint", mode_, monitor_);
+  // Python's str.format grammar, restricted to the one field we fill in.
+  const std::string where = "ModelCheckpoint: the path '" + path_ + "'";
+  const std::string accepted =
+      "the fields filled in are {epoch}, {epoch:d}, {epoch:Nd} and {epoch:0Nd} (N <= " +
+      std::to_string(kMaxEpochWidth) + "); write a literal brace as {{ or }}";
+  PathPiece literal;
+  auto flush_literal = [&] {
+    if (!literal.text.empty()) pieces_.push_back(literal);
+    literal.text.clear();
+  };
+  std::size_t i = 0;
+  while (i < path_.size()) {
+    const char c = path_[i];
+    if ((c == '{' || c == '}') && i + 1 < path_.size() && path_[i + 1] == c) {
+      literal.text += c;
+      i += 2;
+      continue;
+    }
+    if (c == '}')
+      throw std::invalid_argument(where + " has a single '}' at position " + std::to_string(i) + "; " + accepted);
+    if (c != '{') {
+      literal.text += c;
+      ++i;
+      continue;
+    }
+    const std::size_t close = path_.find('}', i);
+    if (close == std::string::npos)
+      throw std::invalid_argument(where + " has a '{' at position " + std::to_string(i) + " that is never closed; " +
+                                  accepted);
+    const std::string field = path_.substr(i, close + 1 - i);
+    const std::string inside = path_.substr(i + 1, close - i - 1);
+    const std::size_t colon = inside.find(':');
+    const std::string name = inside.substr(0, colon);
+    if (name != "epoch")
+      throw std::invalid_argument(where + " has the field " + field + ", which is not filled in (Keras fills in " +
+                                  "the logs' values too, tapegrad does not); " + accepted);
+    PathPiece piece;
+    piece.epoch = true;
+    if (colon != std::string::npos) {
+      // [0][width][d], the width's digits accumulated only while <= the cap.
+      const std::string spec = inside.substr(colon + 1);
+      std::size_t j = 0;
+      if (j < spec.size() && spec[j] == '0') {
+        piece.zeros = true;
+        ++j;
+      }
+      std::int64_t width = 0;
+      bool too_wide = false;
+      while (j < spec.size() && std::isdigit(static_cast<unsigned char>(spec[j]))) {
+        width = width * 10 + (spec[j++] - '0');
+        if (width > kMaxEpochWidth) too_wide = true;
+        if (too_wide) width = kMaxEpochWidth + 1;
+      }
+      if (j < spec.size() && spec[j] == 'd') ++j;
+      if (j != spec.size())
+        throw std::invalid_argument(where + " has the field " + field + ", whose format '" + spec +
+                                    "' is not an integer width; " + accepted);
+      if (too_wide)
+        throw std::invalid_argument(where + " has the field " + field + ", whose width is above " +
+                                    std::to_string(kMaxEpochWidth) + "; " + accepted);
+      piece.width = static_cast<int>(width);
+    }
+    flush_literal();
+    pieces_.push_back(piece);
+    i = close + 1;
+  }
+  flush_literal();
 }
 
 std::string ModelCheckpoint::path_for(int epoch) const {
-  // "{epoch}" -> 3, "{epoch:03d}" -> 003 (1-based epoch numbers, as Keras).
-  std::string out;
+  // 1-based epoch numbers, as Keras.
   const std::string number = std::to_string(epoch + 1);
-  std::size_t i = 0;
-  while (i < path_.size()) {
-    if (path_.compare(i, 7, "{epoch}") == 0) {
-      out += number;
-      i += 7;
+  std::string out;
+  for (const PathPiece& piece : pieces_) {
+    if (!piece.epoch) {
+      out += piece.text;
       continue;
     }
-    if (path_.compare(i, 7, "{epoch:") == 0) {
-      // Python's format spec for an integer: an optional 0 (pad with zeros, else
-      // spaces), a width, then d.
-      std::size_t j = i + 7;
-      const bool zeros = j < path_.size() && path_[j] == '0';
-      if (zeros) ++j;
-      std::size_t width = 0;
-      while (j < path_.size() && std::isdigit(static_cast<unsigned char>(path_[j])))
-        width = width * 10 + static_cast<std::size_t>(path_[j++] - '0');
-      if (path_.compare(j, 2, "d}") == 0) {
-        out += std::string(width > number.size() ? width - number.size() : 0, zeros ? '0' : ' ') + number;
-        i = j + 2;
-        continue;
-      }
-    }
-    out += path_[i++];
+    const std::size_t width = static_cast<std::size_t>(piece.width);
+    out += std::string(width > number.size() ? width - number.size() : 0, piece.zeros ? '0' : ' ') + number;
   }
   return out;
 }
@@ -200,9 +259,45 @@ void ModelCheckpoint::on_epoch_end(int epoch, const Logs& logs) {
 
 // ---- CSVLogger --------------------------------------------------------------------------------
 
+namespace {
+
+// 'c' for a printable character, else an escape: '\n', '\x01'.
+std::string quoted_char(char c) {
+  switch (c) {
+    case '\n': return "'\\n'";
+    case '\r': return "'\\r'";
+    case '\t': return "'\\t'";
+    case '\0': return "'\\0'";
+    default: break;
+  }
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string("'") + c + "'";
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "'\\x%02x'", u);
+  return buffer;
+}
+
+// A separator a plain split can rely on: nothing our numbers ("-1.5e+07",
+// "nan", "inf"), "NA" or "epoch" contain, no quote (a reader would start a
+// quoted field), no line break, nothing outside printable ASCII.
+bool valid_separator(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (c == '\t') return true;
+  if (u < 0x20 || u >= 0x7f) return false;
+  if (std::isalnum(u)) return false;
+  return c != '.' && c != '-' && c != '+' && c != '"' && c != '\'';
+}
+
+}  // namespace
+
 CSVLogger::CSVLogger(std::string path, char separator, bool append)
     : path_(std::move(path)), separator_(separator), append_(append) {
   if (path_.empty()) throw std::invalid_argument("CSVLogger: the path must not be empty");
+  if (!valid_separator(separator_))
+    throw std::invalid_argument("CSVLogger: the separator must be a tab or a printable ASCII character other than a "
+                                "letter, a digit, '.', '-', '+' and the quotes (those appear in the numbers, or "
+                                "would start a quoted field), received " +
+                                quoted_char(separator_));
 }
 
 void CSVLogger::on_train_begin(const Logs&) {
@@ -222,6 +317,15 @@ void CSVLogger::on_train_begin(const Logs&) {
 void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
   std::string text;
   if (keys_.empty()) {
+    // The header is taken from these keys: each must stay one field of it.
+    for (const auto& [key, value] : logs) {
+      for (char c : key)
+        if (c == separator_ || c == '\n' || c == '\r' || c == '"')
+          throw std::invalid_argument("CSVLogger: the log key '" + key + "' (a metric's name) contains " +
+                                      (c == separator_ ? "the separator " : std::string()) + quoted_char(c) +
+                                      ", which would break the CSV file's columns; rename the metric" +
+                                      (c == separator_ ? " or choose another separator" : std::string()));
+    }
     for (const auto& [key, value] : logs) keys_.push_back(key);
     if (write_header_) {
       text += "epoch";

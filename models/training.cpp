@@ -411,7 +411,24 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   if (!options.validation_x.empty() || options.validation_y.defined()) {
     if (options.validation_x.empty() || !options.validation_y.defined())
       throw std::invalid_argument("fit: validation data needs both validation_x and validation_y");
-    val_n = check_data(*this, "fit (validation data)", options.validation_x, &options.validation_y, Tensor());
+    val_n = check_data(*this, "fit: validation_data (validation_x, validation_y)", options.validation_x,
+                       &options.validation_y, Tensor());
+    // Each validation sample is run and scored as a training sample is: same
+    // per-sample shapes (and input dtypes) as x and y. Checked now, since the
+    // first validation pass comes after a whole epoch of training, and its
+    // failure (a loss's shape message) would not say it is about validation data.
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (per_sample_shape(options.validation_x[i]) != per_sample_shape(x[i]) ||
+          options.validation_x[i].dtype() != x[i].dtype())
+        throw std::invalid_argument("fit: validation_data: validation_x[" + std::to_string(i) + "] is " +
+                                    describe(options.validation_x[i]) + ", but x[" + std::to_string(i) + "] is " +
+                                    describe(x[i]) + "; validation_x[" + std::to_string(i) + "] must be " +
+                                    full_shape(per_sample_shape(x[i])) + " " + dtype_name(x[i].dtype()) +
+                                    ", as x[" + std::to_string(i) + "]");
+    if (per_sample_shape(options.validation_y) != per_sample_shape(y))
+      throw std::invalid_argument("fit: validation_data: validation_y has shape " +
+                                  options.validation_y.shape().str() + ", but y has shape " + y.shape().str() +
+                                  "; validation_y must have shape " + full_shape(per_sample_shape(y)) + ", as y");
     val_x = options.validation_x;
     val_y = options.validation_y;
   } else if (options.validation_split > 0.0) {

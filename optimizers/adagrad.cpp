@@ -31,8 +31,7 @@ Adagrad::Adagrad(LearningRate learning_rate, double initial_accumulator_value, d
 Adagrad::Adagrad(const Options& options) : Optimizer("Adagrad", options.learning_rate), options_(options) {
   check_hyperparameter(options.initial_accumulator_value >= 0.0 && std::isfinite(options.initial_accumulator_value),
                        "initial_accumulator_value", "a finite number >= 0", options.initial_accumulator_value);
-  check_hyperparameter(options.epsilon >= 0.0 && std::isfinite(options.epsilon), "epsilon", "a finite number >= 0",
-                       options.epsilon);
+  check_epsilon(options.epsilon);
 }
 
 Adagrad::Options Adagrad::options() const {

@@ -69,8 +69,7 @@ Adam::Adam(LearningRate learning_rate, double beta_1, double beta_2, double epsi
 Adam::Adam(const Options& options) : Optimizer("Adam", options.learning_rate), options_(options) {
   check_hyperparameter(options.beta_1 >= 0.0 && options.beta_1 < 1.0, "beta_1", "in [0, 1)", options.beta_1);
   check_hyperparameter(options.beta_2 >= 0.0 && options.beta_2 < 1.0, "beta_2", "in [0, 1)", options.beta_2);
-  check_hyperparameter(options.epsilon >= 0.0 && std::isfinite(options.epsilon), "epsilon", "a finite number >= 0",
-                       options.epsilon);
+  check_epsilon(options.epsilon);
 }
 
 Adam::Options Adam::options() const {
@@ -105,8 +104,7 @@ AdamW::AdamW(const Options& options) : Optimizer("AdamW", options.learning_rate)
                        "a finite number >= 0", options.weight_decay);
   check_hyperparameter(options.beta_1 >= 0.0 && options.beta_1 < 1.0, "beta_1", "in [0, 1)", options.beta_1);
   check_hyperparameter(options.beta_2 >= 0.0 && options.beta_2 < 1.0, "beta_2", "in [0, 1)", options.beta_2);
-  check_hyperparameter(options.epsilon >= 0.0 && std::isfinite(options.epsilon), "epsilon", "a finite number >= 0",
-                       options.epsilon);
+  check_epsilon(options.epsilon);
 }
 
 AdamW::Options AdamW::options() const {

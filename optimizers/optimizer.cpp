@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -126,6 +127,14 @@ Optimizer& Optimizer::operator=(const Optimizer& other) {
 void Optimizer::check_hyperparameter(bool ok, const char* what, const char* expected, double value) const {
   if (!ok)
     throw std::invalid_argument(name_ + ": " + what + " must be " + expected + ", received " + format_number(value));
+}
+
+void Optimizer::check_epsilon(double epsilon) const {
+  check_hyperparameter(std::isfinite(epsilon) && epsilon >= static_cast<double>(std::numeric_limits<float>::min()),
+                       "epsilon",
+                       "a finite number >= 1.1754944e-38 (the smallest normal float32; with 0, or anything that "
+                       "is 0 in float32, a zero gradient gives the step 0/0 = NaN)",
+                       epsilon);
 }
 
 // ---- learning rate ----------------------------------------------------------------------

@@ -29,7 +29,14 @@ void rmsprop_update(const UpdateBlock<T>& block, const StepInfo& step, const RMS
       if (centered) {
         const T aj = rho * a[j] + one_minus_rho * gj;
         a[j] = aj;
-        denominator = vj - aj * aj + epsilon;
+        // v - a^2 estimates the variance of g: >= 0 in exact arithmetic (a^2 <=
+        // (1 - rho^t) v by Cauchy-Schwarz), but rounding can make it negative,
+        // and sqrt(negative + epsilon) is NaN: in float32 a constant gradient
+        // 0.74967486 with rho 0.9 gives v - a^2 = -7.9e-8 at step 138 (numpy
+        // float32), below -epsilon. Keras and PyTorch have this NaN; we clamp
+        // at 0, written so that a NaN still passes (NaN < 0 is false).
+        const T variance = vj - aj * aj;
+        denominator = (variance < T(0) ? T(0) : variance) + epsilon;
       }
       const T increment = lr * gj / std::sqrt(denominator);
       if (use_momentum) {
@@ -50,10 +57,10 @@ RMSprop::RMSprop(LearningRate learning_rate, double rho, double momentum, double
 
 RMSprop::RMSprop(const Options& options) : Optimizer("RMSprop", options.learning_rate), options_(options) {
   check_hyperparameter(options.rho >= 0.0 && options.rho < 1.0, "rho", "in [0, 1)", options.rho);
-  check_hyperparameter(options.momentum >= 0.0 && std::isfinite(options.momentum), "momentum",
-                       "a finite number >= 0", options.momentum);
-  check_hyperparameter(options.epsilon >= 0.0 && std::isfinite(options.epsilon), "epsilon", "a finite number >= 0",
-                       options.epsilon);
+  // As SGD's (and Keras's SGD): above 1 the momentum b = momentum * b + increment grows without bound.
+  check_hyperparameter(options.momentum >= 0.0 && options.momentum <= 1.0, "momentum", "in [0, 1]",
+                       options.momentum);
+  check_epsilon(options.epsilon);
 }
 
 RMSprop::Options RMSprop::options() const {

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "test_models_support.hpp"
 
@@ -253,8 +254,48 @@ TEST_CASE("callbacks: ModelCheckpoint: one file per epoch, {epoch} filled in (1-
   CHECK(names.path_for(6) == "run/7/w-007.npz");
   CHECK(callbacks::ModelCheckpoint("w{epoch:1d}.npz").path_for(10) == "w11.npz");
   CHECK(callbacks::ModelCheckpoint("w{epoch:d}.npz").path_for(0) == "w1.npz");
-  CHECK(callbacks::ModelCheckpoint("w{epoch:x}.npz").path_for(0) == "w{epoch:x}.npz");
-  CHECK(callbacks::ModelCheckpoint("{epochs}.npz").path_for(0) == "{epochs}.npz");
+  CHECK(callbacks::ModelCheckpoint("w{epoch:}.npz").path_for(0) == "w1.npz");
+  CHECK(callbacks::ModelCheckpoint("w{epoch:4}.npz").path_for(11) == "w  12.npz");  // Python pads with spaces
+  CHECK(callbacks::ModelCheckpoint("w{epoch:0003d}.npz").path_for(0) == "w001.npz");
+  CHECK(callbacks::ModelCheckpoint("{{run}}_{epoch}.npz").path_for(0) == "{run}_1.npz");  // as Python's format
+  CHECK(callbacks::ModelCheckpoint("w{epoch:064d}.npz").path_for(0) == "w" + std::string(63, '0') + "1.npz");
+}
+
+TEST_CASE("callbacks: ModelCheckpoint: a pattern it cannot fill in is refused when it is constructed") {
+  // Before: "{epoch:0999999999999d}" threw a bare std::bad_alloc after the
+  // first epoch, "{epoch:020000000000000000000d}" wrapped its width silently,
+  // and other fields were kept as literal text (Keras would fill them in).
+  const std::string accepted =
+      "; the fields filled in are {epoch}, {epoch:d}, {epoch:Nd} and {epoch:0Nd} (N <= 64); write a literal brace "
+      "as {{ or }}";
+  auto refused = [](const std::string& path) {
+    try {
+      callbacks::ModelCheckpoint checkpoint(path);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK(refused("w{epoch:065d}.npz") ==
+        "ModelCheckpoint: the path 'w{epoch:065d}.npz' has the field {epoch:065d}, whose width is above 64" + accepted);
+  CHECK(refused("w{epoch:0999999999999d}.npz") ==
+        "ModelCheckpoint: the path 'w{epoch:0999999999999d}.npz' has the field {epoch:0999999999999d}, whose width "
+        "is above 64" + accepted);
+  CHECK(refused("w{epoch:020000000000000000000d}.npz").find("whose width is above 64") != std::string::npos);
+  CHECK(refused("w{epoch:x}.npz") ==
+        "ModelCheckpoint: the path 'w{epoch:x}.npz' has the field {epoch:x}, whose format 'x' is not an integer "
+        "width" + accepted);
+  CHECK(refused("w{epoch:.3d}.npz").find("whose format '.3d' is not an integer width") != std::string::npos);
+  CHECK(refused("w{epoch:3s}.npz").find("whose format '3s'") != std::string::npos);
+  CHECK(refused("w_{val_loss:.2f}.npz") ==
+        "ModelCheckpoint: the path 'w_{val_loss:.2f}.npz' has the field {val_loss:.2f}, which is not filled in "
+        "(Keras fills in the logs' values too, tapegrad does not)" + accepted);
+  CHECK(refused("{epochs}.npz").find("has the field {epochs}, which is not filled in") != std::string::npos);
+  CHECK(refused("{}.npz").find("has the field {}, which is not filled in") != std::string::npos);
+  CHECK(refused("w{epoch.npz") ==
+        "ModelCheckpoint: the path 'w{epoch.npz' has a '{' at position 1 that is never closed" + accepted);
+  CHECK(refused("w}.npz") == "ModelCheckpoint: the path 'w}.npz' has a single '}' at position 1" + accepted);
+  CHECK(refused("w{epoch:64d}.npz") == "accepted");
 }
 
 TEST_CASE("callbacks: ModelCheckpoint: save_best_only writes only when the monitored value improves") {
@@ -336,6 +377,50 @@ TEST_CASE("callbacks: CSVLogger: a header, then one row per epoch with exactly t
   rows = read_csv(path, ';');
   REQUIRE(rows.size() == 2);
   CHECK(rows[0] == std::vector<std::string>{"epoch", "accuracy", "loss"});
+}
+
+TEST_CASE("callbacks: CSVLogger: separators that break the columns are refused, naming the character") {
+  // Allowed: a tab or printable ASCII other than letters, digits, '.', '-',
+  // '+' and quotes (those occur in "-1.5e+07", "nan", "inf", "NA", or would
+  // start a quoted field). Before, '.' or '\n' gave a file no reader splits back.
+  const std::string expected =
+      "CSVLogger: the separator must be a tab or a printable ASCII character other than a letter, a digit, '.', "
+      "'-', '+' and the quotes (those appear in the numbers, or would start a quoted field), received ";
+  const std::pair<char, const char*> bad[] = {
+      {'.', "'.'"},       {'\n', "'\\n'"},    {'\r', "'\\r'"},   {'\0', "'\\0'"},     {'-', "'-'"},
+      {'+', "'+'"},       {'e', "'e'"},       {'N', "'N'"},      {'5', "'5'"},        {'"', "'\"'"},
+      {'\'', "'''"},      {'\x01', "'\\x01'"}, {'\x7f', "'\\x7f'"}, {static_cast<char>(0xe9), "'\\xe9'"}};
+  for (const auto& [separator, shown] : bad) {
+    CAPTURE(shown);
+    CHECK_THROWS_WITH_AS(callbacks::CSVLogger("log.csv", separator), (expected + shown).c_str(),
+                         std::invalid_argument);
+  }
+  for (char separator : {',', ';', '\t', ' ', '|', ':', '_', '#'}) CHECK_NOTHROW(callbacks::CSVLogger("log.csv", separator));
+}
+
+TEST_CASE("callbacks: CSVLogger: a metric name containing the separator is refused before the header is written") {
+  TempDir dir;
+  tg::Sequential model = xor_model(39);
+  const tg::Metric plain = tg::metrics::mean_squared_error();
+  auto same = [plain](const Tensor& t, const Tensor& p) { return plain(t, p); };
+  model.compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse,clipped", same)});
+  const std::string path = dir.file("log.csv");
+  auto logger = std::make_shared<callbacks::CSVLogger>(path);
+  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 2, .verbose = 0, .callbacks = {logger}}),
+                       "CSVLogger: the log key 'mse,clipped' (a metric's name) contains the separator ',', which "
+                       "would break the CSV file's columns; rename the metric or choose another separator",
+                       std::invalid_argument);
+  // Nothing but the (empty) file created at the start of training was written.
+  CHECK(read_file(path).empty());
+  // Another separator takes the same name; a quote or a line break is refused with any separator.
+  auto semicolons = std::make_shared<callbacks::CSVLogger>(path, ';');
+  model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}});
+  CHECK(read_csv(path, ';')[0] == std::vector<std::string>{"epoch", "loss", "mse,clipped"});
+  model.compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse\nx", same)});
+  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}}),
+                       "CSVLogger: the log key 'mse\nx' (a metric's name) contains '\\n', which would break the "
+                       "CSV file's columns; rename the metric",
+                       std::invalid_argument);
 }
 
 TEST_CASE("callbacks: CSVLogger: a path that cannot be written fails before any training") {

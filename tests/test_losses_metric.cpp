@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "loss_checks.hpp"
 
@@ -181,4 +183,50 @@ TEST_CASE("losses: MultipleNegativesRankingLoss: bad input is an error naming th
                        "MultipleNegativesRankingLoss: sample_weight must have shape (3,) or (3, 1), one per sample, "
                        "received (2,)",
                        std::invalid_argument);
+}
+
+// ---- hyperparameters ------------------------------------------------------------------------
+
+TEST_CASE("losses: metric-learning margins and scales that make the loss meaningless are refused") {
+  // NaN: every loss NaN. Infinite: every loss infinite. margin <= 0: the hinge
+  // is 0 for pairs and triplets not yet separated (PyTorch's TripletMarginLoss:
+  // "expected margin to be greater than 0"). scale <= 0: the ranking loss
+  // pushes anchors away from their positives (0: constant, no gradient).
+  const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3}), y = f64({1, 0});
+  const std::pair<double, const char*> cases[] = {
+      {0.0, "0"}, {-0.5, "-0.5"}, {std::nan(""), "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}};
+  for (const auto& [bad, text] : cases) {
+    CAPTURE(bad);
+    const std::string received = std::string(", received ") + text;
+    const std::string margin = "margin must be a finite number > 0" + received;
+    CHECK_THROWS_WITH_AS(L::ContrastiveLoss{bad}, ("ContrastiveLoss: " + margin).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::ContrastiveLoss(bad, Distance::euclidean), ("ContrastiveLoss: " + margin).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::contrastive_loss(x, x, y, bad), ("ContrastiveLoss: " + margin).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::TripletMarginLoss{bad}, ("TripletMarginLoss: " + margin).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::triplet_margin_loss(x, x, x, bad), ("TripletMarginLoss: " + margin).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::CosineTripletMarginLoss{bad}, ("CosineTripletMarginLoss: " + margin).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::cosine_triplet_margin_loss(x, x, x, bad), ("CosineTripletMarginLoss: " + margin).c_str(),
+                         std::invalid_argument);
+    const std::string scale = "MultipleNegativesRankingLoss: scale must be a finite number > 0" + received;
+    CHECK_THROWS_WITH_AS(L::MultipleNegativesRankingLoss{bad}, scale.c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::multiple_negatives_ranking_loss(x, x, bad), scale.c_str(), std::invalid_argument);
+  }
+  // The distance's eps: NaN or infinite make every distance so (p > 0 was checked already).
+  for (const auto& [bad, text] : {std::pair<double, const char*>{std::nan(""), "nan"}, {INFINITY, "inf"}}) {
+    const std::string received = text;
+    CHECK_THROWS_WITH_AS(L::TripletMarginLoss(1.0, 2.0, bad), ("TripletMarginLoss: eps must be finite, received " + received).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(L::pairwise_distance(x, x, 2.0, bad), ("pairwise_distance: eps must be finite, received " + received).c_str(),
+                         std::invalid_argument);
+  }
+  CHECK_THROWS_WITH_AS(L::TripletMarginLoss(1.0, std::nan("")), "TripletMarginLoss: p must be > 0, received nan",
+                       std::invalid_argument);
+  // Small positive margins and scales stay allowed.
+  CHECK_NOTHROW(L::ContrastiveLoss(1e-3));
+  CHECK_NOTHROW(L::TripletMarginLoss(1e-3, 1.0, 0.0));
+  CHECK_NOTHROW(L::MultipleNegativesRankingLoss(0.5));
 }

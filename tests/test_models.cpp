@@ -228,6 +228,72 @@ TEST_CASE("models: fit: sample weights reach the loss; explicit validation data 
                        std::invalid_argument);
 }
 
+TEST_CASE("models: fit: validation data of the wrong per-sample shape is refused before the first epoch") {
+  // Before: the validation pass after the first epoch failed in the loss (or
+  // the first layer) with a message that did not say it was the validation
+  // data, or, where the shapes broadcast (targets (4, 3) against outputs
+  // (4, 1)), gave a wrong val_loss without any error.
+  tg::set_seed(16);
+  tg::Sequential model({layers::Dense(1)});
+  model.compile(optimizers::SGD(0.1), "mse");
+  const Tensor x = tg::randn({6, 2}, 7), y = tg::randn({6, 1}, 8);
+  model.predict(x);  // builds it, so that "nothing trained" can be checked
+  const auto before = snapshot(model);
+  struct Count : tg::callbacks::Callback {
+    int epochs = 0;
+    void on_epoch_begin(int, const tg::Logs&) override { ++epochs; }
+  };
+  auto count = std::make_shared<Count>();
+  tg::FitOptions options;
+  options.epochs = 2;
+  options.verbose = 0;
+  options.callbacks = {count};
+  options.validation_x = {tg::randn({4, 2}, 9)};
+  options.validation_y = tg::randn({4, 3}, 10);
+  CHECK_THROWS_WITH_AS(model.fit(x, y, options),
+                       "fit: validation_data: validation_y has shape (4, 3), but y has shape (6, 1); validation_y "
+                       "must have shape (None, 1), as y",
+                       std::invalid_argument);
+  options.validation_y = tg::randn({4}, 10);
+  CHECK_THROWS_WITH_AS(model.fit(x, y, options), doctest::Contains("fit: validation_data: validation_y has shape (4,)"),
+                       std::invalid_argument);
+  // The built model compares validation_x with its input shape (as before, now naming validation_data).
+  options.validation_x = {tg::randn({4, 3}, 9)};
+  options.validation_y = tg::randn({4, 1}, 10);
+  CHECK_THROWS_WITH_AS(model.fit(x, y, options),
+                       ("fit: validation_data (validation_x, validation_y): x has shape (4, 3), but the model '" +
+                           model.name() + "' was built for inputs of shape (None, 2)")
+                          .c_str(),
+                       std::invalid_argument);
+  CHECK(count->epochs == 0);
+  CHECK(snapshot(model) == before);
+  // A Sequential not built yet has no input shape to compare with: validation_x is compared with x.
+  tg::Sequential unbuilt({layers::Dense(1)});
+  unbuilt.compile(optimizers::SGD(0.1), "mse");
+  CHECK_THROWS_WITH_AS(unbuilt.fit(x, y, options),
+                       "fit: validation_data: validation_x[0] is (4, 3) float32, but x[0] is (6, 2) float32; "
+                       "validation_x[0] must be (None, 2) float32, as x[0]",
+                       std::invalid_argument);
+  options.validation_x = {tg::randn({4, 2}, 9).to(tg::float64)};
+  CHECK_THROWS_WITH_AS(unbuilt.fit(x, y, options), doctest::Contains("validation_x[0] is (4, 2) float64"),
+                       std::invalid_argument);
+  CHECK(count->epochs == 0);
+  CHECK(unbuilt.weights().empty());
+  // A model with declared inputs: its own check, which now says validation_data too.
+  tg::SymbolicTensor in = tg::Input({2}, tg::float32, "in");
+  tg::Model functional(in, layers::Dense(1)(in));
+  functional.compile(optimizers::SGD(0.1), "mse");
+  options.validation_x = {tg::randn({4, 5}, 9)};
+  CHECK_THROWS_WITH_AS(functional.fit(x, y, options),
+                       doctest::Contains("fit: validation_data (validation_x, validation_y): x[0] has shape (4, 5)"),
+                       std::invalid_argument);
+  // The right shapes still train and validate.
+  options.validation_x = {tg::randn({4, 2}, 9)};
+  options.validation_y = tg::randn({4, 1}, 10);
+  CHECK(model.fit(x, y, options).epochs() == 2);
+  CHECK(count->epochs == 2);
+}
+
 TEST_CASE("models: train_on_batch: one step; returns the loss before the update") {
   tg::set_seed(8);
   tg::Sequential model({layers::Dense(3, "tanh"), layers::Dense(1)});

@@ -2,6 +2,8 @@
 // arithmetic in the comments), five steps against PyTorch, convergence on a
 // quadratic. Row-sparse updates: test_optimizers_sparse.cpp; state,
 // schedules and bad input: test_optimizers_state.cpp.
+#include <limits>
+
 #include "optimizer_checks.hpp"
 
 using namespace optimizer_test;
@@ -217,8 +219,12 @@ TEST_CASE("optimizers: Adagrad two steps by hand") {
 // momentum buffer is -v / lr (the same while lr is constant); its Adam, RMSprop
 // and Adagrad put eps elsewhere (outside the square root, after the bias
 // correction), which makes no difference with eps = 0; AdamW's decay
-// w *= 1 - lr * wd is Keras's w -= w * wd * lr.
+// w *= 1 - lr * wd is Keras's w -= w * wd * lr. Our epsilon cannot be 0 (a
+// zero gradient would give 0/0); 1e-30 is negligible beside every sqrt(v) and
+// v here (all above 1e-4): the results are eps = 0's to the tolerance below.
 namespace {
+
+constexpr double kNegligible = 1e-30;
 
 std::vector<double> five_steps(Optimizer& optimizer) {
   const std::vector<double> c = {1.0, 3.0, 0.5}, target = {1.0, 2.0, -1.0};
@@ -234,7 +240,7 @@ std::vector<double> five_steps(Optimizer& optimizer) {
 
 }  // namespace
 
-TEST_CASE("optimizers: five steps match PyTorch (float64, eps = 0)") {
+TEST_CASE("optimizers: five steps match PyTorch (float64, eps = 0 there, negligible here)") {
   struct Case {
     const char* name;
     std::unique_ptr<Optimizer> optimizer;
@@ -244,17 +250,17 @@ TEST_CASE("optimizers: five steps match PyTorch (float64, eps = 0)") {
   cases.push_back({"sgd_momentum", std::make_unique<SGD>(0.1, 0.9), {1.01458, 4.72398, 0.25146781249999983}});
   cases.push_back({"sgd_nesterov", std::make_unique<SGD>(0.1, 0.9, true),
                    {1.0522908419499999, 3.21748283895, -0.05217308480312506}});
-  cases.push_back({"adam", std::make_unique<Adam>(0.1, 0.9, 0.999, 0.0),
+  cases.push_back({"adam", std::make_unique<Adam>(0.1, 0.9, 0.999, kNegligible),
                    {0.9721855537895254, -1.0014810393053124, 1.5017794553719341}});
-  cases.push_back({"adam_amsgrad", std::make_unique<Adam>(0.1, 0.9, 0.5, 0.0, true),
+  cases.push_back({"adam_amsgrad", std::make_unique<Adam>(0.1, 0.9, 0.5, kNegligible, true),
                    {0.9595394931950356, -0.9948655860996696, 1.4942717306069149}});
-  cases.push_back({"adamw", std::make_unique<AdamW>(0.1, 0.1, 0.9, 0.999, 0.0),
+  cases.push_back({"adamw", std::make_unique<AdamW>(0.1, 0.1, 0.9, 0.999, kNegligible),
                    {0.9412889955876581, -0.9380980347490657, 1.414058357325169}});
-  cases.push_back({"rmsprop", std::make_unique<RMSprop>(0.01, 0.9, 0.0, 0.0),
+  cases.push_back({"rmsprop", std::make_unique<RMSprop>(0.01, 0.9, 0.0, kNegligible),
                    {0.6023846380755814, -1.3940922595797776, 1.894184247220895}});
-  cases.push_back({"rmsprop_centered_momentum", std::make_unique<RMSprop>(0.01, 0.9, 0.5, 0.0, true),
+  cases.push_back({"rmsprop_centered_momentum", std::make_unique<RMSprop>(0.01, 0.9, 0.5, kNegligible, true),
                    {0.6910179624210879, -1.2979437138582275, 1.7982178704222405}});
-  cases.push_back({"adagrad", std::make_unique<Adagrad>(0.1, 0.1, 0.0),
+  cases.push_back({"adagrad", std::make_unique<Adagrad>(0.1, 0.1, kNegligible),
                    {0.7531217338530468, -1.1824622878116906, 1.6871128833673037}});
   for (Case& c : cases) {
     CAPTURE(c.name);
@@ -263,7 +269,7 @@ TEST_CASE("optimizers: five steps match PyTorch (float64, eps = 0)") {
   }
   // The amsgrad case is one where the max matters: plain Adam ends elsewhere
   // (PyTorch: [1.059642289971917, -0.9936838904975751, 1.4925572166713306]).
-  Adam plain(0.1, 0.9, 0.5, 0.0);
+  Adam plain(0.1, 0.9, 0.5, kNegligible);
   const std::string plain_bad =
       tgtest::mismatches(five_steps(plain), {1.059642289971917, -0.9936838904975751, 1.4925572166713306}, 1e-12, 1e-13);
   CHECK_MESSAGE(plain_bad.empty(), plain_bad);
@@ -301,5 +307,117 @@ TEST_CASE("optimizers: each optimizer minimizes an ill-conditioned quadratic (fl
     CHECK(std::abs(w.at({0}) - 1.0) < k.tolerance);
     CHECK(std::abs(w.at({1}) + 2.0) < k.tolerance);
     CHECK(loss().item() < 1e-4 * initial);
+  }
+}
+
+// ---- NaN and zero gradients ------------------------------------------------------------------------
+
+namespace {
+
+// Every kernel path: each optimizer, with and without its options that change
+// the update loop (momentum, Nesterov, amsgrad, weight decay, centered).
+std::vector<std::unique_ptr<Optimizer>> every_kernel(double epsilon = 1e-7) {
+  std::vector<std::unique_ptr<Optimizer>> all;
+  all.push_back(std::make_unique<SGD>(0.1));
+  all.push_back(std::make_unique<SGD>(0.0));  // NaN * 0 is NaN: a zero rate does not hide it either
+  all.push_back(std::make_unique<SGD>(0.1, 0.9));
+  all.push_back(std::make_unique<SGD>(0.1, 0.9, true));
+  all.push_back(std::make_unique<Adam>(0.1, 0.9, 0.999, epsilon));
+  all.push_back(std::make_unique<Adam>(0.1, 0.9, 0.999, epsilon, true));
+  all.push_back(std::make_unique<AdamW>(0.1, 0.1, 0.9, 0.999, epsilon));
+  all.push_back(std::make_unique<AdamW>(0.1, 0.1, 0.9, 0.999, epsilon, true));
+  all.push_back(std::make_unique<RMSprop>(0.1, 0.9, 0.0, epsilon));
+  all.push_back(std::make_unique<RMSprop>(0.1, 0.9, 0.5, epsilon));
+  all.push_back(std::make_unique<RMSprop>(0.1, 0.9, 0.0, epsilon, true));
+  all.push_back(std::make_unique<RMSprop>(0.1, 0.9, 0.5, epsilon, true));
+  all.push_back(std::make_unique<Adagrad>(0.1, 0.1, epsilon));
+  all.push_back(std::make_unique<Adagrad>(0.1, 0.0, epsilon));
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("optimizers: a NaN or infinite gradient makes its weight non-finite, dense and row-sparse") {
+  // TerminateOnNaN watches the loss: a kernel that turned a NaN gradient into
+  // a finite step (a clamp written as max(0, x), a comparison that drops NaN)
+  // would let training go on from weights that silently lost their update.
+  // Weight (2, 3); the bad value is at element (0, 1). A finite step first, so
+  // that the slots (and amsgrad's max) are not at their initial values.
+  const std::vector<double> w0 = {0.5, -1.0, 2.0, 1.5, -0.5, 0.25};
+  const std::vector<double> first = {0.1, -0.2, 0.3, -0.4, 0.5, -0.6};
+  for (double bad : {std::nan(""), double(INFINITY), -double(INFINITY)}) {
+    for (tg::DType dtype : {tg::float32, tg::float64}) {
+      for (const char* path : {"dense", "sparse", "sparse with a repeated row"}) {
+        for (auto& optimizer : every_kernel()) {
+          CAPTURE(bad);
+          CAPTURE(tg::dtype_name(dtype));
+          CAPTURE(path);
+          CAPTURE(optimizer->repr());
+          Tensor w = tg::Variable(f64(w0, {2, 3}).to(dtype));
+          optimizer->apply_gradients({f64(first, {2, 3}).to(dtype)}, {w});
+          const std::string p = path;
+          if (p == "dense") {
+            optimizer->apply_gradients({f64({1.0, bad, 1.0, 1.0, 1.0, 1.0}, {2, 3}).to(dtype)}, {w});
+          } else if (p == "sparse") {
+            Gradient g = Gradient::rows(i64({0}), f64({1.0, bad, 1.0}, {1, 3}).to(dtype), {2, 3});
+            optimizer->apply_gradients(std::vector<Gradient>{g}, {w});
+          } else {
+            // Rows 0, 1, 0: the bad value is in the second occurrence of row 0, summed into it.
+            Gradient g = Gradient::rows(i64({0, 1, 0}), f64({1, 1, 1, 1, 1, 1, 1, bad, 1}, {3, 3}).to(dtype), {2, 3});
+            optimizer->apply_gradients(std::vector<Gradient>{g}, {w});
+          }
+          std::vector<double> after = tgtest::values_of(w);
+          CHECK_FALSE(std::isfinite(after[1]));
+          for (std::size_t j : {0, 2, 3, 4, 5}) CHECK(std::isfinite(after[j]));
+          // And it stays so: the optimizer's state does not heal it later.
+          optimizer->apply_gradients({f64(first, {2, 3}).to(dtype)}, {w});
+          CHECK_FALSE(std::isfinite(tgtest::values_of(w)[1]));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("optimizers: with the smallest epsilon accepted, a zero gradient does not move a weight") {
+  // The smallest normal float32: m / (sqrt(v) + eps) and g / sqrt(v + eps)
+  // are 0 / eps = 0 when g, m and v are 0 (from fresh state), in float32 too.
+  // With eps = 0 (refused, see test_optimizers_state.cpp) they were 0 / 0.
+  const double epsilon = static_cast<double>(std::numeric_limits<float>::min());
+  for (tg::DType dtype : {tg::float32, tg::float64}) {
+    for (auto& optimizer : every_kernel(epsilon)) {
+      CAPTURE(tg::dtype_name(dtype));
+      CAPTURE(optimizer->repr());
+      Tensor w = tg::Variable(f64({0.5, -1.0}).to(dtype));
+      optimizer->apply_gradients({f64({0.0, 0.0}).to(dtype)}, {w});
+      optimizer->apply_gradients({f64({0.0, 0.0}).to(dtype)}, {w});
+      // AdamW decays the weights by w * wd * lr whatever the gradient.
+      const double decay = optimizer->name() == "AdamW" ? (1 - 0.1 * 0.1) * (1 - 0.1 * 0.1) : 1.0;
+      TG_CHECK_VALUES(w, {0.5 * decay, -1.0 * decay}, 1e-6);
+    }
+  }
+}
+
+TEST_CASE("optimizers: centered RMSprop survives a variance estimate that rounding made negative") {
+  // v - a^2 >= 0 in exact arithmetic, but not after rounding: numpy float32
+  // with a constant gradient 0.74967486, rho 0.9, gives v - a^2 = -7.9e-8 at
+  // step 138, and Keras's sqrt(v - a^2 + epsilon) is NaN there. Such a state is
+  // set here directly (v = 0.5, a = 1), so the check does not depend on how
+  // this machine rounds: with g = 0, v = 0.45, a = 0.9, v - a^2 = -0.36, which
+  // is clamped at 0, so the step is 0 / sqrt(epsilon) = 0.
+  for (tg::DType dtype : {tg::float32, tg::float64}) {
+    for (double momentum : {0.0, 0.5}) {
+      CAPTURE(tg::dtype_name(dtype));
+      CAPTURE(momentum);
+      RMSprop rmsprop(0.01, 0.9, momentum, 1e-7, true);
+      Tensor w = tg::Variable(f64({1.0}).to(dtype));
+      rmsprop.apply_gradients({f64({0.0}).to(dtype)}, {w});  // creates the slots (all 0), moves nothing
+      tg::NoGradGuard no_grad;
+      rmsprop.slot(w, "velocity").assign(f64({0.5}).to(dtype));
+      rmsprop.slot(w, "average_gradient").assign(f64({1.0}).to(dtype));
+      rmsprop.apply_gradients({f64({0.0}).to(dtype)}, {w});
+      TG_CHECK_VALUES(w, {1.0}, 0.0, 0.0);
+      TG_CHECK_VALUES(rmsprop.slot(w, "velocity"), {0.45}, 1e-6);
+      TG_CHECK_VALUES(rmsprop.slot(w, "average_gradient"), {0.9}, 1e-6);
+    }
   }
 }

@@ -1,5 +1,7 @@
 // Optimizers' variables and state (clone, copy, reset), learning-rate
 // schedules, repr, and bad input.
+#include <limits>
+
 #include "optimizer_checks.hpp"
 
 using namespace optimizer_test;
@@ -209,21 +211,79 @@ TEST_CASE("optimizers: invalid hyperparameters throw") {
   CHECK_THROWS_WITH_AS(SGD(0.1, 1.5), "SGD: momentum must be in [0, 1], received 1.5", std::invalid_argument);
   CHECK_THROWS_WITH_AS(Adam(0.1, 1.0), "Adam: beta_1 must be in [0, 1), received 1", std::invalid_argument);
   CHECK_THROWS_WITH_AS(Adam(0.1, 0.9, -0.1), "Adam: beta_2 must be in [0, 1), received -0.1", std::invalid_argument);
-  CHECK_THROWS_WITH_AS(Adam(0.1, 0.9, 0.999, -1e-7), "Adam: epsilon must be a finite number >= 0, received -1e-07",
+  CHECK_THROWS_WITH_AS(Adam(0.1, 0.9, 0.999, -1e-7), "Adam: epsilon must be a finite number >= 1.1754944e-38 (the smallest normal float32; with 0, or anything that is 0 in float32, a zero gradient gives the step 0/0 = NaN), received -1e-07",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(AdamW(0.1, -0.1), "AdamW: weight_decay must be a finite number >= 0, received -0.1",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(AdamW(0.1, 0.004, 1.5), "AdamW: beta_1 must be in [0, 1), received 1.5", std::invalid_argument);
   CHECK_THROWS_WITH_AS(RMSprop(0.1, 1.0), "RMSprop: rho must be in [0, 1), received 1", std::invalid_argument);
-  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, -1.0), "RMSprop: momentum must be a finite number >= 0, received -1",
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, -1.0), "RMSprop: momentum must be in [0, 1], received -1",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, 0.0, -1.0), "RMSprop: epsilon must be a finite number >= 0, received -1",
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, 0.0, -1.0), "RMSprop: epsilon must be a finite number >= 1.1754944e-38 (the smallest normal float32; with 0, or anything that is 0 in float32, a zero gradient gives the step 0/0 = NaN), received -1",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(Adagrad(0.1, -0.1), "Adagrad: initial_accumulator_value must be a finite number >= 0, received -0.1",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(Adagrad(0.1, 0.1, -1.0), "Adagrad: epsilon must be a finite number >= 0, received -1",
+  CHECK_THROWS_WITH_AS(Adagrad(0.1, 0.1, -1.0), "Adagrad: epsilon must be a finite number >= 1.1754944e-38 (the smallest normal float32; with 0, or anything that is 0 in float32, a zero gradient gives the step 0/0 = NaN), received -1",
                        std::invalid_argument);
   CHECK_THROWS_WITH_AS(Adam(std::shared_ptr<ExponentialDecay>()), doctest::Contains("Adam: the learning-rate schedule is null"),
+                       std::invalid_argument);
+}
+
+TEST_CASE("optimizers: hyperparameters that make training meaningless are refused, naming the value") {
+  // epsilon: 0 makes a zero gradient's step 0/0 (PyTorch accepts it); below the
+  // smallest normal float32 it is 0 in a float32 step (or flushed as a subnormal).
+  const std::string expected =
+      "epsilon must be a finite number >= 1.1754944e-38 (the smallest normal float32; with 0, or anything that is "
+      "0 in float32, a zero gradient gives the step 0/0 = NaN), received ";
+  const double subnormal = 1e-40;  // a float32 subnormal
+  for (double epsilon : {0.0, -0.0, -1e-7, subnormal, std::nan(""), double(INFINITY)}) {
+    CAPTURE(epsilon);
+    const std::string received = format_number(epsilon);
+    CHECK_THROWS_WITH_AS(Adam(0.1, 0.9, 0.999, epsilon), ("Adam: " + expected + received).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Adam(Adam::Options{.epsilon = epsilon}), ("Adam: " + expected + received).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(AdamW(AdamW::Options{.epsilon = epsilon}), ("AdamW: " + expected + received).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, 0.0, epsilon), ("RMSprop: " + expected + received).c_str(),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Adagrad(0.1, 0.1, epsilon), ("Adagrad: " + expected + received).c_str(),
+                         std::invalid_argument);
+  }
+  CHECK_NOTHROW(Adam(0.1, 0.9, 0.999, static_cast<double>(std::numeric_limits<float>::min())));
+  CHECK_NOTHROW(Adagrad(0.1, 0.0, 1.1754944e-38));  // the bound as the message writes it
+  // The learning rate: negative, NaN or infinite (PyTorch refuses the first two).
+  for (double lr : {-1e-3, std::nan(""), double(INFINITY), -double(INFINITY)}) {
+    CAPTURE(lr);
+    const std::string tail = "learning_rate must be a finite number >= 0, received " + format_number(lr);
+    CHECK_THROWS_WITH_AS(SGD{lr}, ("SGD: " + tail).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Adam{lr}, ("Adam: " + tail).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(AdamW{lr}, ("AdamW: " + tail).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(RMSprop{lr}, ("RMSprop: " + tail).c_str(), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(Adagrad{lr}, ("Adagrad: " + tail).c_str(), std::invalid_argument);
+    SGD sgd(0.1);
+    CHECK_THROWS_WITH_AS(sgd.set_learning_rate(lr), ("SGD: " + tail).c_str(), std::invalid_argument);
+  }
+  // Betas and rho in [0, 1) (PyTorch's "Invalid beta parameter"), NaN included.
+  CHECK_THROWS_WITH_AS(Adam(0.1, std::nan("")), "Adam: beta_1 must be in [0, 1), received nan", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Adam(0.1, 0.9, 1.0), "Adam: beta_2 must be in [0, 1), received 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(AdamW(0.1, 0.004, 0.9, std::nan("")), "AdamW: beta_2 must be in [0, 1), received nan",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, std::nan("")), "RMSprop: rho must be in [0, 1), received nan", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, -0.1), "RMSprop: rho must be in [0, 1), received -0.1", std::invalid_argument);
+  // Momentum in [0, 1]: above 1 the velocity b = momentum * b + step grows geometrically.
+  CHECK_THROWS_WITH_AS(SGD(0.1, std::nan("")), "SGD: momentum must be in [0, 1], received nan", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, 1.5), "RMSprop: momentum must be in [0, 1], received 1.5",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(RMSprop(0.1, 0.9, std::nan("")), "RMSprop: momentum must be in [0, 1], received nan",
+                       std::invalid_argument);
+  CHECK_NOTHROW(RMSprop(0.1, 0.9, 1.0));
+  // Weight decay and the initial accumulator: finite and >= 0 (PyTorch's "Invalid weight_decay value").
+  CHECK_THROWS_WITH_AS(AdamW(0.1, std::nan("")), "AdamW: weight_decay must be a finite number >= 0, received nan",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(AdamW(0.1, INFINITY), "AdamW: weight_decay must be a finite number >= 0, received inf",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(Adagrad(0.1, std::nan("")),
+                       "Adagrad: initial_accumulator_value must be a finite number >= 0, received nan",
                        std::invalid_argument);
 }
 

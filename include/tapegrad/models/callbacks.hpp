@@ -104,9 +104,14 @@ class EarlyStopping : public Callback {
 
 // Saves the model's weights (save_weights) after each epoch, or only when
 // `monitor` improved (strictly; mode as EarlyStopping) with save_best_only.
-// "{epoch}" in the path is replaced by the 1-based epoch number, "{epoch:03d}"
-// by the same, zero-padded to 3 digits (any width; "{epoch:d}" unpadded), as
-// Python's format() in Keras.
+// The path is a pattern, read as Python's str.format reads Keras's filepath:
+// "{epoch}" is replaced by the 1-based epoch number, "{epoch:03d}" by the
+// same zero-padded to 3 digits ("{epoch:5d}" pads with spaces, "{epoch:d}" and
+// "{epoch:}" do not), "{{" and "}}" are literal braces. The constructor
+// refuses (std::invalid_argument, naming the field) anything else, so that
+// nothing fails after an epoch of training: a width above 64, another field
+// ("{val_loss:.2f}": Keras fills in the logs, we do not), another format spec,
+// a lone '{' or '}'.
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(std::string path, std::string monitor = "val_loss", bool save_best_only = false,
@@ -119,7 +124,15 @@ class ModelCheckpoint : public Callback {
   std::string path_for(int epoch) const;
 
  private:
+  // The pattern, parsed: literal text, or the epoch number padded to `width`.
+  struct PathPiece {
+    std::string text;
+    bool epoch = false;
+    bool zeros = false;  // pad with '0' (else with spaces)
+    int width = 0;
+  };
   std::string path_, monitor_, mode_;
+  std::vector<PathPiece> pieces_;
   bool save_best_only_;
   std::vector<std::string> saved_;
   double best_ = 0;
@@ -132,6 +145,12 @@ class ModelCheckpoint : public Callback {
 // created (or, with append, continued, without a second header) at the start
 // of training and flushed after every row. The keys are those of the first
 // epoch; a key missing later is written as "NA".
+// Nothing is quoted, so that every field stays readable by a plain split:
+// the separator must be a tab or a printable ASCII character that is not a
+// letter, a digit, '.', '-', '+', '"' or '\'' (those appear in numbers, "nan",
+// "inf", "NA" or would start a quoted field), refused by the constructor; a log
+// key (a metric's name) containing the separator, a quote, CR or LF is refused
+// when the header is taken from the first epoch's logs, naming the key.
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string path, char separator = ',', bool append = false);

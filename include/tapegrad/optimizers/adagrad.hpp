@@ -21,7 +21,7 @@ class Adagrad : public Optimizer {
   struct Options {
     LearningRate learning_rate = 0.001;
     double initial_accumulator_value = 0.1;  // >= 0
-    double epsilon = 1e-7;                   // >= 0
+    double epsilon = 1e-7;                   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
   };
 
   explicit Adagrad(LearningRate learning_rate = 0.001, double initial_accumulator_value = 0.1,

@@ -14,7 +14,8 @@
 //   Keras:   w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
 //   PyTorch: w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // so Keras's epsilon equals PyTorch's eps * sqrt(1 - b2^t) (smaller in the
-// first steps); with eps = 0 the two agree. Keras's default epsilon is 1e-7,
+// first steps); they agree when epsilon is negligible beside sqrt(v) (eps = 0
+// is refused: see Optimizer::check_epsilon). Keras's default epsilon is 1e-7,
 // PyTorch's 1e-8.
 //
 // Row-sparse gradients (repeated rows summed first) get the lazy update of
@@ -44,7 +45,7 @@ class Adam : public Optimizer {
     LearningRate learning_rate = 0.001;
     double beta_1 = 0.9;     // in [0, 1)
     double beta_2 = 0.999;   // in [0, 1)
-    double epsilon = 1e-7;   // >= 0
+    double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
     bool amsgrad = false;
   };
 
@@ -72,7 +73,7 @@ class AdamW : public Optimizer {
     double weight_decay = 0.004;  // >= 0
     double beta_1 = 0.9;
     double beta_2 = 0.999;
-    double epsilon = 1e-7;
+    double epsilon = 1e-7;        // as Adam's
     bool amsgrad = false;
   };
 

@@ -209,6 +209,13 @@ class Optimizer {
   // Throws std::invalid_argument "<name>: <what> must be <expected>, received <value>"
   // unless ok; for constructors checking their hyperparameters.
   void check_hyperparameter(bool ok, const char* what, const char* expected, double value) const;
+  // The check of every `epsilon` (Adam, AdamW, RMSprop, Adagrad): finite and
+  // at least the smallest normal float32, 1.1754944e-38. PyTorch accepts
+  // eps = 0, but then a zero gradient (a weight that does not affect this
+  // batch's loss, a ReLU unit that is off) makes the step 0 / 0 = NaN. A
+  // positive epsilon below that bound is no better: it rounds to 0 in a
+  // float32 step, or is flushed to 0 as a subnormal (FTZ/DAZ, at the top of this file).
+  void check_epsilon(double epsilon) const;
 
  private:
   struct VariableState {

@@ -2,13 +2,15 @@
 //   v = rho * v + (1 - rho) * g^2
 //   centered (slot "average_gradient", a, starts at 0):
 //       a = rho * a + (1 - rho) * g
-//       denominator = v - a^2 + epsilon
+//       denominator = max(v - a^2, 0) + epsilon   (v - a^2 >= 0 but for rounding)
 //   else denominator = v + epsilon
 //   increment = lr * g / sqrt(denominator)
 //   momentum > 0 (slot "momentum", b, starts at 0):  b = momentum * b + increment;  w = w - b
 //   else                                            w = w - increment
 // epsilon is inside the square root (Keras); PyTorch adds it outside,
-// lr * g / (sqrt(v) + eps). With eps = 0 the two agree.
+// lr * g / (sqrt(v) + eps); they agree when epsilon is negligible beside v.
+// Keras and PyTorch compute the centered denominator without the max, and get
+// NaN when rounding makes v - a^2 negative (a constant float32 gradient does it).
 //
 // Row-sparse gradients (repeated rows summed first): lazy, as Adam's: only the
 // rows present update their slots and move.
@@ -25,8 +27,8 @@ class RMSprop : public Optimizer {
   struct Options {
     LearningRate learning_rate = 0.001;
     double rho = 0.9;        // in [0, 1)
-    double momentum = 0.0;   // >= 0
-    double epsilon = 1e-7;   // >= 0
+    double momentum = 0.0;   // in [0, 1]
+    double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
     bool centered = false;
   };
 
