@@ -520,7 +520,10 @@ TEST_CASE("word2vec format: a header claiming more than the file holds is an err
     MESSAGE("skipped the address-space cap: AddressSanitizer needs the address space for its shadow memory");
     return;
   }
-  const std::string big = "4000000000 300\n" + std::string(std::size_t{4} << 20, 'x');  // 4 MB
+  // A 4 MB file in a child allowed 48 MB more: reserving for the claim (even
+  // bounded by the file's size, 2M words of 32 bytes = 64 MB, a fresh mapping)
+  // would not fit.
+  const std::string big = "4000000000 300\n" + std::string(std::size_t{4} << 20, 'x');
   write_bytes(dir.file("claims.txt"), big);
   ChildOutcome outcome = run_in_child([&] { load_word2vec_format(dir.file("claims.txt")); }, 20,
                                       std::uint64_t{48} << 20);
