@@ -92,8 +92,8 @@ void append_little_endian(std::string& out, float value) {
   for (int k = 0; k < 4; ++k) out += static_cast<char>((bits >> (8 * k)) & 0xFF);
 }
 
-// Bytes a text line of values never holds: the text format is printable ASCII
-// after the word (digits, signs, '.', 'e', and separators).
+// Whether a byte may stand among a text line's values: the text format is
+// printable ASCII after the word (digits, signs, '.', 'e', and separators).
 bool is_text_value_byte(char c) {
   auto u = static_cast<unsigned char>(c);
   return (u >= 0x20 && u < 0x7F) || is_separator(c);
