@@ -1,16 +1,18 @@
-// The word2vec text format (include/tapegrad/io/word2vec_format.hpp says what
-// is accepted and refused, and why).
+// The word2vec text and binary formats (include/tapegrad/io/word2vec_format.hpp
+// says what is accepted and refused, and why).
 #include "tapegrad/io/word2vec_format.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <bit>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -65,23 +67,132 @@ std::size_t invalid_utf8_at(std::string_view s) {
 
 // ---- reading ------------------------------------------------------------------
 
+// A byte count for messages: "4800000000000 bytes (4.8 TB)".
+std::string describe_bytes(std::uint64_t bytes) {
+  static const char* const units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+  std::string out = std::to_string(bytes) + " bytes";
+  if (bytes < 1000) return out;
+  double scaled = static_cast<double>(bytes);
+  int unit = 0;
+  while (scaled >= 1000 && unit < 6) scaled /= 1000, ++unit;
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, " (%.3g %s)", scaled, units[unit]);
+  return out + buffer;
+}
+
+// The word2vec.c binary layout stores float32 little-endian (what gensim's
+// tobytes() writes on the x86 and ARM machines that made those files).
+float float32_from_little_endian(const char* bytes) {
+  std::uint32_t bits = 0;
+  for (int k = 3; k >= 0; --k) bits = (bits << 8) | static_cast<unsigned char>(bytes[k]);
+  return std::bit_cast<float>(bits);
+}
+void append_little_endian(std::string& out, float value) {
+  const auto bits = std::bit_cast<std::uint32_t>(value);
+  for (int k = 0; k < 4; ++k) out += static_cast<char>((bits >> (8 * k)) & 0xFF);
+}
+
+// Whether a byte may stand among a text line's values: the text format is
+// printable ASCII after the word (digits, signs, '.', 'e', and separators).
+bool is_text_value_byte(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return (u >= 0x20 && u < 0x7F) || is_separator(c);
+}
+
 class Reader {
  public:
-  Reader(std::string_view text, std::string where) : text_(text), where_(std::move(where)) {}
+  Reader(std::string_view text, std::string where, bool binary)
+      : text_(text), where_(std::move(where)), binary_(binary) {}
 
   WordVectors read() {
-    if (text_.size() >= 3 && text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);  // a BOM
+    if (!binary_ && text_.size() >= 3 && text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);  // a BOM
     if (text_.find_first_not_of(" \t\r\n\v\f") == std::string_view::npos)
       fail_file(text_.empty() ? "the file is empty; expected a header line 'COUNT DIM' (e.g. '3 100') and then "
                                 "one line per word"
                               : "the file holds only whitespace; expected a header line 'COUNT DIM' (e.g. '3 100') "
                                 "and then one line per word");
     read_header();
+    check_claim();
+    try {
+      return binary_ ? read_binary_words() : read_text_words();
+    } catch (const std::bad_alloc&) {
+      fail_file("not enough memory for the " + std::to_string(count_) + " words of dimension " +
+                std::to_string(dim_) + " the header announces (" + describe_bytes(count_ * dim_ * 4) +
+                " of float32 values)");
+    }
+  }
 
+ private:
+  [[noreturn]] void fail_file(const std::string& what) const {
+    throw std::runtime_error("load_word2vec_format: " + where_ + ": " + what + format_hint());
+  }
+  [[noreturn]] void fail_line(const std::string& what) const {
+    throw std::runtime_error("load_word2vec_format: " + where_ + ", line " + std::to_string(line_number_) + ": " +
+                             what + format_hint());
+  }
+  [[noreturn]] void fail_at(std::size_t offset, const std::string& what) const {
+    throw std::runtime_error("load_word2vec_format: " + where_ + ", byte offset " + std::to_string(offset) + ": " +
+                             what + format_hint());
+  }
+
+  // When a file does not parse, a hint if it looks like the other format. The
+  // bytes after the first word's space are values: in the text format only
+  // printable ASCII up to the line's end; in the binary one, 4 * dim raw bytes
+  // that are almost never all printable (a float32 near +-1 has 0x3F or 0xBF
+  // as its high byte, small integers have zero bytes).
+  std::string format_hint() const {
+    if (data_start_ == std::string_view::npos || data_start_ >= text_.size()) return "";
+    std::string_view rest = text_.substr(data_start_);
+    while (!rest.empty() && rest.front() == '\n') rest.remove_prefix(1);
+    const std::size_t space = rest.find(' ');
+    if (space == std::string_view::npos || space == 0) return "";
+    std::string_view values = rest.substr(space + 1);
+    if (binary_) {
+      // Text: the first word's values are printable up to the newline and read as numbers.
+      const std::size_t newline = values.find('\n');
+      if (newline == std::string_view::npos || newline == 0) return "";
+      std::string_view line = values.substr(0, newline);
+      for (char c : line)
+        if (!is_text_value_byte(c)) return "";
+      if (line.find_first_not_of("0123456789+-.eE \t\r") != std::string_view::npos) return "";
+      return " (this looks like the word2vec text format; pass binary=false: load_word2vec_format(path))";
+    }
+    values = values.substr(0, std::min<std::uint64_t>(values.size(), dim_ * 4));
+    const std::size_t newline = values.find('\n');
+    // The newline of a text line, or the first raw byte 0x0A of a binary vector:
+    // either way the bytes before it are values.
+    for (char c : values.substr(0, newline))
+      if (!is_text_value_byte(c))
+        return " (this looks like the binary word2vec format, gensim's binary=True; pass binary=true: "
+               "load_word2vec_format(path, true))";
+    return "";
+  }
+
+  // The header's claim against the file's size, before anything of that size
+  // is allocated: each value takes at least 2 bytes of text (a separator and a
+  // digit) or 4 bytes of binary float32, so a file smaller than that cannot
+  // hold what the header says (and trusting it would allocate, say, 4.8 TB
+  // for the header "4000000000 300").
+  void check_claim() const {
+    const std::uint64_t values = count_ * dim_;  // < 2^53 (read_header)
+    const std::uint64_t per_value = binary_ ? 4 : 2;
+    const std::uint64_t available = data_start_ >= text_.size() ? 0 : text_.size() - data_start_;
+    if (values * per_value <= available) return;
+    fail_file("the header claims " + std::to_string(count_) + " words of dimension " + std::to_string(dim_) + " (" +
+              std::to_string(values) + " float32 values, " + describe_bytes(values * 4) +
+              " of memory), but the file holds only " + describe_bytes(available) +
+              " after the header, and " +
+              (binary_ ? "in the binary format each value takes 4 bytes"
+                       : "in the text format each value takes at least 2 bytes (a separator and a digit)") +
+              ", so at least " + describe_bytes(values * per_value) +
+              ": is the count in the header wrong, or the file cut short?");
+  }
+
+  WordVectors read_text_words() {
     WordVectors result;
-    result.words.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count_, text_.size() / 2 + 1)));
+    result.words.reserve(static_cast<std::size_t>(count_));  // count_ <= the file's size (check_claim)
     std::vector<float> values;
-    values.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(count_ * dim_, text_.size() / 2 + 1)));
+    values.reserve(static_cast<std::size_t>(count_ * dim_));
     std::unordered_map<std::string_view, std::uint64_t> first_line;
     std::vector<std::string_view> fields;
 
@@ -123,13 +234,70 @@ class Reader {
     return result;
   }
 
- private:
-  [[noreturn]] void fail_file(const std::string& what) const {
-    throw std::runtime_error("load_word2vec_format: " + where_ + ": " + what);
-  }
-  [[noreturn]] void fail_line(const std::string& what) const {
-    throw std::runtime_error("load_word2vec_format: " + where_ + ", line " + std::to_string(line_number_) + ": " +
-                             what);
+  // word2vec.c's binary layout, as gensim reads it: after the header line, for
+  // each word its UTF-8 bytes, a space, then dim float32 values (4 bytes each,
+  // little-endian). word2vec.c writes a '\n' after each vector and gensim does
+  // not; newlines before a word are skipped (gensim's word.lstrip('\n')).
+  WordVectors read_binary_words() {
+    WordVectors result;
+    result.words.reserve(static_cast<std::size_t>(count_));  // count_ * dim_ * 4 <= the file's size (check_claim)
+    result.vectors = Tensor::empty(Shape{static_cast<std::int64_t>(count_), static_cast<std::int64_t>(dim_)});
+    float* out = result.vectors.data<float>();
+    std::unordered_map<std::string_view, std::uint64_t> first_word;
+    const std::uint64_t vector_bytes = dim_ * 4;
+    std::size_t position = data_start_;
+
+    for (std::uint64_t w = 0; w < count_; ++w) {
+      while (position < text_.size() && text_[position] == '\n') ++position;
+      const std::string which = "word " + std::to_string(w + 1) + " of " + std::to_string(count_);
+      const std::size_t space = position < text_.size() ? text_.find(' ', position) : std::string_view::npos;
+      if (space == std::string_view::npos)
+        fail_at(position, "the header says " + std::to_string(count_) + " words, but the file ends after " +
+                              std::to_string(w) + (w == 1 ? " word" : " words") +
+                              " (is the count in the header wrong, or the file cut short?)");
+      std::string_view word = text_.substr(position, space - position);
+      if (word.empty()) fail_at(position, which + " is empty (a space where the word should start)");
+      for (std::size_t k = 0; k < word.size(); ++k) {
+        auto c = static_cast<unsigned char>(word[k]);
+        if (c < 0x20 || c == 0x7F) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "0x%02X", c);
+          fail_at(position, which + " (" + in_quotes(word, 80) + ") holds the control byte " + hex + " at byte " +
+                                std::to_string(k + 1) +
+                                "; a word is text (is the dimension in the header right, or the file cut or "
+                                "corrupt?)");
+        }
+      }
+      if (std::size_t bad = invalid_utf8_at(word); bad != std::string_view::npos)
+        fail_at(position, which + " (" + in_quotes(word, 80) + ") is not valid UTF-8 (byte " +
+                              std::to_string(bad + 1) + "); is the dimension in the header right?");
+      auto [it, inserted] = first_word.emplace(word, w + 1);
+      if (!inserted)
+        fail_at(position, "the word " + in_quotes(word, 80) + " appears again (first as word " +
+                              std::to_string(it->second) + "); each word may have only one vector");
+      const std::size_t start = space + 1;
+      if (text_.size() - start < vector_bytes)
+        fail_at(start, "the vector of " + in_quotes(word, 80) + " (" + which + ") needs " + std::to_string(dim_) +
+                           " float32 values (" + std::to_string(vector_bytes) + " bytes), but the file ends after " +
+                           std::to_string(text_.size() - start) + " (is the file cut short?)");
+      for (std::uint64_t j = 0; j < dim_; ++j) {
+        const float value = float32_from_little_endian(text_.data() + start + 4 * j);
+        if (!std::isfinite(value))
+          fail_at(start + 4 * j, "value " + std::to_string(j + 1) + " of the word " + in_quotes(word, 80) + " is " +
+                                     (std::isnan(value) ? "NaN" : "infinite") +
+                                     "; a vectors file with NaN or infinities comes from a training run that "
+                                     "diverged");
+        out[w * dim_ + j] = value;
+      }
+      result.words.emplace_back(word);
+      position = start + vector_bytes;
+    }
+    const std::size_t trailing = position < text_.size() ? text_.find_first_not_of(" \t\r\n\v\f", position)
+                                                          : std::string_view::npos;
+    if (trailing != std::string_view::npos)
+      fail_at(trailing, std::to_string(text_.size() - trailing) + " more bytes after the " + std::to_string(count_) +
+                            " words the header announces (is the count in the header too small?)");
+    return result;
   }
 
   // The next line without its '\n' and trailing whitespace; false at the end of the text.
@@ -159,7 +327,7 @@ class Reader {
     std::string_view line;
     next_line(line);
     const std::string expected = "expected a header 'COUNT DIM' (two whole numbers, e.g. '3 100'; "
-                                 "the text format of gensim's save_word2vec_format)";
+                                 "the first line of gensim's save_word2vec_format)";
     std::vector<std::string_view> fields;
     split(line, fields);
     if (fields.size() != 2) fail_line(expected + ", found " + in_quotes(line, 80));
@@ -180,6 +348,7 @@ class Reader {
     if (count_ >= limit || dim_ >= limit || count_ * dim_ >= limit || count_ * dim_ / dim_ != count_)
       fail_line("the header's " + std::to_string(count_) + " words of dimension " + std::to_string(dim_) +
                 " are more values than a tensor holds");
+    data_start_ = std::min(position_, text_.size());
   }
 
   float parse_value(std::string_view field, std::size_t index, std::string_view word) const {
@@ -211,7 +380,9 @@ class Reader {
 
   std::string_view text_;
   std::string where_;
-  std::size_t position_ = 0;
+  bool binary_;
+  std::size_t position_ = 0;  // of the text lines (the header, and the text format's words)
+  std::size_t data_start_ = std::string_view::npos;  // the first byte after the header, once read
   std::uint64_t line_number_ = 0;
   std::uint64_t count_ = 0;
   std::uint64_t dim_ = 0;
@@ -221,7 +392,8 @@ class Reader {
 
 // ---- writing --------------------------------------------------------------------
 
-void save_word2vec_format(const std::string& path, const std::vector<std::string>& words, const Tensor& vectors) {
+void save_word2vec_format(const std::string& path, const std::vector<std::string>& words, const Tensor& vectors,
+                          bool binary) {
   if (path.empty()) throw std::invalid_argument("save_word2vec_format: the path is empty");
   const std::string where = "save_word2vec_format: " + path + ": ";
 
@@ -253,23 +425,38 @@ void save_word2vec_format(const std::string& path, const std::vector<std::string
                                     "(replace it, e.g. with '_')");
     if (std::size_t bad = invalid_utf8_at(word); bad != std::string::npos)
       throw std::invalid_argument(where + which + " is not valid UTF-8 (byte " + std::to_string(bad + 1) + ")");
+    if (binary)
+      for (char c : word)
+        if (auto u = static_cast<unsigned char>(c); u < 0x20 || u == 0x7F)
+          throw std::invalid_argument(where + which +
+                                      " contains a control character; the binary format's reader takes one for a "
+                                      "sign of a misread vector and refuses it");
     if (!seen.insert(word).second)
       throw std::invalid_argument(where + which + " appears twice; each word may have only one vector");
   }
 
   const std::int64_t dim = vectors.dim(1);
   const float* data = vectors.data<float>();
+  for (std::size_t i = 0; i < words.size(); ++i)
+    for (std::int64_t j = 0; j < dim; ++j)
+      if (const float v = data[static_cast<std::int64_t>(i) * dim + j]; !std::isfinite(v))
+        throw std::invalid_argument(where + "the vector of " + in_quotes(words[i], 80) + " (row " + std::to_string(i) +
+                                    ") holds " + (std::isnan(v) ? "NaN" : "an infinity") + " at column " +
+                                    std::to_string(j) + "; did the training diverge?");
+
   std::string text = std::to_string(words.size()) + " " + std::to_string(dim) + "\n";
-  text.reserve(text.size() + words.size() * static_cast<std::size_t>(dim) * 12);
+  text.reserve(text.size() + words.size() * static_cast<std::size_t>(dim) * (binary ? 4 : 12));
   char buffer[64];
   for (std::size_t i = 0; i < words.size(); ++i) {
     text += words[i];
     const float* row = data + static_cast<std::int64_t>(i) * dim;
+    if (binary) {
+      // As gensim 4 writes it: "word " and the raw float32s, no newline.
+      text += ' ';
+      for (std::int64_t j = 0; j < dim; ++j) append_little_endian(text, row[j]);
+      continue;
+    }
     for (std::int64_t j = 0; j < dim; ++j) {
-      if (!std::isfinite(row[j]))
-        throw std::invalid_argument(where + "the vector of " + in_quotes(words[i], 80) + " (row " + std::to_string(i) +
-                                    ") holds " + (std::isnan(row[j]) ? "NaN" : "an infinity") + " at column " +
-                                    std::to_string(j) + "; did the training diverge?");
       auto r = std::to_chars(buffer, buffer + sizeof buffer, row[j]);  // shortest round-trip form
       text += ' ';
       text.append(buffer, r.ptr);
@@ -279,22 +466,80 @@ void save_word2vec_format(const std::string& path, const std::vector<std::string
   detail::write_atomically(path, where, [&](const detail::ByteSink& write) { write(text.data(), text.size()); });
 }
 
-WordVectors load_word2vec_format_from_memory(std::string_view text) { return Reader(text, "<memory>").read(); }
+WordVectors load_word2vec_format_from_memory(std::string_view bytes, bool binary) {
+  return Reader(bytes, "<memory>", binary).read();
+}
 
-WordVectors load_word2vec_format(const std::string& path) {
+namespace {
+
+const char* file_type(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device (as /dev/zero or /dev/urandom)";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The whole of a regular file. Anything else is refused before it is read: a
+// device as /dev/zero never ends, and a FIFO blocks until a writer comes. The
+// type is checked with stat() before opening (opening some devices has effects),
+// and again with fstat() on what was opened, which O_NONBLOCK keeps from
+// blocking should a FIFO have replaced the file in between.
+std::string read_regular_file(const std::string& path) {
   const std::string where = "load_word2vec_format: " + path + ": ";
+  auto refuse_unless_regular = [&](const struct stat& info) {
+    if (!S_ISREG(info.st_mode))
+      throw std::runtime_error(where + "is " + file_type(info.st_mode) + ", not a vectors file (expected a regular "
+                               "file)");
+  };
   struct stat info{};
   if (::stat(path.c_str(), &info) != 0) {
-    int error = errno;
+    const int error = errno;
     throw std::runtime_error(where + "cannot open the file: " + std::strerror(error) +
                              (error == ENOENT ? " (check the path)" : ""));
   }
-  if (S_ISDIR(info.st_mode)) throw std::runtime_error(where + "is a directory, not a vectors file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(where + "cannot open the file: " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(where + "reading the file failed");
-  return Reader(text, path).read();
+  refuse_unless_regular(info);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(where + "cannot open the file: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (::fstat(fd, &info) != 0) throw std::runtime_error(where + "cannot stat the file: " + std::strerror(errno));
+  refuse_unless_regular(info);
+
+  std::string bytes;
+  try {
+    // One byte more than st_size, so that the read seeing the end needs no
+    // growth; st_size is 0 for files of unknown size (/proc), which grow as read.
+    bytes.resize(std::max<std::size_t>(static_cast<std::size_t>(info.st_size) + 1, 4096));
+    std::size_t used = 0;
+    for (;;) {
+      if (used == bytes.size()) bytes.resize(bytes.size() * 2);
+      const ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        throw std::runtime_error(where + "reading the file failed after " + std::to_string(used) +
+                                 " bytes: " + std::strerror(errno));
+      }
+      if (got == 0) break;
+      used += static_cast<std::size_t>(got);
+    }
+    bytes.resize(used);
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(where + "the file is " + describe_bytes(static_cast<std::uint64_t>(info.st_size)) +
+                             ", more than this process can hold in memory");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+WordVectors load_word2vec_format(const std::string& path, bool binary) {
+  if (path.empty()) throw std::invalid_argument("load_word2vec_format: the path is empty");
+  const std::string bytes = read_regular_file(path);
+  return Reader(bytes, path, binary).read();
 }
 
 }  // namespace tg::io

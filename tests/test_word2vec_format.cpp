@@ -4,9 +4,13 @@
 // failed saves that leave the earlier file as it was.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 
 #include <bit>
 #include <cmath>
@@ -176,6 +180,39 @@ TEST_CASE("word2vec format: gensim reads our file bit for bit, and we read gensi
   CHECK(bits_of(theirs.vectors) == bits_of(vectors));
 }
 
+TEST_CASE("word2vec format: gensim reads our binary file bit for bit, and we read its (when python3 has gensim)") {
+  if (std::system("/usr/bin/python3 -c 'import gensim' >/dev/null 2>&1") != 0) {
+    MESSAGE("skipped: /usr/bin/python3 with gensim is not available (Debian: apt-get install python3-gensim)");
+    return;
+  }
+  TempDir dir;
+  const std::vector<std::string> words = {"the", "\xc3\xa9t\xc3\xa9", "king", "</s>"};
+  Tensor vectors = tg::randn({4, 5}, 4);
+  vectors.set({0, 0}, -0.0);
+  vectors.set({1, 1}, 1e-40);  // a subnormal
+  save_word2vec_format(dir.file("ours.bin"), words, vectors, /*binary=*/true);
+  std::ofstream raw(dir.file("ours.f32"), std::ios::binary);
+  raw.write(static_cast<const char*>(vectors.raw_data()), 4 * 5 * 4);
+  raw.close();
+  const std::string script =
+      "import sys, numpy as np\n"
+      "from gensim.models import KeyedVectors\n"
+      "d = sys.argv[1]\n"
+      "kv = KeyedVectors.load_word2vec_format(d + '/ours.bin', binary=True)\n"
+      "want = np.fromfile(d + '/ours.f32', dtype='<f4').reshape(4, 5)\n"
+      "assert kv.index_to_key == ['the', '\\u00e9t\\u00e9', 'king', '</s>'], kv.index_to_key\n"
+      "assert (kv.vectors.view(np.uint32) == want.view(np.uint32)).all()\n"
+      "kv.save_word2vec_format(d + '/gensim.bin', binary=True)\n";
+  write_bytes(dir.file("check.py"), script);
+  int status = std::system(("/usr/bin/python3 '" + dir.file("check.py") + "' '" + dir.path() + "'").c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto theirs = load_word2vec_format(dir.file("gensim.bin"), /*binary=*/true);
+  CHECK(theirs.words == words);
+  CHECK(bits_of(theirs.vectors) == bits_of(vectors));
+  CHECK(read_bytes(dir.file("gensim.bin")) == read_bytes(dir.file("ours.bin")));
+}
+
 TEST_CASE("word2vec format: every malformed file gives an error naming the line and what was expected") {
   struct Case {
     std::string what;
@@ -216,7 +253,8 @@ TEST_CASE("word2vec format: every malformed file gives an error naming the line 
       {"truncated UTF-8", "1 1\nab\xc3 1\n", {"line 2", "not valid UTF-8", "byte 3"}},
       {"overlong UTF-8", "1 1\n\xc0\xaf 1\n", {"line 2", "not valid UTF-8"}},
       {"UTF-16 surrogate", "1 1\n\xed\xa0\x80 1\n", {"line 2", "not valid UTF-8"}},
-      {"binary format", std::string("1 2\nthe \x00\x00\x80\x3f\x00\x00\x00\x40\n", 17), {"line 2"}},
+      {"binary format", std::string("1 2\nthe \x00\x00\x80\x3f\x00\x00\x00\x40\n", 17),
+       {"line 2", "this looks like the binary word2vec format", "pass binary=true"}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
@@ -324,4 +362,321 @@ TEST_CASE("word2vec format: saving into a missing directory, over a directory, o
   ::chmod(locked.c_str(), 0755);
   CHECK(read_bytes(path) == before);
   CHECK(!has_temporaries(locked));
+}
+
+// ---- special files, the header's claim, the binary format -------------------------
+
+namespace {
+
+// How a call run in a forked child ended. The child has an alarm, so a call
+// that blocks (a FIFO) or never ends (/dev/zero) fails the test instead of
+// hanging the suite; with `extra_address_space` its address space is capped at
+// its current size plus that many bytes, so a read without bound fails fast
+// instead of eating the machine's memory, and an allocation the file's size
+// does not justify shows as std::bad_alloc. (No cap under AddressSanitizer,
+// whose shadow memory needs the address space.)
+struct ChildOutcome {
+  bool returned = false;  // false: killed (by the alarm: the call blocked) or crashed
+  std::string error;      // what the call threw, "" if nothing
+  std::string ended;      // how the child ended, for messages
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool address_sanitizer = true;
+#else
+constexpr bool address_sanitizer = false;
+#endif
+#else
+constexpr bool address_sanitizer = false;
+#endif
+
+std::uint64_t address_space_in_use() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;  // "VmSize:  123456 kB"
+  return 0;
+}
+
+template <class F>
+ChildOutcome run_in_child(F&& call, unsigned seconds, std::uint64_t extra_address_space = 0) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    ::alarm(seconds);
+    if (extra_address_space > 0 && !address_sanitizer) {
+      const rlim_t cap = address_space_in_use() + extra_address_space;
+      struct rlimit limit = {cap, cap};
+      if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(3);
+    }
+    const std::string message = tgtest::error_of(call);
+    const char* data = message.data();
+    std::size_t left = message.size();
+    while (left > 0) {
+      const ssize_t wrote = ::write(pipe_fds[1], data, left);
+      if (wrote <= 0) ::_exit(2);
+      data += wrote, left -= static_cast<std::size_t>(wrote);
+    }
+    ::_exit(0);
+  }
+  ::close(pipe_fds[1]);
+  ChildOutcome outcome;
+  char buffer[4096];
+  for (ssize_t got; (got = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) break;
+    outcome.error.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  outcome.returned = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (WIFSIGNALED(status))
+    outcome.ended = "killed by signal " + std::to_string(WTERMSIG(status)) +
+                    (WTERMSIG(status) == SIGALRM ? " (the alarm: the call did not return)" : "");
+  else
+    outcome.ended = "exited with status " + std::to_string(WEXITSTATUS(status));
+  return outcome;
+}
+
+std::string fixture(const std::string& name) { return std::string(TAPEGRAD_FIXTURE_DIR) + "/word2vec/" + name; }
+
+std::string binary_file(const std::string& header, const std::vector<std::pair<std::string, std::vector<float>>>& rows,
+                        const std::string& after_vector = "") {
+  std::string bytes = header + "\n";
+  for (const auto& [word, values] : rows) {
+    bytes += word + " ";
+    for (float v : values) {
+      const auto bits = std::bit_cast<std::uint32_t>(v);
+      for (int k = 0; k < 4; ++k) bytes += static_cast<char>((bits >> (8 * k)) & 0xFF);  // little-endian
+    }
+    bytes += after_vector;
+  }
+  return bytes;
+}
+
+std::string binary_error(const std::string& bytes) {
+  return tgtest::error_of([&] { load_word2vec_format_from_memory(bytes, /*binary=*/true); });
+}
+
+}  // namespace
+
+TEST_CASE("word2vec format: a FIFO, /dev/zero, /dev/urandom are refused at once, naming the function and the path") {
+  TempDir dir;
+  const std::string fifo = dir.file("vectors.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Before any byte is read: a FIFO would block until a writer comes, a device never ends.
+  ChildOutcome outcome = run_in_child([&] { load_word2vec_format(fifo); }, 5, std::uint64_t{512} << 20);
+  REQUIRE_MESSAGE(outcome.returned, "load_word2vec_format on a FIFO: the child " << outcome.ended);
+  CHECK_CONTAINS(outcome.error, "load_word2vec_format: " + fifo + ": is a FIFO (named pipe), not a vectors file");
+  outcome = run_in_child([&] { load_word2vec_format(fifo, /*binary=*/true); }, 5, std::uint64_t{512} << 20);
+  REQUIRE_MESSAGE(outcome.returned, "load_word2vec_format(binary) on a FIFO: the child " << outcome.ended);
+  CHECK_CONTAINS(outcome.error, "is a FIFO");
+
+  for (const std::string device : {"/dev/zero", "/dev/urandom"}) {
+    CAPTURE(device);
+    if (!fs::exists(device)) continue;
+    outcome = run_in_child([&] { load_word2vec_format(device); }, 5, std::uint64_t{512} << 20);
+    REQUIRE_MESSAGE(outcome.returned, "load_word2vec_format on " << device << ": the child " << outcome.ended);
+    CHECK_CONTAINS(outcome.error, "load_word2vec_format: " + device + ": is a character device");
+  }
+  CHECK_CONTAINS(tgtest::error_of([] { load_word2vec_format(""); }), "load_word2vec_format: the path is empty");
+}
+
+TEST_CASE("word2vec format: a header claiming more than the file holds is an error saying how much, not bad_alloc") {
+  // 4000000000 x 300 float32 values would be 4.8 TB; the file has a few bytes.
+  const std::string text = "4000000000 300\nthe 1 2 3\nof 4 5 6\n";
+  std::string message = load_error(text);
+  CHECK_CONTAINS(message, "load_word2vec_format: <memory>: the header claims 4000000000 words of dimension 300");
+  CHECK_CONTAINS(message, "1200000000000 float32 values, 4800000000000 bytes (4.8 TB) of memory");
+  CHECK_CONTAINS(message, "the file holds only 19 bytes after the header");
+  CHECK_CONTAINS(message, "at least 2400000000000 bytes (2.4 TB)");
+  message = binary_error(text);
+  CHECK_CONTAINS(message, "the header claims 4000000000 words of dimension 300");
+  CHECK_CONTAINS(message, "in the binary format each value takes 4 bytes, so at least 4800000000000 bytes");
+
+  TempDir dir;
+  write_bytes(dir.file("big.txt"), text);
+  CHECK_CONTAINS(tgtest::error_of([&] { load_word2vec_format(dir.file("big.txt")); }),
+                 "load_word2vec_format: " + dir.file("big.txt") + ": the header claims 4000000000 words");
+
+  // The bound: a value takes at least 2 bytes of text, so 1 word of dimension
+  // 2 needs 4 bytes after the header. 3 bytes are refused by the claim; 4 pass
+  // it and get the line's own error (no real file is this short: the word
+  // and the newline take bytes too).
+  CHECK_CONTAINS(load_error("1 2\nthe"), "the file holds only 3 bytes after the header");
+  CHECK_CONTAINS(load_error("1 2\nthe "), "line 2: expected 2 values after the word 'the'");
+  CHECK_CONTAINS(binary_error("1 3\nab cdefgh"), "the file holds only 9 bytes after the header");
+
+  // Where the process may not have the memory the header claims, the answer is
+  // the same message, not a std::bad_alloc from reserving for the claim.
+  if (address_sanitizer) {
+    MESSAGE("skipped the address-space cap: AddressSanitizer needs the address space for its shadow memory");
+    return;
+  }
+  // A 4 MB file in a child allowed 48 MB more: reserving for the claim (even
+  // bounded by the file's size, 2M words of 32 bytes = 64 MB, a fresh mapping)
+  // would not fit.
+  const std::string big = "4000000000 300\n" + std::string(std::size_t{4} << 20, 'x');
+  write_bytes(dir.file("claims.txt"), big);
+  ChildOutcome outcome = run_in_child([&] { load_word2vec_format(dir.file("claims.txt")); }, 20,
+                                      std::uint64_t{48} << 20);
+  REQUIRE_MESSAGE(outcome.returned, "the child " << outcome.ended);
+  CHECK_CONTAINS(outcome.error, dir.file("claims.txt") + ": the header claims 4000000000 words of dimension 300");
+}
+
+TEST_CASE("word2vec format: gensim's binary file (binary=True) reads as exactly gensim's vectors") {
+  // tests/fixtures/word2vec/ is made by scripts/make_word2vec_fixtures.py (gensim
+  // 4.2): the same six words and (6, 5) float32 vectors in both formats.
+  auto binary = load_word2vec_format(fixture("gensim_binary.bin"), /*binary=*/true);
+  auto text = load_word2vec_format(fixture("gensim_text.txt"));
+  const std::vector<std::string> words = {"the", "\xc3\xa9t\xc3\xa9", "\xe4\xb8\xad\xe6\x96\x87", "\xf0\x9f\x98\x80",
+                                          "</s>", "king"};
+  CHECK(binary.words == words);
+  CHECK(text.words == words);
+  REQUIRE(binary.vectors.shape() == Shape{6, 5});
+  CHECK(bits_of(binary.vectors) == bits_of(text.vectors));
+  // Values the script sets, by their bits (the vectors' bytes hold 0x0A, 0x20
+  // and 0x00, which a reader splitting lines or words would cut).
+  const std::vector<std::uint32_t> bits = bits_of(binary.vectors);
+  CHECK(bits[0] == std::bit_cast<std::uint32_t>(0.5f));
+  CHECK(bits[3] == 0x80000000u);  // -0.0
+  CHECK(bits[5] == 0x0000000Au);  // a subnormal whose first byte is '\n'
+  CHECK(bits[6] == 0x20202020u);
+  CHECK(bits[7] == 0x0A0A0A0Au);
+  CHECK(bits[10] == std::bit_cast<std::uint32_t>(std::numeric_limits<float>::max()));
+  CHECK(bits[15] == 0x3F80000Au);
+  CHECK(bits[16] == 0x0A20003Fu);
+  CHECK(bits[29] == std::bit_cast<std::uint32_t>(42.0f));
+
+  // Our binary writer gives gensim's bytes exactly; a round trip is bit exact.
+  TempDir dir;
+  save_word2vec_format(dir.file("ours.bin"), binary.words, binary.vectors, /*binary=*/true);
+  CHECK(read_bytes(dir.file("ours.bin")) == read_bytes(fixture("gensim_binary.bin")));
+  CHECK(!has_temporaries(dir.path()));
+
+  // word2vec.c's own layout: a '\n' after each vector.
+  std::vector<std::pair<std::string, std::vector<float>>> rows;
+  const std::vector<float> values = binary.vectors.to_vector<float>();
+  for (std::size_t i = 0; i < words.size(); ++i)
+    rows.emplace_back(words[i], std::vector<float>(values.begin() + 5 * i, values.begin() + 5 * i + 5));
+  auto c_tool = load_word2vec_format_from_memory(binary_file("6 5", rows, "\n"), /*binary=*/true);
+  CHECK(c_tool.words == words);
+  CHECK(bits_of(c_tool.vectors) == bits_of(binary.vectors));
+}
+
+TEST_CASE("word2vec format: binary round trip is bit exact (random bits, UTF-8 words), a header alone is (0, dim)") {
+  const std::int64_t n = 40, dim = 9;
+  std::vector<std::string> words;
+  for (int i = 0; i < n; ++i) words.push_back("w" + std::to_string(i));
+  words[1] = "\xc3\xa9t\xc3\xa9";
+  words[2] = "\xf0\x9f\x98\x80";
+  std::vector<float> values;
+  tg::Generator generator(11);
+  for (std::int64_t i = 0; i < n * dim; ++i) {
+    float v;
+    do {
+      v = std::bit_cast<float>(static_cast<std::uint32_t>(generator.next_u64()));
+    } while (!std::isfinite(v));
+    values.push_back(v);
+  }
+  Tensor vectors = Tensor::from_vector<float>(values, {n, dim});
+  TempDir dir;
+  save_word2vec_format(dir.file("v.bin"), words, vectors, /*binary=*/true);
+  const std::string bytes = read_bytes(dir.file("v.bin"));
+  // The header, then per word its bytes, a space and 9 * 4 bytes: the words
+  // w0, w3..w9 take 2 bytes, w10..w39 3, 'été' 5 and the emoji 4.
+  CHECK(bytes.size() == 5 + (8 * 2 + 30 * 3 + 5 + 4) + n * (1 + 4 * dim));
+  auto loaded = load_word2vec_format(dir.file("v.bin"), /*binary=*/true);
+  CHECK(loaded.words == words);
+  CHECK(bits_of(loaded.vectors) == bits_of(vectors));
+
+  save_word2vec_format(dir.file("empty.bin"), {}, Tensor::empty({0, 3}), /*binary=*/true);
+  CHECK(read_bytes(dir.file("empty.bin")) == "0 3\n");
+  CHECK(load_word2vec_format(dir.file("empty.bin"), true).vectors.shape() == Shape{0, 3});
+  // The binary writer refuses what its reader would: control characters in a word.
+  CHECK_CONTAINS(tgtest::error_of([&] {
+                   save_word2vec_format(dir.file("c.bin"), {"a\x01"}, Tensor::empty({1, 2}), /*binary=*/true);
+                 }),
+                 "word 0 ('a\\x01') contains a control character");
+}
+
+TEST_CASE("word2vec format: a binary file read as text, and a text file read as binary, say which format it is") {
+  // The parse error stays, with the hint.
+  std::string message = tgtest::error_of([] { load_word2vec_format(fixture("gensim_binary.bin")); });
+  CHECK_CONTAINS(message, "load_word2vec_format: " + fixture("gensim_binary.bin") + ", line 2");
+  CHECK_CONTAINS(message, "this looks like the binary word2vec format, gensim's binary=True; pass binary=true");
+  message = tgtest::error_of([] { load_word2vec_format(fixture("gensim_text.txt"), /*binary=*/true); });
+  CHECK_CONTAINS(message, "load_word2vec_format: " + fixture("gensim_text.txt"));
+  CHECK_CONTAINS(message, "this looks like the word2vec text format; pass binary=false");
+  // Float bytes that hold no '\n' and no NUL are still recognised by their non-ASCII bytes.
+  message = load_error(binary_file("1 2", {{"the", {-1.1f, 0.8f}}}));  // cd cc 8c bf cd cc 4c 3f
+  CHECK_CONTAINS(message, "pass binary=true");
+  // A text file with a bad value is not taken for binary, nor a binary file cut short for text.
+  CHECK(!tgtest::contains(load_error("2 2\nthe 1 2\nof 1 x\n"), "binary"));
+  CHECK(!tgtest::contains(binary_error(binary_file("2 2", {{"the", {1.0f, 2.0f}}})), "text format"));
+}
+
+TEST_CASE("word2vec format: bad binary files: cut at every byte, bad words, bad values, dimensions that overflow") {
+  const std::string good = read_bytes(fixture("gensim_binary.bin"));
+  // Every proper prefix is an error, never a crash or a shorter result.
+  for (std::size_t cut = 0; cut < good.size(); ++cut) {
+    CAPTURE(cut);
+    const std::string message = binary_error(good.substr(0, cut));
+    REQUIRE(!message.empty());
+    CHECK_CONTAINS(message, "load_word2vec_format: <memory>");
+  }
+  // Within a vector: what it needed and what was there.
+  std::string message = binary_error(good.substr(0, good.size() - 3));
+  CHECK_CONTAINS(message, "the vector of 'king' (word 6 of 6) needs 5 float32 values (20 bytes), but the file ends "
+                          "after 17");
+  // After a whole vector: the count of words found.
+  message = binary_error(binary_file("3 1", {{"a", {1}}, {"b", {2}}}) + "\n\n\n\n");
+  CHECK_CONTAINS(message, "the header says 3 words, but the file ends after 2 words");
+
+  struct Case {
+    std::string what;
+    std::string bytes;
+    std::vector<std::string> parts;
+  };
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<Case> cases = {
+      {"word not UTF-8", binary_file("2 1", {{"ok", {1}}, {"\xff\xfe", {2}}}),
+       {"byte offset 11", "word 2 of 2 ('\xff\xfe') is not valid UTF-8 (byte 1)", "is the dimension in the header right"}},
+      {"truncated UTF-8 word", binary_file("1 1", {{"ab\xc3", {1}}}), {"not valid UTF-8 (byte 3)"}},
+      {"overlong UTF-8 word", binary_file("1 1", {{"\xc0\xaf", {1}}}), {"not valid UTF-8"}},
+      {"surrogate in a word", binary_file("1 1", {{"\xed\xa0\x80", {1}}}), {"not valid UTF-8"}},
+      {"control byte in a word", binary_file("1 1", {{"a\tb", {1}}}), {"holds the control byte 0x09 at byte 2"}},
+      // The header says 1 value a word, the file has 2: the second word starts inside a vector.
+      {"dimension too small", binary_file("2 1", {{"a", {1.5f, -2.0f}}, {"b", {1, 2}}}), {"word 2 of 2", "header right"}},
+      {"empty word", "1 1\n " + std::string("\x00\x00\x80\x3f", 4), {"word 1 of 1 is empty"}},
+      {"NaN", binary_file("1 2", {{"a", {1, nan}}}), {"byte offset 10", "value 2 of the word 'a' is NaN", "diverged"}},
+      {"infinity", binary_file("1 1", {{"a", {-inf}}}), {"value 1 of the word 'a' is infinite"}},
+      {"duplicate word", binary_file("2 1", {{"a", {1}}, {"a", {2}}}), {"the word 'a' appears again (first as word 1)"}},
+      {"bytes after the last word", binary_file("1 1", {{"a", {1}}}) + "\nb ", {"2 more bytes after the 1 words"}},
+      {"a vector too many", binary_file("1 1", {{"a", {1}}, {"b", {2}}}), {"6 more bytes after the 1 words"}},
+      {"count x dim overflows", "4294967296 4294967296\nab", {"line 1", "more values than a tensor holds"}},
+      {"dim at 2^62", "1 4611686018427387904\nab", {"line 1", "more values than a tensor holds"}},
+      {"dim beyond 64 bits", "1 18446744073709551616\nab", {"line 1", "too large"}},
+      {"dim 0", "1 0\na ", {"line 1", "dimension 0"}},
+      {"claim beyond the file", "1000 1000\na " + std::string("\x00\x00\x80\x3f", 4),
+       {"the header claims 1000 words of dimension 1000", "holds only 6 bytes"}},
+      {"header not numbers", std::string("\x00\x00\x80\x3f", 4), {"line 1", "expected a header"}},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    message = binary_error(c.bytes);
+    REQUIRE_MESSAGE(!message.empty(), c.what << ": no error");
+    CHECK_CONTAINS(message, "load_word2vec_format: <memory>");
+    for (const auto& part : c.parts) CHECK_CONTAINS(message, part);
+  }
+  // Whitespace after the last vector is allowed (word2vec.c's '\n').
+  CHECK(load_word2vec_format_from_memory(binary_file("1 1", {{"a", {1}}}) + "\n \n", true).words.size() == 1);
 }

@@ -29,8 +29,8 @@
 //   word is skipped (gensim does not redraw): in a batch its slot keeps the
 //   drawn index but has weight 0.
 //
-// Errors: std::runtime_error for files (missing, unreadable, binary, not UTF-8,
-// empty); std::invalid_argument for bad parameters and too small a vocabulary.
+// Errors: std::runtime_error for files (missing, unreadable, not a regular
+// file, binary, not UTF-8, empty); std::invalid_argument for bad parameters and too small a vocabulary.
 // Each names the function and what it received.
 #pragma once
 
@@ -58,9 +58,12 @@ struct Corpus {
   std::shared_ptr<const std::string> text;  // what the views point into
 };
 
-// Reads a UTF-8 text file. Throws std::runtime_error naming the path when the
-// file is missing or unreadable, contains a NUL byte or invalid UTF-8 (with the
-// byte offset), or has no token at all.
+// Reads a UTF-8 text file. Throws std::runtime_error naming the function and
+// the path when the file is missing or unreadable, is not a regular file (a
+// directory, a FIFO, a device as /dev/zero: refused before any byte is read,
+// so a FIFO never blocks), is too large for the memory the process may have,
+// contains a NUL byte or invalid UTF-8 (with the byte offset), or has no token
+// at all.
 Corpus read_corpus(const std::string& path);
 // The same from text in memory; errors name `source`.
 Corpus read_corpus_from_memory(std::string_view text, const std::string& source = "<memory>");
