@@ -63,8 +63,8 @@ void save_npz(const std::string& path, const NamedArrays& arrays) {
     // Names are written with the UTF-8 flag, and numpy.load decodes flagged
     // names strictly: anything else would make a file numpy cannot open.
     if (std::size_t bad = utf8_error_offset(name); bad != std::string::npos)
-      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " is not valid UTF-8 (at byte offset " +
-                                  std::to_string(bad) + "); numpy.load could not read its name");
+      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " is not valid UTF-8 (byte " +
+                                  std::to_string(bad + 1) + "); numpy.load could not read its name");
     if (!seen.insert(name).second)
       throw std::invalid_argument(where + "the array name " + in_quotes(name) + " appears twice");
     if (!tensor.defined())
