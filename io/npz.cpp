@@ -255,14 +255,17 @@ std::vector<Member> Reader::read_central_directory(std::uint64_t& directory_offs
     fail("not an npz archive: an npz file is a zip file, starting with 'PK', and this one starts with bytes " +
          hex_bytes(head, head_size));
 
-  // The end record is the last 22 bytes, unless a comment of up to 64 KiB follows it.
+  // The end record lies in the last 64 KiB + 22 bytes: it may be followed by its
+  // comment and by other bytes, which numpy (zipfile) ignores, and so do we.
+  // As zipfile, the last signature found wins; unlike zipfile, its record and
+  // comment must lie within the file (a file cut inside them is truncated).
   auto tail_size = static_cast<std::size_t>(std::min<std::uint64_t>(size, end_record_size + max_zip_comment));
   std::vector<unsigned char> tail(tail_size);
   source_.read(size - tail_size, tail.data(), tail_size);
   std::size_t found = tail_size;
   for (std::size_t i = tail_size >= end_record_size ? tail_size - end_record_size + 1 : 0; i-- > 0;) {
     if (get_u32(&tail[i]) == end_of_central_directory_signature &&
-        i + end_record_size + get_u16(&tail[i + 20]) == tail_size) {
+        i + end_record_size + get_u16(&tail[i + 20]) <= tail_size) {
       found = i;
       break;
     }
@@ -276,8 +279,19 @@ std::vector<Member> Reader::read_central_directory(std::uint64_t& directory_offs
   std::uint16_t entries_here = get_u16(end + 8), entries = get_u16(end + 10);
   std::uint32_t directory_size = get_u32(end + 12);
   directory_offset = get_u32(end + 16);
-  if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_offset == 0xFFFFFFFF)
-    fail("zip64 archives (more than 65535 arrays or 4 GiB) are not supported");
+  // 0xFFFF and 0xFFFFFFFF mean "see the zip64 record" only when a zip64 locator
+  // precedes the end record; otherwise they are counts like any other (save_npz
+  // writes 65535 arrays so, as Python's zipfile does, and reads them back so).
+  if (entries == 0xFFFF || directory_size == 0xFFFFFFFF || directory_offset == 0xFFFFFFFF) {
+    constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
+    constexpr std::size_t zip64_locator_size = 20;
+    unsigned char locator[4];
+    if (end_offset >= zip64_locator_size) {
+      source_.read(end_offset - zip64_locator_size, locator, sizeof locator);
+      if (get_u32(locator) == zip64_locator_signature)
+        fail("zip64 archives (more than 65535 arrays or 4 GiB) are not supported");
+    }
+  }
   if (disk != 0 || directory_disk != 0 || entries_here != entries)
     fail("multi-part (spanned) zip archives are not supported");
   if (directory_offset + directory_size > end_offset)
@@ -570,6 +584,22 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
       fail_array(array_name, "it is stored in Fortran order (fortran_order: True), which tapegrad does not read; save a C-ordered "
           "array (numpy.ascontiguousarray)");
   }
+  // numpy's rule (PyArray_NewFromDescr): the item size times the product of the
+  // nonzero dimensions must fit in int64, even when a 0 leaves no element, so
+  // (2^32, 2^32, 0) is refused and no count below can overflow.
+  {
+    std::uint64_t bytes = dtype_size(dtype);
+    constexpr auto max_bytes = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    for (std::int64_t d : header.shape) {
+      auto dim = static_cast<std::uint64_t>(d);
+      if (dim == 0) continue;
+      if (bytes > max_bytes / dim)
+        fail_array(array_name, "shape " + shape_repr(header.shape) + " has too many elements: " +
+                                   std::to_string(dtype_size(dtype)) + " bytes per element times its nonzero "
+                                   "dimensions pass 2^63 - 1 bytes (numpy refuses it too)");
+      bytes *= dim;
+    }
+  }
   // The data must fill the rest of the member exactly; checked without overflow
   // before anything is allocated.
   const std::uint64_t available = m.size - in.position();
@@ -592,11 +622,31 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
         (too_large ? std::string("more bytes than the member holds") : std::to_string(count * file_item_size) + " bytes") +
         ", but the member holds " + std::to_string(available) + " bytes of data");
 
-  Tensor tensor = Tensor::empty(Shape(header.shape), dtype);
+  // A file may rightly claim more memory than the process may have (a large
+  // array, or up to 1100 times a deflated member's size): say so, with the file
+  // and the bytes, rather than let a bare std::bad_alloc escape.
+  auto out_of_memory = [&](std::uint64_t bytes) {
+    fail_array(array_name, "out of memory: its shape " + shape_repr(header.shape) + " of dtype " + header.descr +
+                               " needs " + std::to_string(bytes) + " bytes, which this process cannot allocate");
+  };
+  Tensor tensor;
+  try {
+    tensor = Tensor::empty(Shape(header.shape), dtype);
+  } catch (const std::bad_alloc&) {
+    out_of_memory(count * dtype_size(dtype));
+  } catch (const std::exception& e) {
+    // The tensor's own limits on shapes (the checks above keep within them).
+    fail_array(array_name, std::string("shape ") + shape_repr(header.shape) + " is refused: " + e.what());
+  }
   if (file_item_size == dtype_size(dtype)) {
     in.read(tensor.raw_data(), static_cast<std::size_t>(available));
   } else {
-    std::vector<std::int32_t> narrow(static_cast<std::size_t>(count));
+    std::vector<std::int32_t> narrow;
+    try {
+      narrow.resize(static_cast<std::size_t>(count));
+    } catch (const std::bad_alloc&) {
+      out_of_memory(count * (dtype_size(dtype) + file_item_size));
+    }
     in.read(narrow.data(), narrow.size() * sizeof(std::int32_t));
     std::copy(narrow.begin(), narrow.end(), static_cast<std::int64_t*>(tensor.raw_data()));
   }
@@ -637,17 +687,31 @@ NamedArrays Reader::read_all() {
   return arrays;
 }
 
+// Every allocation is bounded by the file's size, yet the directory, the
+// headers and the arrays together can pass what the process may allocate:
+// arrays say it themselves (read_array), and anything else says it here.
+NamedArrays read_all_or_say_out_of_memory(const Source& source, const std::string& file) {
+  try {
+    return Reader(source, file).read_all();
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error("load_npz: " + file + ": out of memory while reading it (the file has " +
+                             std::to_string(source.size()) + " bytes)");
+  }
+}
+
 }  // namespace
 
 NamedArrays load_npz(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO for reading would wait for a writer; the check
+  // below refuses it instead. Reads of a regular file ignore the flag.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) throw std::runtime_error("load_npz: " + path + ": cannot open: " + std::strerror(errno));
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0) throw std::runtime_error("load_npz: " + path + ": cannot stat: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw std::runtime_error("load_npz: " + path + ": is a directory, not an npz file");
   if (!S_ISREG(st.st_mode)) throw std::runtime_error("load_npz: " + path + ": is not a regular file");
   FileSource source(fd.get(), static_cast<std::uint64_t>(st.st_size), path);
-  return Reader(source, path).read_all();
+  return read_all_or_say_out_of_memory(source, path);
 }
 
 std::map<std::string, Tensor> load_npz_map(const std::string& path) {
@@ -658,7 +722,7 @@ std::map<std::string, Tensor> load_npz_map(const std::string& path) {
 NamedArrays load_npz_from_memory(const void* data, std::size_t size, const std::string& name) {
   if (data == nullptr && size != 0) throw std::invalid_argument("load_npz_from_memory: null data of nonzero size");
   MemorySource source(data, size);
-  return Reader(source, name).read_all();
+  return read_all_or_say_out_of_memory(source, name);
 }
 
 }  // namespace tg::io

@@ -76,24 +76,69 @@ inline void put_u32(std::string& out, std::uint64_t v) {
   put_u16(out, (v >> 16) & 0xFFFF);
 }
 
-// A name or a piece of a file, quoted for an error message: control bytes and
-// quotes escaped, so that a corrupt file cannot garble the message.
+// The length of the UTF-8 sequence starting at p (at most `available` bytes),
+// or 0 if none starts there. Strict, as Python's decoder (which numpy.load's
+// zipfile uses for flagged names) is: no overlong forms, no surrogates
+// (U+D800..U+DFFF), nothing above U+10FFFF.
+inline std::size_t utf8_sequence_length(const unsigned char* p, std::size_t available) {
+  const unsigned char c = p[0];
+  if (c < 0x80) return 1;
+  std::size_t length;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    if (c == 0xE0) low = 0xA0;   // below: overlong
+    if (c == 0xED) high = 0x9F;  // above: surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    if (c == 0xF0) low = 0x90;   // below: overlong
+    if (c == 0xF4) high = 0x8F;  // above: past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (available < length || p[1] < low || p[1] > high) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  return length;
+}
+
+// The offset of the first byte that is not part of valid UTF-8, or npos.
+inline std::size_t utf8_error_offset(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t length = utf8_sequence_length(p + i, text.size() - i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// A name or a piece of a file, quoted for an error message: control bytes,
+// quotes and bytes that are not valid UTF-8 escaped, so that a corrupt file
+// cannot garble the message.
 inline std::string in_quotes(std::string_view text, std::size_t max_length = 200) {
+  const char* hex = "0123456789abcdef";
   std::string out = "'";
   std::size_t n = std::min(text.size(), max_length);
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
+  for (std::size_t i = 0; i < n;) {
+    auto c = bytes[i];
+    std::size_t length = c < 0x80 ? 1 : utf8_sequence_length(bytes + i, n - i);
     if (c == '\'' || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      const char* hex = "0123456789abcdef";
+    } else if (c < 0x20 || c == 0x7F || length == 0) {
       out += "\\x";
       out += hex[c >> 4];
       out += hex[c & 15];
     } else {
-      out += static_cast<char>(c);
+      out.append(text.substr(i, length));
+      i += length;
+      continue;
     }
+    ++i;
   }
   out += "'";
   if (text.size() > max_length) out += "...";

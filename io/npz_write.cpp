@@ -47,9 +47,11 @@ void save_npz(const std::string& path, const NamedArrays& arrays) {
   if (path.empty()) throw std::invalid_argument("save_npz: the path is empty");
 
   // Validate everything and lay the archive out before touching the disk.
+  // The classic end record counts members in 16 bits; load_npz reads every
+  // count up to this limit (zip64, which would hold more, is not written).
   if (arrays.size() > max_members)
-    throw std::invalid_argument(where + std::to_string(arrays.size()) + " arrays, more than a zip archive holds (" +
-                                std::to_string(max_members) + ")");
+    throw std::invalid_argument(where + std::to_string(arrays.size()) + " arrays, more than a zip archive without " +
+                                "zip64 holds (" + std::to_string(max_members) + "); save them in several files");
   std::vector<PlannedMember> plan;
   plan.reserve(arrays.size());
   std::set<std::string> seen;
@@ -58,6 +60,11 @@ void save_npz(const std::string& path, const NamedArrays& arrays) {
     if (name.empty()) throw std::invalid_argument(where + "an array name is empty");
     if (name.find('\0') != std::string::npos)
       throw std::invalid_argument(where + "the array name " + in_quotes(name) + " contains a NUL byte");
+    // Names are written with the UTF-8 flag, and numpy.load decodes flagged
+    // names strictly: anything else would make a file numpy cannot open.
+    if (std::size_t bad = utf8_error_offset(name); bad != std::string::npos)
+      throw std::invalid_argument(where + "the array name " + in_quotes(name) + " is not valid UTF-8 (byte " +
+                                  std::to_string(bad + 1) + "); numpy.load could not read its name");
     if (!seen.insert(name).second)
       throw std::invalid_argument(where + "the array name " + in_quotes(name) + " appears twice");
     if (!tensor.defined())

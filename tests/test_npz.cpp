@@ -187,3 +187,154 @@ TEST_CASE("npz: numpy.load reads what save_npz writes (when /usr/bin/python3 has
   status = std::system(("/usr/bin/python3 '" + script + "' '" + dir.file("corrupt.npz") + "' >/dev/null 2>&1").c_str());
   CHECK(WEXITSTATUS(status) != 0);
 }
+
+// ---- what the writer writes, the reader and numpy read -----------------------------
+
+namespace {
+
+// Arrays that exercise the names and values numpy must read: every dtype,
+// 0-d, empty (in each position), non-ASCII UTF-8 names of 2, 3 and 4 bytes.
+NamedArrays numpy_check_arrays() {
+  return {
+      {"f32", Tensor::from_vector<float>({-1.5f, 0.0f, 3.25f, 1e-40f, -0.0f, 7.0f}, {2, 3})},
+      {"f64", Tensor::from_vector<double>({1e300, -2.5, 0.1}, {3})},
+      {"i64", Tensor::from_vector<std::int64_t>({std::numeric_limits<std::int64_t>::min(), -1, 0,
+                                                 std::numeric_limits<std::int64_t>::max()},
+                                                {2, 1, 2})},
+      {"scalar_f32", Tensor::from_vector<float>({2.5f}, {})},
+      {"scalar_f64", Tensor::from_vector<double>({-0.125}, {})},
+      {"scalar_i64", Tensor::from_vector<std::int64_t>({42}, {})},
+      {"empty_f32", Tensor::empty({0}, tg::float32)},
+      {"empty_f64", Tensor::empty({3, 0, 2}, tg::float64)},
+      {"empty_i64", Tensor::empty({0, 5}, tg::int64)},
+      {"layer/\xc3\xa9t\xc3\xa9", Tensor::from_vector<float>({1}, {1})},      // 'layer/été'
+      {"\xe4\xb8\xad\xe6\x96\x87/kernel", Tensor::from_vector<float>({2}, {1})},  // '中文/kernel'
+      {"emoji \xf0\x9f\x98\x80", Tensor::from_vector<double>({3}, {1, 1})},    // U+1F600
+      {"a/b/c d", tg::ones({1, 2, 1, 2, 1, 2, 1, 2})},                          // rank 8
+  };
+}
+
+std::string hex_of(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// One line per array: name, dtype, shape and data (hex), for the numpy side to compare.
+std::string describe(const NamedArrays& arrays) {
+  std::string out;
+  for (const auto& [name, tensor] : arrays) {
+    const char* dtype = tensor.dtype() == tg::float32 ? "<f4" : tensor.dtype() == tg::float64 ? "<f8" : "<i8";
+    std::string shape;
+    for (std::int64_t d : tensor.shape().to_vector()) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+    const std::string data = hex_of(bytes_of(tensor));
+    out += hex_of(name) + " " + dtype + " " + (shape.empty() ? "-" : shape) + " " + (data.empty() ? "-" : data) + "\n";
+  }
+  return out;
+}
+
+// Loads NPZ with numpy and compares with DESCRIPTION: names and their order,
+// dtypes, shapes, bytes; zipfile checks every CRC. Exits 1 with what differs.
+const char* numpy_check_script = R"PY(
+import sys, zipfile
+import numpy as np
+npz, description = sys.argv[1], sys.argv[2]
+want = []
+for line in open(description):
+    name, dtype, shape, data = line.split()
+    shape = () if shape == "-" else tuple(int(d) for d in shape.split(","))
+    data = b"" if data == "-" else bytes.fromhex(data)
+    want.append((bytes.fromhex(name).decode("utf-8"), dtype, shape, data))
+def check(name, got, dtype, shape, data):
+    if got.dtype.str != dtype or got.shape != shape or got.tobytes() != data:
+        sys.exit("%r: %s %r differs from %s %r" % (name, got.dtype.str, got.shape, dtype, shape))
+with np.load(npz) as loaded:
+    if loaded.files != [w[0] for w in want]:
+        sys.exit("names differ: %r" % loaded.files[:5])
+    # NpzFile looks keys up in a list: loaded[name] for 65535 names takes minutes.
+    for name, dtype, shape, data in want[:100]:
+        check(name, loaded[name], dtype, shape, data)
+with zipfile.ZipFile(npz) as archive:
+    bad = archive.testzip()
+    if bad is not None:
+        sys.exit("bad CRC in " + repr(bad))
+    # Members through numpy's own .npy reader, as loaded[name] reads them:
+    # all of a small file, every 64th and the last of a large one.
+    infos = archive.infolist()
+    stride = 1 if len(want) <= 1000 else 64
+    for i in sorted(set(range(0, len(want), stride)) | {len(want) - 1} if want else set()):
+        with archive.open(infos[i]) as member:
+            check(want[i][0], np.lib.format.read_array(member), *want[i][1:])
+print("numpy read %d arrays" % len(want))
+)PY";
+
+bool have_numpy() { return std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0; }
+
+// Runs the numpy check on `path`; true when numpy read every array as `arrays` says.
+bool numpy_reads(const TempDir& dir, const std::string& path, const NamedArrays& arrays) {
+  write_bytes(dir.file("check.py"), numpy_check_script);
+  write_bytes(dir.file("description.txt"), describe(arrays));
+  const std::string command =
+      "/usr/bin/python3 '" + dir.file("check.py") + "' '" + path + "' '" + dir.file("description.txt") + "'";
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+NamedArrays many_arrays(std::size_t n) {
+  NamedArrays arrays;
+  arrays.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    arrays.emplace_back("a" + std::to_string(i), Tensor::from_vector<float>({static_cast<float>(i)}, {}));
+  return arrays;
+}
+
+}  // namespace
+
+TEST_CASE("npz: the most arrays save_npz writes (65535), load_npz reads; one more is refused") {
+  // The classic end record counts entries in 16 bits, so 65535 is the most
+  // without zip64 (which tapegrad does not write); zipfile writes 65535 the
+  // same way and reads it back.
+  TempDir dir;
+  const NamedArrays arrays = many_arrays(65535);
+  tg::io::save_npz(dir.file("many.npz"), arrays);
+  check_same(tg::io::load_npz(dir.file("many.npz")), arrays);
+
+  NamedArrays one_more = many_arrays(65536);
+  try {
+    tg::io::save_npz(dir.file("too_many.npz"), one_more);
+    FAIL("save_npz wrote 65536 arrays");
+  } catch (const std::invalid_argument& e) {
+    CHECK(contains(e.what(), "save_npz: " + dir.file("too_many.npz") + ": 65536 arrays"));
+    CHECK(contains(e.what(), "65535"));
+  }
+  CHECK(!fs::exists(dir.file("too_many.npz")));
+}
+
+TEST_CASE("npz: numpy reads every file save_npz writes: every dtype, 0-d, empty, UTF-8 names, 65535 arrays") {
+  if (!have_numpy()) {
+    MESSAGE("skipped: /usr/bin/python3 with numpy is not available (Debian: apt-get install python3-numpy)");
+    return;
+  }
+  TempDir dir;
+  const NamedArrays arrays = numpy_check_arrays();
+  tg::io::save_npz(dir.file("all.npz"), arrays);
+  check_same(tg::io::load_npz(dir.file("all.npz")), arrays);
+  CHECK(numpy_reads(dir, dir.file("all.npz"), arrays));
+
+  const NamedArrays many = many_arrays(65535);
+  tg::io::save_npz(dir.file("many.npz"), many);
+  CHECK(numpy_reads(dir, dir.file("many.npz"), many));
+  check_same(tg::io::load_npz(dir.file("many.npz")), many);
+
+  tg::io::save_npz(dir.file("none.npz"), NamedArrays{});
+  CHECK(numpy_reads(dir, dir.file("none.npz"), NamedArrays{}));
+
+  // The check fails when the file and the description differ, so a pass means something.
+  NamedArrays changed = arrays;
+  changed[1].second = Tensor::from_vector<double>({1e300, -2.5, 0.2}, {3});
+  CHECK(!numpy_reads(dir, dir.file("all.npz"), changed));
+}

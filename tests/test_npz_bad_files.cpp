@@ -20,6 +20,23 @@ TEST_CASE("npz: missing, empty, a directory, not a zip, a lone .npy: clear error
   message = load_error(dir.path());
   CHECK(contains(message, "is a directory"));
 
+  // A FIFO is refused at once; opening it for reading must not wait for a
+  // writer (a child, so that a wait fails the test instead of hanging it).
+  const std::string fifo = dir.file("fifo.npz");
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::alarm(20);
+    std::string m;
+    Outcome outcome = outcome_of([&] { return tg::io::load_npz(fifo); }, nullptr, &m);
+    ::_exit(outcome == Outcome::runtime_error && contains(m, fifo + ": is not a regular file") ? 0 : 2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK_MESSAGE(WIFEXITED(status), "load_npz on a FIFO blocked (killed by SIGALRM)");
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+
   write_bytes(dir.file("text.npz"), "dense/kernel 1 2 3\n");
   message = load_error(dir.file("text.npz"));
   CHECK(contains(message, "not an npz archive"));
@@ -175,7 +192,7 @@ TEST_CASE("npz: corrupt and unsupported members: clear errors naming the file, t
   }
   SUBCASE("a huge shape is refused before anything is allocated") {
     std::string message =
-        error_of({{"big.npy", make_npy(dict_for("<f8", "(1099511627776, 1099511627776, 1099511627776)"), raw<double>({1}))}});
+        error_of({{"big.npy", make_npy(dict_for("<f8", "(1099511627776, 1024)"), raw<double>({1}))}});
     CHECK(contains(message, "need more bytes than the member holds"));
     // A header length beyond the member.
     std::string bad = kernel;
@@ -229,12 +246,22 @@ TEST_CASE("npz: corrupt and unsupported members: clear errors naming the file, t
   }
   SUBCASE("a damaged central directory or end record") {
     std::string bytes = good;
-    // The entry count claims 65535 arrays: zip64 is not supported.
+    // The entry count claims 65535 arrays: a plain count (save_npz writes it)
+    // when no zip64 record precedes the end record, so this directory is too small.
     bytes[bytes.size() - 12] = '\xff';
     bytes[bytes.size() - 11] = '\xff';
     bytes[bytes.size() - 14] = '\xff';
     bytes[bytes.size() - 13] = '\xff';
-    CHECK(contains(load_error_from_memory(bytes), "zip64"));
+    CHECK(contains(load_error_from_memory(bytes), "too small for its 65535 entries"));
+    // With a zip64 end-of-central-directory locator before the end record, it is zip64.
+    std::string locator;
+    put32(locator, 0x07064b50);
+    put32(locator, 0);
+    put32(locator, static_cast<std::uint32_t>(bytes.size() - 22));
+    put32(locator, 0);
+    put32(locator, 1);
+    bytes.insert(bytes.size() - 22, locator);
+    CHECK(contains(load_error_from_memory(bytes), "zip64 archives"));
     // 200 entries in a directory with room for one.
     bytes = good;
     bytes[bytes.size() - 12] = static_cast<char>(200);
@@ -254,4 +281,148 @@ TEST_CASE("npz: corrupt and unsupported members: clear errors naming the file, t
     CHECK(contains(message, "truncated or corrupt: member 'dense/kernel.npy' needs"));
     CHECK(contains(message, "bytes of data at offset 46"));
   }
+}
+
+TEST_CASE("npz: bytes after the end record are ignored, as numpy and zipfile ignore them") {
+  // zipfile finds the end record in the last 64 KiB + 22 bytes and ignores what
+  // follows it (a file padded by a transfer, or with a signature appended).
+  TempDir dir;
+  tg::io::save_npz(dir.file("w.npz"), small_arrays());
+  const std::string bytes = read_bytes(dir.file("w.npz"));
+  for (std::size_t extra : {std::size_t{1}, std::size_t{21}, std::size_t{22}, std::size_t{1000}, std::size_t{65535}}) {
+    CAPTURE(extra);
+    // Zeros and text; no end-record signature (zipfile would take the last one it finds).
+    std::string padded = bytes;
+    for (std::size_t i = 0; i < extra; ++i) padded += i % 7 < 3 ? '\0' : "junk"[i % 7 - 3];
+    write_bytes(dir.file("padded.npz"), padded);
+    check_same(tg::io::load_npz(dir.file("padded.npz")), small_arrays());
+  }
+  // Further from the end than zipfile looks: not found (numpy: "File is not a zip file").
+  write_bytes(dir.file("far.npz"), bytes + std::string(65536 + 22, 'x'));
+  CHECK(contains(load_error(dir.file("far.npz")), "no zip end-of-central-directory record"));
+  // An end record cut short is still a truncated file, whatever follows the cut.
+  std::string cut = bytes.substr(0, bytes.size() - 5);
+  CHECK(contains(load_error_from_memory(cut), "truncated"));
+}
+
+TEST_CASE("npz: a shape whose element count overflows is refused even when a dimension is 0") {
+  // numpy refuses these too: (2^32, 2^32, 0) "cannot reshape array of size 0",
+  // (2^60, 0) and (2^62, 0) of <f8 "array is too big" (itemsize times the nonzero dimensions
+  // must fit in int64); it accepts (2^60 - 1, 0) and (2^32, 0).
+  for (std::string shape : {"(4294967296, 4294967296, 0)", "(0, 4294967296, 4294967296)", "(1152921504606846976, 0)",
+                            "(4611686018427387904, 0)"}) {
+    CAPTURE(shape);
+    std::string message = load_error_from_memory(make_zip({{"big.npy", make_npy(dict_for("<f8", shape), "")}}));
+    CHECK(contains(message, "load_npz: test.npz: array 'big': shape " + shape));
+    CHECK(contains(message, "too many elements"));
+  }
+  std::string fine = make_zip({{"e.npy", make_npy(dict_for("<f8", "(4294967296, 0)"), "")}});
+  NamedArrays arrays = tg::io::load_npz_from_memory(fine.data(), fine.size());
+  REQUIRE(arrays.size() == 1);
+  CHECK(arrays[0].second.shape() == Shape{4294967296, 0});
+  CHECK(arrays[0].second.numel() == 0);
+}
+
+TEST_CASE("npz: a file needing more memory than the process may have: an error naming the file and the bytes") {
+#if defined(__SANITIZE_ADDRESS__)  // gcc
+#define NPZ_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer)
+#define NPZ_TEST_UNDER_ASAN 1
+#endif
+#endif
+#if defined(NPZ_TEST_UNDER_ASAN)
+  MESSAGE("skipped under AddressSanitizer: it reserves address space of its own and aborts on a failed allocation");
+#else
+  // A sparse file of 1 GiB: one stored float64 array of 2^27 elements (its
+  // data a hole), loaded by a child whose address space is capped 256 MiB above
+  // what it uses: the allocation fails, and the error says which file and how much.
+  TempDir dir;
+  const std::string path = dir.file("huge.npz");
+  const std::uint64_t count = std::uint64_t{1} << 27, data_size = count * 8;
+  const std::string npy_header = make_npy(dict_for("<f8", "(" + std::to_string(count) + ",)"), "");
+  const std::string name = "huge.npy";
+  const std::uint32_t member_size = static_cast<std::uint32_t>(npy_header.size() + data_size);
+  std::string local;
+  put32(local, 0x04034b50);
+  put16(local, 20);
+  put16(local, 0);
+  put16(local, 0);
+  put16(local, 0);
+  put16(local, 0x21);
+  put32(local, 0);  // the CRC is never reached
+  put32(local, member_size);
+  put32(local, member_size);
+  put16(local, static_cast<std::uint32_t>(name.size()));
+  put16(local, 0);
+  local += name + npy_header;
+  std::string tail;
+  put32(tail, 0x02014b50);
+  put16(tail, 20);
+  put16(tail, 20);
+  put16(tail, 0);
+  put16(tail, 0);
+  put16(tail, 0);
+  put16(tail, 0x21);
+  put32(tail, 0);
+  put32(tail, member_size);
+  put32(tail, member_size);
+  put16(tail, static_cast<std::uint32_t>(name.size()));
+  for (int i = 0; i < 4; ++i) put16(tail, 0);
+  put32(tail, 0);
+  put32(tail, 0);
+  tail += name;
+  const std::uint64_t directory_offset = local.size() + data_size;
+  const std::uint32_t directory_size = static_cast<std::uint32_t>(tail.size());
+  put32(tail, 0x06054b50);
+  put16(tail, 0);
+  put16(tail, 0);
+  put16(tail, 1);
+  put16(tail, 1);
+  put32(tail, directory_size);
+  put32(tail, static_cast<std::uint32_t>(directory_offset));
+  put16(tail, 0);
+  {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, local.data(), local.size(), 0) == static_cast<ssize_t>(local.size()));
+    REQUIRE(::pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(directory_offset)) ==
+            static_cast<ssize_t>(tail.size()));
+    ::close(fd);
+  }
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // VmSize in /proc/self/status is the address space in use, in kB.
+    std::ifstream status_file("/proc/self/status");
+    std::string line;
+    std::uint64_t used_kb = 0;
+    while (std::getline(status_file, line))
+      if (line.rfind("VmSize:", 0) == 0) used_kb = std::strtoull(line.c_str() + 7, nullptr, 10);
+    if (used_kb == 0) ::_exit(4);
+    struct rlimit limit {};
+    limit.rlim_cur = limit.rlim_max = used_kb * 1024 + (std::uint64_t{256} << 20);
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(4);
+    try {
+      tg::io::load_npz(path);
+      ::_exit(1);
+    } catch (const std::runtime_error& e) {
+      const std::string m = e.what();
+      ::_exit(contains(m, "load_npz: " + path + ": array 'huge'") && contains(m, "1073741824 bytes") &&
+                      contains(m, "out of memory")
+                  ? 0
+                  : 2);
+    } catch (const std::bad_alloc&) {
+      ::_exit(3);
+    } catch (...) {
+      ::_exit(5);
+    }
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 4) MESSAGE("skipped: cannot read VmSize or set RLIMIT_AS");
+  // 1: it loaded, 2: the message, 3: a bare bad_alloc, 5: another exception
+  else CHECK_MESSAGE(WEXITSTATUS(status) == 0, "the child exited with " << WEXITSTATUS(status));
+#endif
 }

@@ -11,11 +11,15 @@
 // ("stored") and byte for byte as numpy.save would write them.
 //
 // Writing is atomic: the archive is written to a temporary file beside `path`
-// (path + ".tmp-<pid>-<random>"), flushed to disk (fsync), renamed over `path`,
-// and the directory is flushed. On any error the temporary file is removed and
-// an existing file at `path` is left as it was; a process killed mid-save
-// leaves either the old or the new complete file (and possibly a stray
-// temporary file beside it).
+// (path + ".tmp-<host>-<pid>-<random>", shortened for a long name), flushed to
+// disk (fsync), renamed over `path`, and the directory is flushed. On any error
+// the temporary file is removed and an existing file at `path` is left as it
+// was; a process killed mid-save leaves either the old or the new complete
+// file, and its temporary, which the next save of `path` removes. A symbolic
+// link at `path` is followed: its final target is replaced and the link kept.
+// A file the user may not write (as open() decides: root may), a directory, a
+// FIFO, a device or a socket at `path` is refused. (docs/reliability.md, "Files:
+// atomic saves and .npz round trips", has the details.)
 //
 // Reading accepts what numpy writes: numpy.savez (stored) and
 // numpy.savez_compressed (deflate), NPY format versions 1.0, 2.0 and 3.0, and
@@ -26,9 +30,14 @@
 // anything is returned: a truncated or corrupt file gives an error naming the
 // file and what is wrong, never a crash or a partial result.
 //
+// Bytes after the zip end record are ignored, as numpy ignores them. A shape
+// whose element count overflows is refused even when a dimension is 0 (numpy
+// refuses it too), and an array larger than the process may allocate gives an
+// error naming the file, the array and the bytes it needs.
+//
 // Errors: std::runtime_error for files that cannot be read, written or parsed;
-// std::invalid_argument for bad arguments to save_npz (an empty or duplicate
-// name, an undefined tensor).
+// std::invalid_argument for bad arguments to save_npz (an empty, duplicate or
+// non-UTF-8 name, an undefined tensor, too many arrays).
 #pragma once
 
 #include <cstddef>
@@ -47,8 +56,10 @@ using NamedArrays = std::vector<std::pair<std::string, Tensor>>;
 
 // Writes `arrays` to `path` atomically, one member "NAME.npy" per array, in
 // the given order. A name may contain '/' ("dense/kernel"; numpy.load gives it
-// back under the same key); it must be non-empty, contain no NUL byte, and be
-// unique. Overwrites an existing file.
+// back under the same key); it must be non-empty, valid UTF-8 (numpy.load
+// decodes it so), contain no NUL byte, and be unique. At most 65535 arrays
+// (the most a zip archive without zip64 holds; load_npz reads them all).
+// Overwrites an existing file.
 void save_npz(const std::string& path, const NamedArrays& arrays);
 // The same, in the map's (sorted) order.
 void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays);
