@@ -649,7 +649,7 @@ TEST_CASE("word2vec format: bad binary files: cut at every byte, bad words, bad 
   const float inf = std::numeric_limits<float>::infinity();
   const std::vector<Case> cases = {
       {"word not UTF-8", binary_file("2 1", {{"ok", {1}}, {"\xff\xfe", {2}}}),
-       {"byte offset 11", "word 2 of 2 ('\xff\xfe') is not valid UTF-8 (byte 1)", "is the dimension in the header right"}},
+       {"byte offset 11", "word 2 of 2 ('\\xff\\xfe') is not valid UTF-8 (byte 1)", "is the dimension in the header right"}},
       {"truncated UTF-8 word", binary_file("1 1", {{"ab\xc3", {1}}}), {"not valid UTF-8 (byte 3)"}},
       {"overlong UTF-8 word", binary_file("1 1", {{"\xc0\xaf", {1}}}), {"not valid UTF-8"}},
       {"surrogate in a word", binary_file("1 1", {{"\xed\xa0\x80", {1}}}), {"not valid UTF-8"}},
