@@ -1,13 +1,9 @@
 // Skip-gram data for word2vec: corpus, vocabulary, sub-sampling, windows,
 // negatives and batches. The rules are gensim's; see the header.
 #include "tapegrad/data/word2vec.hpp"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "tapegrad/io/read_file.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cmath>
 #include <cstring>
@@ -120,76 +116,10 @@ Corpus read_corpus_from_memory(std::string_view text, const std::string& source)
   return parse_corpus(std::make_shared<const std::string>(text), source);
 }
 
-namespace {
-
-const char* file_type(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device (as /dev/zero or /dev/urandom)";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-// The whole of a regular file; `where` ("read_corpus: 'PATH'") starts every
-// message. Anything else is refused before it is read: a device as /dev/zero
-// never ends, and a FIFO blocks until a writer comes. The type is checked
-// with stat() before opening (opening some devices has effects), and again
-// with fstat() on what was opened, which O_NONBLOCK keeps from blocking should
-// a FIFO have replaced the file in between.
-std::string read_regular_file(const std::string& path, const std::string& where) {
-  auto refuse_unless_regular = [&](const struct stat& info) {
-    if (!S_ISREG(info.st_mode))
-      throw std::runtime_error(where + " is " + file_type(info.st_mode) +
-                               ", not a corpus (expected a regular UTF-8 text file, one sentence per line)");
-  };
-  struct stat info{};
-  if (::stat(path.c_str(), &info) != 0) {
-    const int error = errno;
-    throw std::runtime_error("read_corpus: cannot open '" + path + "': " + std::strerror(error) +
-                             (error == ENOENT ? " (check the path)" : ""));
-  }
-  refuse_unless_regular(info);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("read_corpus: cannot open '" + path + "': " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  if (::fstat(fd, &info) != 0) throw std::runtime_error(where + ": cannot stat the file: " + std::strerror(errno));
-  refuse_unless_regular(info);
-
-  std::string bytes;
-  try {
-    // One byte more than st_size, so that the read seeing the end needs no
-    // growth; st_size is 0 for files of unknown size (/proc), which grow as read.
-    bytes.resize(std::max<std::size_t>(static_cast<std::size_t>(info.st_size) + 1, 4096));
-    std::size_t used = 0;
-    for (;;) {
-      if (used == bytes.size()) bytes.resize(bytes.size() * 2);
-      const ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
-      if (got < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(where + ": reading failed after " + std::to_string(used) +
-                                 " bytes: " + std::strerror(errno));
-      }
-      if (got == 0) break;
-      used += static_cast<std::size_t>(got);
-    }
-    bytes.resize(used);
-  } catch (const std::bad_alloc&) {
-    throw std::runtime_error(where + ": the file is " + std::to_string(info.st_size) +
-                             " bytes, more than this process can hold in memory");
-  }
-  return bytes;
-}
-
-}  // namespace
-
 Corpus read_corpus(const std::string& path) {
   if (path.empty()) throw std::invalid_argument("read_corpus: the path is empty");
-  const std::string where = "read_corpus: '" + path + "'";
-  auto text = std::make_shared<const std::string>(read_regular_file(path, where));
+  const std::string where = "read_corpus: " + path;
+  auto text = std::make_shared<const std::string>(io::read_regular_file(path, "read_corpus", "a corpus"));
   const auto size = text->size();
   try {
     return parse_corpus(std::move(text), "'" + path + "'");

@@ -2,13 +2,8 @@
 // says what is accepted and refused, and why).
 #include "tapegrad/io/word2vec_format.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <bit>
 #include <charconv>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -23,6 +18,7 @@
 
 #include "atomic_write.hpp"
 #include "npz_format.hpp"  // in_quotes
+#include "tapegrad/io/read_file.hpp"
 
 namespace tg::io {
 
@@ -470,75 +466,9 @@ WordVectors load_word2vec_format_from_memory(std::string_view bytes, bool binary
   return Reader(bytes, "<memory>", binary).read();
 }
 
-namespace {
-
-const char* file_type(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(mode)) return "a character device (as /dev/zero or /dev/urandom)";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
-}
-
-// The whole of a regular file. Anything else is refused before it is read: a
-// device as /dev/zero never ends, and a FIFO blocks until a writer comes. The
-// type is checked with stat() before opening (opening some devices has effects),
-// and again with fstat() on what was opened, which O_NONBLOCK keeps from
-// blocking should a FIFO have replaced the file in between.
-std::string read_regular_file(const std::string& path) {
-  const std::string where = "load_word2vec_format: " + path + ": ";
-  auto refuse_unless_regular = [&](const struct stat& info) {
-    if (!S_ISREG(info.st_mode))
-      throw std::runtime_error(where + "is " + file_type(info.st_mode) + ", not a vectors file (expected a regular "
-                               "file)");
-  };
-  struct stat info{};
-  if (::stat(path.c_str(), &info) != 0) {
-    const int error = errno;
-    throw std::runtime_error(where + "cannot open the file: " + std::strerror(error) +
-                             (error == ENOENT ? " (check the path)" : ""));
-  }
-  refuse_unless_regular(info);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(where + "cannot open the file: " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  if (::fstat(fd, &info) != 0) throw std::runtime_error(where + "cannot stat the file: " + std::strerror(errno));
-  refuse_unless_regular(info);
-
-  std::string bytes;
-  try {
-    // One byte more than st_size, so that the read seeing the end needs no
-    // growth; st_size is 0 for files of unknown size (/proc), which grow as read.
-    bytes.resize(std::max<std::size_t>(static_cast<std::size_t>(info.st_size) + 1, 4096));
-    std::size_t used = 0;
-    for (;;) {
-      if (used == bytes.size()) bytes.resize(bytes.size() * 2);
-      const ssize_t got = ::read(fd, bytes.data() + used, bytes.size() - used);
-      if (got < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(where + "reading the file failed after " + std::to_string(used) +
-                                 " bytes: " + std::strerror(errno));
-      }
-      if (got == 0) break;
-      used += static_cast<std::size_t>(got);
-    }
-    bytes.resize(used);
-  } catch (const std::bad_alloc&) {
-    throw std::runtime_error(where + "the file is " + describe_bytes(static_cast<std::uint64_t>(info.st_size)) +
-                             ", more than this process can hold in memory");
-  }
-  return bytes;
-}
-
-}  // namespace
-
 WordVectors load_word2vec_format(const std::string& path, bool binary) {
   if (path.empty()) throw std::invalid_argument("load_word2vec_format: the path is empty");
-  const std::string bytes = read_regular_file(path);
+  const std::string bytes = read_regular_file(path, "load_word2vec_format", "a vectors file");
   return Reader(bytes, path, binary).read();
 }
 

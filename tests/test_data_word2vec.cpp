@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "op_checks.hpp"
 #include "tapegrad/data/word2vec.hpp"
 #include "temp_files.hpp"
@@ -25,6 +26,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using tgtest::address_sanitizer;
+using tgtest::ChildOutcome;
+using tgtest::run_in_child;
 using tg::data::Vocabulary;
 
 fs::path temp_file(const std::string& name, const std::string& bytes) {
@@ -33,82 +37,6 @@ fs::path temp_file(const std::string& name, const std::string& bytes) {
   fs::path p = dir / name;
   std::ofstream(p, std::ios::binary) << bytes;
   return p;
-}
-
-// How a call run in a forked child ended. The child has an alarm, so a call
-// that blocks (a FIFO) or never ends (/dev/zero) fails the test instead of
-// hanging the suite; with `extra_address_space` its address space is capped at
-// its current size plus that many bytes, so a read without bound fails fast
-// instead of eating the machine's memory. (No cap under AddressSanitizer,
-// whose shadow memory needs the address space.)
-struct ChildOutcome {
-  bool returned = false;  // false: killed (by the alarm: the call blocked) or crashed
-  std::string error;      // what the call threw, "" if nothing
-  std::string ended;      // how the child ended, for messages
-};
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool address_sanitizer = true;
-#else
-constexpr bool address_sanitizer = false;
-#endif
-#else
-constexpr bool address_sanitizer = false;
-#endif
-
-std::uint64_t address_space_in_use() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;  // "VmSize:  123456 kB"
-  return 0;
-}
-
-template <class F>
-ChildOutcome run_in_child(F&& call, unsigned seconds, std::uint64_t extra_address_space = 0) {
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(pipe_fds[0]);
-    ::alarm(seconds);
-    if (extra_address_space > 0 && !address_sanitizer) {
-      const rlim_t cap = address_space_in_use() + extra_address_space;
-      struct rlimit limit = {cap, cap};
-      if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(3);
-    }
-    const std::string message = tgtest::error_of(call);
-    const char* data = message.data();
-    std::size_t left = message.size();
-    while (left > 0) {
-      const ssize_t wrote = ::write(pipe_fds[1], data, left);
-      if (wrote <= 0) ::_exit(2);
-      data += wrote, left -= static_cast<std::size_t>(wrote);
-    }
-    ::_exit(0);
-  }
-  ::close(pipe_fds[1]);
-  ChildOutcome outcome;
-  char buffer[4096];
-  for (ssize_t got; (got = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
-    outcome.error.append(buffer, static_cast<std::size_t>(got));
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  outcome.returned = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  if (WIFSIGNALED(status))
-    outcome.ended = "killed by signal " + std::to_string(WTERMSIG(status)) +
-                    (WTERMSIG(status) == SIGALRM ? " (the alarm: the call did not return)" : "");
-  else
-    outcome.ended = "exited with status " + std::to_string(WEXITSTATUS(status));
-  return outcome;
 }
 
 // "a" 4 times, "b" 3, then "c", "d", "e" once each, first seen in that order.
@@ -297,7 +225,7 @@ TEST_CASE("data word2vec: batches hold pairs, labels, skipped negatives, and rep
 TEST_CASE("data word2vec: bad corpora are refused with clear errors") {
   auto missing = (fs::temp_directory_path() / "tapegrad_no_such_corpus.txt").string();
   auto e = tgtest::error_of([&] { tg::data::read_corpus(missing); });
-  CHECK_CONTAINS(e, "read_corpus: cannot open '" + missing + "': No such file or directory (check the path)");
+  CHECK_CONTAINS(e, "read_corpus: " + missing + ": cannot open the file: No such file or directory (check the path)");
   CHECK_THROWS_AS(tg::data::read_corpus(missing), std::runtime_error);
 
   auto empty = temp_file("empty.txt", "");
@@ -363,7 +291,7 @@ TEST_CASE("data word2vec: read_corpus refuses a directory, a FIFO and devices at
   tgtest::TempDir dir;
   // A directory: not a bare std::ios_base::failure.
   std::string e = tgtest::error_of([&] { tg::data::read_corpus(dir.path()); });
-  CHECK_CONTAINS(e, "read_corpus: '" + dir.path() + "' is a directory, not a corpus");
+  CHECK_CONTAINS(e, "read_corpus: " + dir.path() + ": is a directory, not a corpus");
   CHECK_THROWS_AS(tg::data::read_corpus(dir.path()), std::runtime_error);
 
   // A FIFO would block until a writer comes; it must be refused, not waited on.
@@ -371,7 +299,7 @@ TEST_CASE("data word2vec: read_corpus refuses a directory, a FIFO and devices at
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   ChildOutcome outcome = run_in_child([&] { tg::data::read_corpus(fifo); }, 5, std::uint64_t{512} << 20);
   REQUIRE_MESSAGE(outcome.returned, "read_corpus on a FIFO: the child " << outcome.ended);
-  CHECK_CONTAINS(outcome.error, "read_corpus: '" + fifo + "' is a FIFO (named pipe), not a corpus");
+  CHECK_CONTAINS(outcome.error, "read_corpus: " + fifo + ": is a FIFO (named pipe), not a corpus");
 
   // Devices never end (and /dev/zero's NULs would only be found after reading it all).
   for (const std::string device : {"/dev/zero", "/dev/urandom"}) {
@@ -379,7 +307,7 @@ TEST_CASE("data word2vec: read_corpus refuses a directory, a FIFO and devices at
     if (!fs::exists(device)) continue;
     outcome = run_in_child([&] { tg::data::read_corpus(device); }, 5, std::uint64_t{512} << 20);
     REQUIRE_MESSAGE(outcome.returned, "read_corpus on " << device << ": the child " << outcome.ended);
-    CHECK_CONTAINS(outcome.error, "read_corpus: '" + device + "' is a character device");
+    CHECK_CONTAINS(outcome.error, "read_corpus: " + device + ": is a character device");
   }
 
   // An unreadable file (root reads anything, so the child drops to 'nobody').
@@ -395,7 +323,7 @@ TEST_CASE("data word2vec: read_corpus refuses a directory, a FIFO and devices at
       5);
   REQUIRE(outcome.returned);
   if (tgtest::contains(outcome.error, "skipped:")) MESSAGE(outcome.error);
-  else CHECK_CONTAINS(outcome.error, "read_corpus: cannot open '" + locked + "': Permission denied");
+  else CHECK_CONTAINS(outcome.error, "read_corpus: " + locked + ": cannot open the file: Permission denied");
   CHECK_CONTAINS(tgtest::error_of([] { tg::data::read_corpus(""); }), "read_corpus: the path is empty");
 }
 
@@ -415,6 +343,6 @@ TEST_CASE("data word2vec: a corpus larger than the memory the process may have: 
   tgtest::write_bytes(path, text);
   ChildOutcome outcome = run_in_child([&] { tg::data::read_corpus(path); }, 20, std::uint64_t{48} << 20);
   REQUIRE_MESSAGE(outcome.returned, "the child " << outcome.ended);
-  CHECK_CONTAINS(outcome.error, "read_corpus: '" + path + "': not enough memory for the tokens of this 8388608-byte "
+  CHECK_CONTAINS(outcome.error, "read_corpus: " + path + ": not enough memory for the tokens of this 8388608-byte "
                                 "corpus");
 }
