@@ -1,6 +1,7 @@
 // .npz files that are bad in every way a file can be (missing, empty,
 // truncated at each byte, any byte flipped, corrupt, unsupported): each gives a
 // clean error naming the file and the fault, never a crash or wrong values.
+#include "child_process.hpp"
 #include "npz_test_support.hpp"
 
 using namespace npz_test;
@@ -324,16 +325,10 @@ TEST_CASE("npz: a shape whose element count overflows is refused even when a dim
 }
 
 TEST_CASE("npz: a file needing more memory than the process may have: an error naming the file and the bytes") {
-#if defined(__SANITIZE_ADDRESS__)  // gcc
-#define NPZ_TEST_UNDER_ASAN 1
-#elif defined(__has_feature)  // clang
-#if __has_feature(address_sanitizer)
-#define NPZ_TEST_UNDER_ASAN 1
-#endif
-#endif
-#if defined(NPZ_TEST_UNDER_ASAN)
-  MESSAGE("skipped under AddressSanitizer: it reserves address space of its own and aborts on a failed allocation");
-#else
+  if (tgtest::address_sanitizer) {
+    MESSAGE("skipped under AddressSanitizer: it reserves address space of its own and aborts on a failed allocation");
+    return;
+  }
   // A sparse file of 1 GiB: one stored float64 array of 2^27 elements (its
   // data a hole), loaded by a child whose address space is capped 256 MiB above
   // what it uses: the allocation fails, and the error says which file and how much.
@@ -390,39 +385,11 @@ TEST_CASE("npz: a file needing more memory than the process may have: an error n
             static_cast<ssize_t>(tail.size()));
     ::close(fd);
   }
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    // VmSize in /proc/self/status is the address space in use, in kB.
-    std::ifstream status_file("/proc/self/status");
-    std::string line;
-    std::uint64_t used_kb = 0;
-    while (std::getline(status_file, line))
-      if (line.rfind("VmSize:", 0) == 0) used_kb = std::strtoull(line.c_str() + 7, nullptr, 10);
-    if (used_kb == 0) ::_exit(4);
-    struct rlimit limit {};
-    limit.rlim_cur = limit.rlim_max = used_kb * 1024 + (std::uint64_t{256} << 20);
-    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(4);
-    try {
-      tg::io::load_npz(path);
-      ::_exit(1);
-    } catch (const std::runtime_error& e) {
-      const std::string m = e.what();
-      ::_exit(contains(m, "load_npz: " + path + ": array 'huge'") && contains(m, "1073741824 bytes") &&
-                      contains(m, "out of memory")
-                  ? 0
-                  : 2);
-    } catch (const std::bad_alloc&) {
-      ::_exit(3);
-    } catch (...) {
-      ::_exit(5);
-    }
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 4) MESSAGE("skipped: cannot read VmSize or set RLIMIT_AS");
-  // 1: it loaded, 2: the message, 3: a bare bad_alloc, 5: another exception
-  else CHECK_MESSAGE(WEXITSTATUS(status) == 0, "the child exited with " << WEXITSTATUS(status));
-#endif
+  const tgtest::ChildOutcome outcome =
+      tgtest::run_in_child([&] { tg::io::load_npz(path); }, 60, std::uint64_t{256} << 20);
+  REQUIRE_MESSAGE(outcome.returned, "the child " << outcome.ended);
+  // Not a bare std::bad_alloc: the file, the array and the bytes.
+  CHECK_CONTAINS(outcome.error, "load_npz: " + path + ": array 'huge'");
+  CHECK_CONTAINS(outcome.error, "1073741824 bytes");
+  CHECK_CONTAINS(outcome.error, "out of memory");
 }
