@@ -244,6 +244,26 @@ TEST_CASE("reliability: determinism: the same seeds give bit-identical weights i
   tg::set_num_threads(threads);
 }
 
+namespace {
+
+// The weights of Dense(1024, tanh) -> Dense(1) after 2 full-batch epochs on
+// 1024 samples of `width` features, trained on `threads` threads; `compile`
+// gives the model its optimizer and the loss "mse".
+template <class Compile>
+std::vector<Tensor> train_wide_model(int threads, std::int64_t width, const Compile& compile) {
+  const int saved = tg::get_num_threads();
+  tg::set_num_threads(threads);
+  tg::set_seed(78);
+  tg::Sequential model({layers::Dense(1024, "tanh"), layers::Dense(1)});
+  compile(model);
+  const Tensor x = tg::randn({1024, width}, 12), y = tg::randn({1024, 1}, 13);
+  model.fit(x, y, {.epochs = 2, .batch_size = 1024, .seed = 4, .verbose = 0});
+  tg::set_num_threads(saved);
+  return model.weights();
+}
+
+}  // namespace
+
 TEST_CASE("reliability: determinism: 1 and 4 threads give bit-identical weights (kernels large enough to be split)") {
   // threads.hpp promises results independent of the thread count for the
   // kernels tapegrad's pool splits: activations of 1024 x 1024 exceed twice the
@@ -252,19 +272,8 @@ TEST_CASE("reliability: determinism: 1 and 4 threads give bit-identical weights 
   // below the 1e7 multiply-adds from which products are cut in pieces, so each
   // is one OpenBLAS call whatever the thread count, and the weights must agree
   // bit for bit.
-  const int threads = tg::get_num_threads();
-  auto train = [](int n) {
-    tg::set_num_threads(n);
-    tg::set_seed(78);
-    tg::Sequential model({layers::Dense(1024, "tanh"), layers::Dense(1)});
-    model.compile(tg::optimizers::Adam(0.01), "mse");
-    const Tensor x = tg::randn({1024, 8}, 12), y = tg::randn({1024, 1}, 13);
-    model.fit(x, y, {.epochs = 2, .batch_size = 1024, .seed = 4, .verbose = 0});
-    return model.weights();
-  };
-  const std::vector<Tensor> one = train(1), four = train(4);
-  tg::set_num_threads(threads);
-  CHECK(same_bits(one, four));
+  auto adam = [](tg::Sequential& model) { model.compile(tg::optimizers::Adam(0.01), "mse"); };
+  CHECK(same_bits(train_wide_model(1, 8, adam), train_wide_model(4, 8, adam)));
 }
 
 TEST_CASE("reliability: determinism: 1 and 4 threads agree to rounding when products are cut in pieces") {
@@ -275,18 +284,8 @@ TEST_CASE("reliability: determinism: 1 and 4 threads agree to rounding when prod
   // AMD Zen they differ, on some Intel kernels they happen not to). SGD keeps a
   // rounding difference in a gradient a rounding difference in the weights
   // (Adam's first step, sign(g) * lr, would turn one at g near 0 into lr).
-  const int threads = tg::get_num_threads();
-  auto train = [](int n) {
-    tg::set_num_threads(n);
-    tg::set_seed(78);
-    tg::Sequential model({layers::Dense(1024, "tanh"), layers::Dense(1)});
-    model.compile(tg::optimizers::SGD(0.01), "mse");
-    const Tensor x = tg::randn({1024, 16}, 12), y = tg::randn({1024, 1}, 13);
-    model.fit(x, y, {.epochs = 2, .batch_size = 1024, .seed = 4, .verbose = 0});
-    return model.weights();
-  };
-  const std::vector<Tensor> one = train(1), four = train(4);
-  tg::set_num_threads(threads);
+  auto sgd = [](tg::Sequential& model) { model.compile(tg::optimizers::SGD(0.01), "mse"); };
+  const std::vector<Tensor> one = train_wide_model(1, 16, sgd), four = train_wide_model(4, 16, sgd);
   REQUIRE(one.size() == four.size());
   for (std::size_t i = 0; i < one.size(); ++i) {
     CAPTURE(i);
