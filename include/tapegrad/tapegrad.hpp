@@ -11,6 +11,7 @@
 #include "tapegrad/data/skipgram_trainer.hpp"
 #include "tapegrad/data/word2vec.hpp"
 #include "tapegrad/io/npz.hpp"
+#include "tapegrad/io/read_file.hpp"
 #include "tapegrad/io/word2vec_format.hpp"
 #include "tapegrad/layers.hpp"
 #include "tapegrad/losses.hpp"
