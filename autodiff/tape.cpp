@@ -10,9 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "tapegrad/ops/elementwise.hpp"
-#include "tapegrad/ops/index.hpp"
-#include "tapegrad/ops/shape_ops.hpp"
+#include "tapegrad/autodiff/gradient_algebra.hpp"
 
 namespace tg {
 
@@ -78,10 +76,11 @@ void add_in_place(Tensor& x, const Tensor& y) {
 }
 
 // Sum of the gradients reaching one tensor. Dense parts are added as they come
-// with the differentiable add, so an outer tape sees the accumulation; when no
-// tape would record that add and the running sum is a tensor made here (no one
-// else holds it), it is updated in place instead, saving a tensor per
-// contribution. Sparse parts are kept as a list and concatenated once at the end.
+// with the differentiable add of detail::gradient_algebra(), so an outer tape
+// sees the accumulation; when no tape would record that add and the running
+// sum is a tensor made here (no one else holds it), it is updated in place
+// instead, saving a tensor per contribution. Sparse parts are kept as a list
+// and concatenated once at the end.
 struct Accumulator {
   Tensor dense;
   bool owned = false;  // dense was created by this accumulator and handed to no one
@@ -104,18 +103,19 @@ struct Accumulator {
                                                                     watched_by_recording_tape(*d.impl())))) {
       add_in_place(dense, d);
     } else {
-      dense = tg::add(dense, d);
+      dense = detail::gradient_algebra().add(dense, d);
       owned = true;
     }
   }
   bool defined() const { return dense.defined() || !indices.empty(); }
   Gradient sparse() const {
     if (indices.empty()) return dense;
-    Tensor idx = indices.size() == 1 ? indices[0] : concat(indices, 0);
-    Tensor val = values.size() == 1 ? values[0] : concat(values, 0);
+    const detail::GradientAlgebra& algebra = detail::gradient_algebra();
+    Tensor idx = indices.size() == 1 ? indices[0] : algebra.concat_rows(indices);
+    Tensor val = values.size() == 1 ? values[0] : algebra.concat_rows(values);
     Gradient rows = Gradient::rows(idx, val, sparse_shape);
     if (!dense.defined()) return rows;
-    return tg::add(dense, rows.dense());
+    return algebra.add(dense, rows.dense());
   }
   // The dense sum, handed out: from now on someone else may hold it.
   Tensor take_dense() {
@@ -240,7 +240,7 @@ Gradient Gradient::rows(Tensor indices, Tensor values, Shape dense_shape) {
 
 Tensor Gradient::dense() const {
   if (!is_sparse()) return dense_;
-  return scatter_add_rows(indices_, values_, dense_shape_[0]);
+  return detail::gradient_algebra().scatter_add_rows(indices_, values_, dense_shape_[0]);
 }
 
 void BackwardContext::add(std::size_t i, Gradient g) {
@@ -260,7 +260,7 @@ void BackwardContext::add(std::size_t i, Gradient g) {
   if (grads_.size() < count_) grads_.resize(count_);
   Gradient& slot = grads_[i];
   // An op adding twice to one input (rare) gets the dense sum.
-  slot = slot.defined() ? Gradient(tg::add(slot.dense(), g.dense())) : std::move(g);
+  slot = slot.defined() ? Gradient(detail::gradient_algebra().add(slot.dense(), g.dense())) : std::move(g);
 }
 
 // ---- recording ---------------------------------------------------------------
