@@ -1,0 +1,75 @@
+// Storage of the tape's backward walk (tape.cpp), kept apart from the walk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace tg::detail {
+
+// Values found by an object's identity (a TensorImpl*): an open-addressing hash
+// table (no allocation per entry) from the pointer to an index into a vector of
+// values, which are default-constructed when first asked for. The tape keeps
+// one accumulator per tensor of a gradient() call in it.
+template <class Value>
+class IdentityMap {
+ public:
+  explicit IdentityMap(std::size_t expected) {
+    std::size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    keys_.assign(capacity, nullptr);
+    slots_.resize(capacity);
+    values_.reserve(expected);
+  }
+  // The value of `key`, or null.
+  Value* find(const void* key) {
+    for (std::size_t i = hash(key);; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return &values_[slots_[i]];
+      if (!keys_[i]) return nullptr;
+    }
+  }
+  // The value of `key`, created empty if needed. References from an
+  // earlier call may be invalidated.
+  Value& get(const void* key) {
+    std::size_t i = hash(key);
+    for (;; i = (i + 1) & (keys_.size() - 1)) {
+      if (keys_[i] == key) return values_[slots_[i]];
+      if (!keys_[i]) break;
+    }
+    if (2 * (values_.size() + 1) > keys_.size()) {
+      grow();
+      return get(key);
+    }
+    keys_[i] = key;
+    slots_[i] = static_cast<std::uint32_t>(values_.size());
+    return values_.emplace_back();
+  }
+
+ private:
+  std::size_t hash(const void* key) const {
+    auto v = reinterpret_cast<std::uintptr_t>(key);
+    v ^= v >> 17;
+    v *= 0x9e3779b97f4a7c15ULL;
+    return static_cast<std::size_t>(v >> 20) & (keys_.size() - 1);
+  }
+  void grow() {
+    std::vector<const void*> old_keys = std::move(keys_);
+    std::vector<std::uint32_t> old_slots = std::move(slots_);
+    keys_.assign(old_keys.size() * 2, nullptr);
+    slots_.assign(old_keys.size() * 2, 0);
+    for (std::size_t j = 0; j < old_keys.size(); ++j) {
+      if (!old_keys[j]) continue;
+      std::size_t i = hash(old_keys[j]);
+      while (keys_[i]) i = (i + 1) & (keys_.size() - 1);
+      keys_[i] = old_keys[j];
+      slots_[i] = old_slots[j];
+    }
+  }
+
+  std::vector<const void*> keys_;
+  std::vector<std::uint32_t> slots_;
+  std::vector<Value> values_;
+};
+
+}  // namespace tg::detail
