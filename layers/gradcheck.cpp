@@ -1,12 +1,11 @@
 #include "tapegrad/layers/gradcheck.hpp"
 
-#include <cmath>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
-#include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/checks/central_difference.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
@@ -15,35 +14,9 @@ namespace tg {
 
 namespace {
 
-double element(const Tensor& t, std::int64_t i) {
-  return dispatch_float(t.dtype(), [&](auto tag) {
-    return static_cast<double>(static_cast<const decltype(tag)*>(t.raw_data())[i]);
-  });
-}
+using detail::element;
 
-void set_element(const Tensor& t, std::int64_t i, double v) {
-  dispatch_float(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    static_cast<T*>(t.raw_data())[i] = static_cast<T>(v);
-  });
-}
-
-double project(const Tensor& u, const Tensor& y) {
-  double s = 0;
-  for (std::int64_t i = 0; i < y.numel(); ++i) s += element(u, i) * element(y, i);
-  return s;
-}
-
-std::string index_str(std::int64_t flat, const Shape& shape) {
-  std::vector<std::int64_t> index(static_cast<std::size_t>(shape.rank()));
-  for (int d = shape.rank() - 1; d >= 0; --d) {
-    index[static_cast<std::size_t>(d)] = shape[d] ? flat % shape[d] : 0;
-    flat = shape[d] ? flat / shape[d] : 0;
-  }
-  std::string s = "[";
-  for (std::size_t i = 0; i < index.size(); ++i) s += (i ? ", " : "") + std::to_string(index[i]);
-  return s + "]";
-}
+std::string index_str(std::int64_t flat, const Shape& shape) { return detail::index_str(detail::unravel(flat, shape)); }
 
 std::string who(const Layer& layer) {
   return "gradcheck(" + layer.name() + " (" + layer.impl().class_name() + "))";
@@ -116,45 +89,24 @@ GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs,
   }
   for (std::size_t k = 0; k < weights.size(); ++k) {
     const Tensor& w = weights[k];
-    double worst = -1, worst_a = 0, worst_n = 0;
-    std::int64_t worst_j = 0;
-    for (std::int64_t j = 0; j < w.numel(); ++j) {
-      const double original = element(w, j);
-      double plus, minus;
-      {
-        NoGradGuard no_grad;
-        set_element(w, j, original + o.eps);
-        plus = project(u, f(xs));
-        set_element(w, j, original - o.eps);
-        minus = project(u, f(xs));
-        set_element(w, j, original);
-      }
-      const double numeric = (plus - minus) / (2 * o.eps);
-      const double a = element(analytic[k], j);
-      const double err = std::abs(a - numeric);
-      const double ratio = std::isnan(err) ? INFINITY : err / (o.atol + o.rtol * std::abs(numeric));
-      if (ratio > worst) {
-        worst = ratio;
-        worst_j = j;
-        worst_a = a;
-        worst_n = numeric;
-      }
-    }
-    if (worst > 1.0) {
+    const GradcheckInputReport rep = detail::compare_with_central_differences(
+        w, analytic[k],
+        [&] {
+          NoGradGuard no_grad;
+          return detail::project(u, f(xs));
+        },
+        o);
+    if (!rep.passed) {
       std::ostringstream msg;
-      msg << std::setprecision(10) << "weight '" << w.name() << "': element " << index_str(worst_j, w.shape())
-          << " analytic " << worst_a << " vs numeric " << worst_n << " (abs error " << std::abs(worst_a - worst_n)
-          << ")";
+      msg << std::setprecision(10) << "weight '" << w.name() << "': element " << detail::index_str(rep.worst_index)
+          << " analytic " << rep.analytic << " vs numeric " << rep.numeric << " (abs error " << rep.abs_error << ")";
       result.failures.push_back(msg.str());
     }
     if (o.check_determinism)
-      for (std::int64_t j = 0; j < w.numel(); ++j)
-        if (element(analytic[k], j) != element(again[k], j)) {
-          result.failures.push_back("weight '" + w.name() +
-                                    "': a second gradient() call gave a different value at element " +
-                                    index_str(j, w.shape()) + " (nondeterministic backward)");
-          break;
-        }
+      if (std::int64_t j = detail::first_difference(analytic[k], again[k]); j >= 0)
+        result.failures.push_back("weight '" + w.name() +
+                                  "': a second gradient() call gave a different value at element " +
+                                  index_str(j, w.shape()) + " (nondeterministic backward)");
   }
   if (o.check_accumulation) {
     // The layer used twice in one graph: each weight's gradient must double.
@@ -165,16 +117,12 @@ GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs,
       twice = tape.gradient(add(sum(mul(y1, u)), sum(mul(y2, u))), weights);
     }
     for (std::size_t k = 0; k < weights.size(); ++k)
-      for (std::int64_t j = 0; j < weights[k].numel(); ++j) {
-        const double expected = 2 * element(analytic[k], j), got = element(twice[k], j);
-        if (std::abs(got - expected) > 1e-9 * (1 + std::abs(expected))) {
-          std::ostringstream msg;
-          msg << std::setprecision(10) << "weight '" << weights[k].name() << "': with the layer used twice the gradient at "
-              << index_str(j, weights[k].shape()) << " is " << got << ", expected twice " << expected / 2
-              << " (gradients must be added, not assigned)";
-          result.failures.push_back(msg.str());
-          break;
-        }
+      if (std::int64_t j = detail::first_not_doubled(analytic[k], twice[k]); j >= 0) {
+        std::ostringstream msg;
+        msg << std::setprecision(10) << "weight '" << weights[k].name() << "': with the layer used twice the gradient at "
+            << index_str(j, weights[k].shape()) << " is " << element(twice[k], j) << ", expected twice "
+            << element(analytic[k], j) << " (gradients must be added, not assigned)";
+        result.failures.push_back(msg.str());
       }
   }
   result.passed = result.failures.empty();

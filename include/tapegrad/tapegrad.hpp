@@ -3,11 +3,11 @@
 #pragma once
 
 #include "tapegrad/autodiff/dispatch.hpp"
-#include "tapegrad/autodiff/gradcheck.hpp"
 #include "tapegrad/autodiff/shape.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
+#include "tapegrad/checks/gradcheck.hpp"
 #include "tapegrad/data/skipgram_trainer.hpp"
 #include "tapegrad/data/word2vec.hpp"
 #include "tapegrad/io/npz.hpp"

@@ -5,7 +5,7 @@
 //   tg::GradcheckResult r = tg::gradcheck(dense, {x});   // builds float64 weights, checks x and them
 //   if (!r) std::cerr << r;
 //
-// The inputs are checked by tg::gradcheck (autodiff/gradcheck.hpp, with all
+// The inputs are checked by tg::gradcheck (checks/gradcheck.hpp, with all
 // its checks). The weights cannot be handed to that function (the layer reads
 // its own tensors), so they are checked here in the same way: a fixed-seed
 // random upstream gradient u is pulled back by the tape to each trainable
@@ -29,7 +29,7 @@
 
 #include <vector>
 
-#include "tapegrad/autodiff/gradcheck.hpp"
+#include "tapegrad/checks/gradcheck.hpp"
 #include "tapegrad/layers/layer.hpp"
 
 namespace tg {

@@ -1,4 +1,4 @@
-#include "tapegrad/autodiff/gradcheck.hpp"
+#include "tapegrad/checks/gradcheck.hpp"
 
 #include <cmath>
 #include <iomanip>
@@ -8,6 +8,7 @@
 
 #include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/checks/central_difference.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
@@ -23,20 +24,21 @@ GradcheckOptions GradcheckOptions::float32() {
   return o;
 }
 
+namespace detail {
+
 namespace {
-
-double element(const Tensor& t, std::int64_t i) {
-  return dispatch(t.dtype(), [&](auto tag) { return static_cast<double>(static_cast<const decltype(tag)*>(t.raw_data())[i]); });
-}
-
-void set_element(Tensor& t, std::int64_t i, double v) {
+void set_element(const Tensor& t, std::int64_t i, double v) {
   dispatch(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
     static_cast<T*>(t.raw_data())[i] = static_cast<T>(v);
   });
 }
+}  // namespace
 
-// sum(u * y) in double.
+double element(const Tensor& t, std::int64_t i) {
+  return dispatch(t.dtype(), [&](auto tag) { return static_cast<double>(static_cast<const decltype(tag)*>(t.raw_data())[i]); });
+}
+
 double project(const Tensor& u, const Tensor& y) {
   double s = 0;
   for (std::int64_t i = 0; i < y.numel(); ++i) s += element(u, i) * element(y, i);
@@ -57,6 +59,57 @@ std::string index_str(const std::vector<std::int64_t>& index) {
   for (std::size_t i = 0; i < index.size(); ++i) s += (i ? ", " : "") + std::to_string(index[i]);
   return s + "]";
 }
+
+GradcheckInputReport compare_with_central_differences(const Tensor& x, const Tensor& analytic,
+                                                      const std::function<double()>& projected,
+                                                      const GradcheckOptions& o) {
+  GradcheckInputReport rep;
+  double worst = -1;
+  for (std::int64_t j = 0; j < x.numel(); ++j) {
+    const double original = element(x, j);
+    set_element(x, j, original + o.eps);
+    const double plus = projected();
+    set_element(x, j, original - o.eps);
+    const double minus = projected();
+    set_element(x, j, original);
+    const double numeric = (plus - minus) / (2 * o.eps);
+    const double a = element(analytic, j);
+    const double err = std::abs(a - numeric);
+    const double ratio = std::isnan(err) ? INFINITY : err / (o.atol + o.rtol * std::abs(numeric));
+    if (ratio > worst) {
+      worst = ratio;
+      rep.worst_index = unravel(j, x.shape());
+      rep.analytic = a;
+      rep.numeric = numeric;
+      rep.abs_error = err;
+      rep.rel_error = numeric != 0 ? err / std::abs(numeric) : err;
+    }
+  }
+  rep.passed = worst <= 1.0;
+  return rep;
+}
+
+std::int64_t first_difference(const Tensor& a, const Tensor& b) {
+  for (std::int64_t j = 0; j < a.numel(); ++j)
+    if (element(a, j) != element(b, j)) return j;
+  return -1;
+}
+
+std::int64_t first_not_doubled(const Tensor& once, const Tensor& twice) {
+  for (std::int64_t j = 0; j < once.numel(); ++j) {
+    const double expected = 2 * element(once, j), got = element(twice, j);
+    if (std::abs(got - expected) > 1e-9 * (1 + std::abs(expected))) return j;
+  }
+  return -1;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::element;
+using detail::index_str;
+using detail::unravel;
 
 Tensor call(const TensorFunction& f, const std::vector<Tensor>& xs, const char* who) {
   Tensor y = f(xs);
@@ -111,31 +164,12 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
   // tape) must keep working, so recording is not disabled.
   for (std::size_t s = 0; s < sources.size(); ++s) {
     const std::size_t i = checked[s];
-    GradcheckInputReport& rep = result.inputs[i];
-    rep.checked = true;
     Tensor& x = xs[i];
-    double worst = -1;
-    for (std::int64_t j = 0; j < x.numel(); ++j) {
-      const double original = element(x, j);
-      set_element(x, j, original + o.eps);
-      const double plus = project(u, call(f, xs, "gradcheck"));
-      set_element(x, j, original - o.eps);
-      const double minus = project(u, call(f, xs, "gradcheck"));
-      set_element(x, j, original);
-      const double numeric = (plus - minus) / (2 * o.eps);
-      const double a = element(analytic[s], j);
-      const double err = std::abs(a - numeric);
-      const double ratio = std::isnan(err) ? INFINITY : err / (o.atol + o.rtol * std::abs(numeric));
-      if (ratio > worst) {
-        worst = ratio;
-        rep.worst_index = unravel(j, x.shape());
-        rep.analytic = a;
-        rep.numeric = numeric;
-        rep.abs_error = err;
-        rep.rel_error = numeric != 0 ? err / std::abs(numeric) : err;
-      }
-    }
-    rep.passed = worst <= 1.0;
+    GradcheckInputReport& rep = result.inputs[i];
+    rep = detail::compare_with_central_differences(
+        x, analytic[s], [&] { return detail::project(u, call(f, xs, "gradcheck")); }, o);
+    rep.input = i;
+    rep.checked = true;
     if (!rep.passed) {
       std::ostringstream msg;
       msg << std::setprecision(10) << "input " << i << ": element " << index_str(rep.worst_index) << " analytic "
@@ -144,12 +178,9 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
       result.failures.push_back(msg.str());
     }
     if (o.check_determinism)
-      for (std::int64_t j = 0; j < x.numel(); ++j)
-        if (element(analytic[s], j) != element(analytic_again[s], j)) {
-          result.failures.push_back("input " + std::to_string(i) + ": a second gradient() call gave a different value at element " +
-                                    index_str(unravel(j, x.shape())) + " (nondeterministic backward)");
-          break;
-        }
+      if (std::int64_t j = detail::first_difference(analytic[s], analytic_again[s]); j >= 0)
+        result.failures.push_back("input " + std::to_string(i) + ": a second gradient() call gave a different value at element " +
+                                  index_str(unravel(j, x.shape())) + " (nondeterministic backward)");
   }
 
   if (o.check_accumulation) {
@@ -164,16 +195,12 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
       twice = tape.gradient(target, sources);
     }
     for (std::size_t s = 0; s < sources.size(); ++s)
-      for (std::int64_t j = 0; j < sources[s].numel(); ++j) {
-        const double expected = 2 * element(analytic[s], j), got = element(twice[s], j);
-        if (std::abs(got - expected) > 1e-9 * (1 + std::abs(expected))) {
-          std::ostringstream msg;
-          msg << std::setprecision(10) << "input " << checked[s] << ": with the function used twice the gradient at "
-              << index_str(unravel(j, sources[s].shape())) << " is " << got << ", expected twice " << expected / 2
-              << " (gradients must be added, not assigned)";
-          result.failures.push_back(msg.str());
-          break;
-        }
+      if (std::int64_t j = detail::first_not_doubled(analytic[s], twice[s]); j >= 0) {
+        std::ostringstream msg;
+        msg << std::setprecision(10) << "input " << checked[s] << ": with the function used twice the gradient at "
+            << index_str(unravel(j, sources[s].shape())) << " is " << element(twice[s], j) << ", expected twice "
+            << element(analytic[s], j) << " (gradients must be added, not assigned)";
+        result.failures.push_back(msg.str());
       }
   }
 
