@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
@@ -192,7 +193,7 @@ void accumulate_into(void* map, const Tensor& input, Gradient&& g) {
   static_cast<GradientMap*>(map)->get(input.impl().get()).add(std::move(g));
 }
 
-std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+using detail::describe;
 
 // A backward reads the values its op saw (x for the gradient of x * y, the
 // output for exp): if one of the record's tensors was written in place since

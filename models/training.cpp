@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../losses/support.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "graph.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/losses.hpp"
@@ -38,17 +39,8 @@ std::string plural(std::size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::string format_number(double v) { return losses::detail::format_number(v); }
-
-std::string describe(const Tensor& t) {
-  return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
-}
-
-std::string full_shape(const Shape& per_sample) {
-  std::string s = "(None";
-  for (auto d : per_sample) s += ", " + std::to_string(d);
-  return s + ")";
-}
+using detail::describe;
+using detail::format_number;
 
 Shape per_sample_shape(const Tensor& t) {
   Shape s = t.shape();
@@ -248,7 +240,7 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
       if (per_sample_shape(x[i]) != spec.shape())
         throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] has shape " + x[i].shape().str() +
                                     ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
-                                    "') expects " + full_shape(spec.shape()));
+                                    "') expects " + detail::batch_shape_str(spec.shape()));
       if (x[i].dtype() != spec.dtype())
         throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] is " + dtype_name(x[i].dtype()) +
                                     ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
@@ -258,7 +250,7 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
   } else if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl());
              s && s->has_input_shape() && per_sample_shape(x[0]) != s->input_shape()) {
     throw std::invalid_argument(who + ": x has shape " + x[0].shape().str() + ", but the model '" + model.name() +
-                                "' was built for inputs of shape " + full_shape(s->input_shape()));
+                                "' was built for inputs of shape " + detail::batch_shape_str(s->input_shape()));
   }
   if (y != nullptr) {
     if (!y->defined() || y->rank() == 0)
@@ -423,12 +415,13 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
         throw std::invalid_argument("fit: validation_data: validation_x[" + std::to_string(i) + "] is " +
                                     describe(options.validation_x[i]) + ", but x[" + std::to_string(i) + "] is " +
                                     describe(x[i]) + "; validation_x[" + std::to_string(i) + "] must be " +
-                                    full_shape(per_sample_shape(x[i])) + " " + dtype_name(x[i].dtype()) +
+                                    detail::batch_shape_str(per_sample_shape(x[i])) + " " + dtype_name(x[i].dtype()) +
                                     ", as x[" + std::to_string(i) + "]");
     if (per_sample_shape(options.validation_y) != per_sample_shape(y))
       throw std::invalid_argument("fit: validation_data: validation_y has shape " +
                                   options.validation_y.shape().str() + ", but y has shape " + y.shape().str() +
-                                  "; validation_y must have shape " + full_shape(per_sample_shape(y)) + ", as y");
+                                  "; validation_y must have shape " + detail::batch_shape_str(per_sample_shape(y)) +
+                                  ", as y");
     val_x = options.validation_x;
     val_y = options.validation_y;
   } else if (options.validation_split > 0.0) {

@@ -23,7 +23,7 @@ namespace detail {
 
 void check_eps(const char* op, double eps) {
   if (!(eps >= 0))
-    throw std::invalid_argument(std::string(op) + ": eps must be >= 0, received " + std::to_string(eps));
+    throw std::invalid_argument(std::string(op) + ": eps must be >= 0, received " + format_number(eps));
 }
 
 void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps) {
@@ -316,7 +316,7 @@ Tensor normalize(const Tensor& x, double p, const Axes& axes, double eps) {
   check_eps("normalize", eps);
   if (!(p > 0))
     throw std::invalid_argument("normalize: p must be > 0 (1, 2, infinity or any positive p), received " +
-                                std::to_string(p));
+                                detail::format_number(p));
   std::vector<int> a = detail::normalize_reduction_axes("normalize", axes, x.shape());
   if (p != 2.0 || x.rank() == 0) return composed::normalize(x, p, axes, eps);
   Lanes l = lanes_of(x.shape(), a);

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iomanip>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -14,22 +12,13 @@
 #include <vector>
 
 #include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
 #include "streaming.hpp"
 
 namespace tg::detail {
-
-
-// A number as a user would write it: 0.5, -1, inf (std::to_string gives 0.500000).
-inline std::string format_number(double v) {
-  std::ostringstream os;
-  os << std::setprecision(17) << v;
-  return os.str();
-}
-
-inline std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
 
 inline void check_defined(const char* op, const Tensor& t) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": received an undefined tensor");
