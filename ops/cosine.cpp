@@ -73,7 +73,7 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
     detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
     return composed::cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
   }
-  int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
+  int a = detail::normalize_axis("cosine_similarity", axis, shape);
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
   Tensor u_hat = div(u, maximum(norm(u, 2.0, {a}, true), eps));
   Tensor v_hat = div(v, maximum(norm(v, 2.0, {a}, true), eps));
@@ -379,7 +379,7 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double ep
     detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
     return cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
   }
-  int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
+  int a = detail::normalize_axis("cosine_similarity", axis, shape);
   // Broadcast operands are expanded first (recorded, so their gradients are summed back).
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
   Lanes l = lanes_of(shape, {a});

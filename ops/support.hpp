@@ -44,15 +44,8 @@ inline std::string axis_range(int rank) {
   return "expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1);
 }
 
-inline int normalize_axis(const char* op, int axis, int rank) {
-  int a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for a tensor of rank " +
-                            std::to_string(rank) + " (" + axis_range(rank) + ")");
-  return a;
-}
-
-// As above, naming the shape: "sum: axis 2 out of range for shape (2, 3) (expected -2 to 1)".
+// axis in [-rank, rank), counted from the end when negative, as a non-negative
+// axis; else "sum: axis 2 out of range for shape (2, 3) (expected -2 to 1)".
 inline int normalize_axis(const char* op, int axis, const Shape& shape) {
   const int rank = shape.rank();
   int a = axis < 0 ? axis + rank : axis;
@@ -78,7 +71,7 @@ inline int normalize_new_axis(const char* op, int axis, const Shape& shape) {
   int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
     throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for inserting an axis into shape " +
-                            shape.str() + " (expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")");
+                            shape.str() + " (" + axis_range(rank) + ")");
   return a;
 }
 
@@ -96,21 +89,6 @@ inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& a
   if (repeated != out.end())
     throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
                                 " appears twice in the axes list (shape " + shape.str() + ")");
-  return out;
-}
-
-inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& axes, int rank) {
-  std::vector<int> out;
-  if (axes.empty()) {
-    for (int i = 0; i < rank; ++i) out.push_back(i);
-    return out;
-  }
-  for (int axis : axes) out.push_back(normalize_axis(op, axis, rank));
-  std::sort(out.begin(), out.end());
-  auto repeated = std::adjacent_find(out.begin(), out.end());
-  if (repeated != out.end())
-    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
-                                " appears twice in the axes list");
   return out;
 }
 
