@@ -11,22 +11,9 @@
 namespace tg {
 
 using detail::check_float;
+using detail::map_unary;
 
 namespace {
-
-template <class F>
-Tensor map(const char* op, const Tensor& x, F f) {
-  check_float(op, x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  const std::int64_t n = x.numel();
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) o[i] = f(in[i]);
-  });
-  return out;
-}
 
 // 1 / (1 + exp(-v)) without overflow: exp is only taken of a non-positive number.
 template <class T>
@@ -57,7 +44,7 @@ void for_each_lane(const Shape& shape, int axis, F f) {
 
 Tensor relu(const Tensor& x) {
   // NaN propagates (as PyTorch's relu and numpy.maximum(x, 0)), rather than becoming 0.
-  Tensor out = map("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
+  Tensor out = map_unary("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
   if (is_recording())
     record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
       if (is_recording()) {  // a differentiable form for higher derivatives
@@ -78,7 +65,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = map("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
+  Tensor out = map_unary("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
   if (is_recording())
     record_op("sigmoid", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, mul(out, 1.0 - out)));
@@ -87,7 +74,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = map("tanh", x, [](auto v) { return std::tanh(v); });
+  Tensor out = map_unary("tanh", x, [](auto v) { return std::tanh(v); });
   if (is_recording())
     record_op("tanh", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, 1.0 - square(out)));
@@ -96,14 +83,14 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor softplus(const Tensor& x) {
-  Tensor out = map("softplus", x, [](auto v) { return stable_softplus(v); });
+  Tensor out = map_unary("softplus", x, [](auto v) { return stable_softplus(v); });
   if (is_recording())
     record_op("softplus", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, sigmoid(x))); });
   return out;
 }
 
 Tensor log_sigmoid(const Tensor& x) {
-  Tensor out = map("log_sigmoid", x, [](auto v) { return -stable_softplus(-v); });
+  Tensor out = map_unary("log_sigmoid", x, [](auto v) { return -stable_softplus(-v); });
   if (is_recording())
     record_op("log_sigmoid", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, sigmoid(neg(x))));

@@ -183,6 +183,21 @@ void map_index(std::int64_t n, U* out, const F& f) {
   });
 }
 
+// y = f(x) elementwise for a floating x (elementwise and activation ops); f is
+// a generic lambda over the element type. map_index's threads and streaming
+// stores; each value depends on its element alone, so the split changes nothing.
+template <class F>
+Tensor map_unary(const char* op, const Tensor& x, F f) {
+  check_float(op, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    map_index(x.numel(), out.data<T>(), [in, f](std::int64_t i) { return f(in[i]); });
+  });
+  return out;
+}
+
 // out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.
 template <class T, class U, class F>
 void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
