@@ -40,6 +40,24 @@ void for_each_lane(const Shape& shape, int axis, F f) {
     for (std::int64_t i = 0; i < inner; ++i) f(o * n * inner + i, n, inner);
 }
 
+// The axis of softmax and log_softmax, normalized, for a floating x of rank >= 1.
+int softmax_axis(const char* op, const Tensor& x, int axis) {
+  check_float(op, x);
+  if (x.rank() == 0)
+    throw std::invalid_argument(std::string(op) + ": expected a tensor of rank >= 1, received a 0-d tensor");
+  return detail::normalize_axis(op, axis, x.shape());
+}
+
+// The shift m of a stable softmax, exp(x - m) / sum exp(x - m): the lane's
+// maximum. A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
+// throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
+template <class T>
+T softmax_shift(const T* in, std::int64_t base, std::int64_t n, std::int64_t stride) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
+  return m == -std::numeric_limits<T>::infinity() ? T(0) : m;
+}
+
 }  // namespace
 
 Tensor relu(const Tensor& x) {
@@ -99,20 +117,14 @@ Tensor log_sigmoid(const Tensor& x) {
 }
 
 Tensor softmax(const Tensor& x, int axis) {
-  check_float("softmax", x);
-  if (x.rank() == 0) throw std::invalid_argument("softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("softmax", axis, x.shape());
+  const int a = softmax_axis("softmax", x, axis);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* o = out.data<T>();
     for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      T m = -std::numeric_limits<T>::infinity();
-      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
-      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
-      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
+      const T m = softmax_shift(in, base, n, stride);
       double total = 0;
       for (std::int64_t k = 0; k < n; ++k) {
         T e = std::exp(in[base + k * stride] - m);
@@ -131,21 +143,14 @@ Tensor softmax(const Tensor& x, int axis) {
 }
 
 Tensor log_softmax(const Tensor& x, int axis) {
-  check_float("log_softmax", x);
-  if (x.rank() == 0)
-    throw std::invalid_argument("log_softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("log_softmax", axis, x.shape());
+  const int a = softmax_axis("log_softmax", x, axis);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* o = out.data<T>();
     for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      T m = -std::numeric_limits<T>::infinity();
-      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
-      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
-      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
+      const T m = softmax_shift(in, base, n, stride);
       double total = 0;
       for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[base + k * stride] - m));
       // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
