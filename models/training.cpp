@@ -16,9 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../losses/support.hpp"
-#include "tapegrad/autodiff/format.hpp"
 #include "graph.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/models/model.hpp"
@@ -122,34 +121,24 @@ void Model::check_outputs(const std::string& loss, const std::vector<Tensor>& ou
 
 TrainingLoss Model::contrastive_training_loss(const losses::ContrastiveLoss& loss) {
   // One output: the distance d itself (the classic Keras Siamese model whose
-  // last layer is a Lambda computing a distance);
-  //   loss_i = 0.5 * (y_i d_i^2 + (1 - y_i) max(margin - d_i, 0)^2),  y = 1 similar, 0 dissimilar,
-  // as losses::contrastive_loss with d given. Two outputs: the two embeddings,
-  // and the loss computes their distance itself.
+  // last layer is a Lambda computing a distance), losses::contrastive_loss_of_distance.
+  // Two outputs: the two embeddings, and the loss computes their distance itself.
   return {loss.name(), [loss](const std::vector<Tensor>& out, const Tensor& y, const Tensor& w) {
             if (out.size() == 2) return loss(out[0], out[1], y, w);
             if (out.size() != 1)
               throw std::invalid_argument("ContrastiveLoss: expects a model with one output (the distance) or two "
                                           "(the embeddings), but the model has " +
                                           plural(out.size(), "output"));
-            Tensor d = out[0];
-            const char* name = "ContrastiveLoss";
-            losses::detail::check_float(name, "the distance (the model's output)", d);
-            const bool column = d.rank() == 2 && d.dim(1) == 1;
-            if (d.rank() != 1 && !column)
+            // A floating output of the wrong shape is refused here, where the message
+            // can name the two-output model; the other checks are the loss's.
+            const Tensor& d = out[0];
+            const bool floating = d.defined() && d.is_floating();
+            if (floating && d.rank() != 1 && !(d.rank() == 2 && d.dim(1) == 1))
               throw std::invalid_argument(
                   "ContrastiveLoss: on a one-output model the output is the distance, of shape (batch,) or (batch, "
                   "1), received " +
                   describe(d) + "; a model returning two embeddings needs two outputs");
-            losses::detail::check_nonempty(name, "the distance", d);
-            if (column) d = reshape(d, {d.dim(0)});
-            Tensor label = losses::detail::batch_vector(name, "label", y, d.dim(0));
-            losses::detail::check_values(name, "label", label, [](double v) { return v == 0.0 || v == 1.0; },
-                                         "1 (similar) or 0 (dissimilar)");
-            label = losses::detail::cast_like(label, d);
-            Tensor pull = mul(label, square(d));
-            Tensor push = mul(1.0 - label, square(relu(loss.margin() - d)));
-            return loss.reduce(0.5 * add(pull, push), w);
+            return loss.reduce(losses::contrastive_loss_of_distance(y, d, loss.margin()), w);
           }};
 }
 
