@@ -52,10 +52,27 @@ int softmax_axis(const char* op, const Tensor& x, int axis) {
 // maximum. A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
 // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
 template <class T>
-T softmax_shift(const T* in, std::int64_t base, std::int64_t n, std::int64_t stride) {
+T softmax_shift(const T* in, std::int64_t n, std::int64_t stride) {
   T m = -std::numeric_limits<T>::infinity();
-  for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
+  for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[k * stride]);
   return m == -std::numeric_limits<T>::infinity() ? T(0) : m;
+}
+
+// The forward of softmax and log_softmax: an output of x's shape whose lanes
+// along axis a are filled by body(in, o, n, stride, m), in and o pointing at
+// the lane's first element (element k at k * stride), m the lane's shift.
+template <class Body>
+Tensor softmax_lanes(const Tensor& x, int a, Body body) {
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
+      body(in + base, o + base, n, stride, softmax_shift(in + base, n, stride));
+    });
+  });
+  return out;
 }
 
 }  // namespace
@@ -118,21 +135,15 @@ Tensor log_sigmoid(const Tensor& x) {
 
 Tensor softmax(const Tensor& x, int axis) {
   const int a = softmax_axis("softmax", x, axis);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      const T m = softmax_shift(in, base, n, stride);
-      double total = 0;
-      for (std::int64_t k = 0; k < n; ++k) {
-        T e = std::exp(in[base + k * stride] - m);
-        o[base + k * stride] = e;
-        total += e;
-      }
-      for (std::int64_t k = 0; k < n; ++k) o[base + k * stride] = static_cast<T>(o[base + k * stride] / total);
-    });
+  Tensor out = softmax_lanes(x, a, [](const auto* in, auto* o, std::int64_t n, std::int64_t stride, auto m) {
+    using T = decltype(m);
+    double total = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      T e = std::exp(in[k * stride] - m);
+      o[k * stride] = e;
+      total += e;
+    }
+    for (std::int64_t k = 0; k < n; ++k) o[k * stride] = static_cast<T>(o[k * stride] / total);
   });
   if (is_recording())
     record_op("softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {
@@ -144,22 +155,16 @@ Tensor softmax(const Tensor& x, int axis) {
 
 Tensor log_softmax(const Tensor& x, int axis) {
   const int a = softmax_axis("log_softmax", x, axis);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      const T m = softmax_shift(in, base, n, stride);
-      double total = 0;
-      for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[base + k * stride] - m));
-      // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
-      // m + log(total) to T first loses the digits of log(total) below m's
-      // precision (for float32 near 1000, steps of 6e-5 in every output).
-      const double log_total = std::log(total);
-      for (std::int64_t k = 0; k < n; ++k)
-        o[base + k * stride] = static_cast<T>((static_cast<double>(in[base + k * stride]) - m) - log_total);
-    });
+  Tensor out = softmax_lanes(x, a, [](const auto* in, auto* o, std::int64_t n, std::int64_t stride, auto m) {
+    using T = decltype(m);
+    double total = 0;
+    for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[k * stride] - m));
+    // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
+    // m + log(total) to T first loses the digits of log(total) below m's
+    // precision (for float32 near 1000, steps of 6e-5 in every output).
+    const double log_total = std::log(total);
+    for (std::int64_t k = 0; k < n; ++k)
+      o[k * stride] = static_cast<T>((static_cast<double>(in[k * stride]) - m) - log_total);
   });
   if (is_recording())
     record_op("log_softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {
