@@ -5,6 +5,8 @@
 #include <climits>
 #include <stdexcept>
 
+#include "tapegrad/autodiff/format.hpp"
+
 namespace tg {
 
 const char* dtype_name(DType dtype) {
@@ -113,14 +115,7 @@ void Shape::erase(int position) {
   --rank_;
 }
 
-std::string Shape::str() const {
-  std::ostringstream os;
-  os << '(';
-  for (int i = 0; i < rank_; ++i) os << (i ? ", " : "") << dims_[static_cast<std::size_t>(i)];
-  if (rank_ == 1) os << ',';
-  os << ')';
-  return os.str();
-}
+std::string Shape::str() const { return detail::dims_str({begin(), end()}); }
 
 std::ostream& operator<<(std::ostream& os, const Shape& shape) { return os << shape.str(); }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "identity_map.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/gradient_algebra.hpp"
 
 namespace tg {
@@ -129,7 +130,7 @@ void accumulate_into(void* map, const Tensor& input, Gradient&& g) {
   static_cast<GradientMap*>(map)->get(input.impl().get()).add(std::move(g));
 }
 
-std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+using detail::describe;
 
 // A backward reads the values its op saw (x for the gradient of x * y, the
 // output for exp): if one of the record's tensors was written in place since
@@ -417,7 +418,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
   for (std::size_t i = 0; i < sources.size(); ++i)
     if (!sources[i].defined() || !sources[i].is_floating())
       throw std::invalid_argument(fn + ": source " + std::to_string(i) + " must be a floating tensor, received " +
-                                  (sources[i].defined() ? describe(sources[i]) : std::string("an undefined tensor")));
+                                  describe(sources[i]));
   Tensor seed = output_gradient;
   if (seed.defined()) {
     if (seed.shape() != target.shape() || seed.dtype() != target.dtype())

@@ -1,6 +1,5 @@
 #include "tapegrad/autodiff/tensor.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +10,7 @@
 
 #include "tapegrad/autodiff/allocator.hpp"
 #include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/format.hpp"
 
 namespace tg {
 
@@ -347,11 +347,10 @@ Tensor full_like(const Tensor& like, double value) {
 }
 
 Tensor arange(double start, double stop, double step, DType dtype) {
-  auto number = [](double v) {  // the shortest text that reads back as v: 0.1, 1e+30, nan, inf
-    char text[32];
-    return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+  using detail::format_number;
+  auto range = [&] {
+    return "start " + format_number(start) + ", stop " + format_number(stop) + ", step " + format_number(step);
   };
-  auto range = [&] { return "start " + number(start) + ", stop " + number(stop) + ", step " + number(step); };
   // numpy refuses these too ("arange: cannot compute length", "Maximum allowed
   // size exceeded"); a NaN would otherwise give an empty tensor, since every
   // comparison with it is false.
@@ -363,7 +362,7 @@ Tensor arange(double start, double stop, double step, DType dtype) {
   // (converting it would be undefined behaviour).
   const double count = std::ceil((stop - start) / step);
   if (!(count < 0x1p63))
-    throw std::invalid_argument("arange: the range " + range() + " has about " + number(count) +
+    throw std::invalid_argument("arange: the range " + range() + " has about " + format_number(count) +
                                 " elements, more than the 2^63 - 1 a tensor can have");
   std::int64_t n = count > 0 ? static_cast<std::int64_t>(count) : 0;
   Tensor t(allocate(Shape{n}, dtype, "arange"));
@@ -447,8 +446,8 @@ Tensor randn(const Shape& shape, std::uint64_t seed, DType dtype) {
 Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype) {
   if (!is_floating(dtype)) throw std::invalid_argument("uniform: dtype must be float32 or float64, received int64");
   if (!(low <= high))
-    throw std::invalid_argument("uniform: expected low <= high, received low " + std::to_string(low) + " and high " +
-                                std::to_string(high));
+    throw std::invalid_argument("uniform: expected low <= high, received low " + detail::format_number(low) +
+                                " and high " + detail::format_number(high));
   Tensor t(allocate(shape, dtype, "uniform"));
   std::int64_t n = t.numel();
   dispatch_float(dtype, [&](auto tag) {

@@ -7,35 +7,32 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "tapegrad/autodiff/format.hpp"
+
 namespace tg::data {
 
 namespace {
 
-const std::string fn = "SkipGramTrainer: ";
+using tg::detail::format_number;
 
-std::string num(double x) {
-  std::ostringstream os;
-  os << x;
-  return os.str();
-}
+const std::string fn = "SkipGramTrainer: ";
 
 void check_options(const SkipGramTrainerOptions& o, int epochs) {
   if (o.window < 1) throw std::invalid_argument(fn + "window must be >= 1, received " + std::to_string(o.window));
   if (o.negative < 0)
     throw std::invalid_argument(fn + "negative must be >= 0, received " + std::to_string(o.negative));
   if (!(o.sample >= 0) || !std::isfinite(o.sample))
-    throw std::invalid_argument(fn + "sample must be a finite number >= 0, received " + num(o.sample));
+    throw std::invalid_argument(fn + "sample must be a finite number >= 0, received " + format_number(o.sample));
   if (!(o.alpha > 0) || !std::isfinite(o.alpha))
-    throw std::invalid_argument(fn + "alpha must be a finite number > 0, received " + num(o.alpha));
+    throw std::invalid_argument(fn + "alpha must be a finite number > 0, received " + format_number(o.alpha));
   if (!(o.min_alpha >= 0 && o.min_alpha <= o.alpha))
-    throw std::invalid_argument(fn + "min_alpha must be in [0, alpha] = [0, " + num(o.alpha) + "], received " +
-                                num(o.min_alpha));
+    throw std::invalid_argument(fn + "min_alpha must be in [0, alpha] = [0, " + format_number(o.alpha) +
+                                "], received " + format_number(o.min_alpha));
   if (o.threads < 1) throw std::invalid_argument(fn + "threads must be >= 1, received " + std::to_string(o.threads));
   if (o.hot_rows < 0)
     throw std::invalid_argument(fn + "hot_rows must be >= 0, received " + std::to_string(o.hot_rows));

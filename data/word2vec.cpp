@@ -8,12 +8,15 @@
 #include <cmath>
 #include <cstring>
 #include <new>
-#include <sstream>
 #include <stdexcept>
+
+#include "tapegrad/autodiff/format.hpp"
 
 namespace tg::data {
 
 namespace {
+
+using tg::detail::format_number;
 
 std::string quoted(std::string_view s) {
   std::string out = "'";
@@ -52,12 +55,6 @@ std::size_t first_invalid_utf8(std::string_view s) {
     i += static_cast<std::size_t>(len);
   }
   return std::string_view::npos;
-}
-
-std::string num(double x) {
-  std::ostringstream os;
-  os << x;
-  return os.str();
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
@@ -226,7 +223,7 @@ EncodedCorpus Vocabulary::encode(const Corpus& corpus) const {
 std::vector<double> keep_probabilities(const Vocabulary& vocab, double sample) {
   if (!(sample >= 0) || !std::isfinite(sample))
     throw std::invalid_argument("keep_probabilities: sample must be a finite number >= 0, received " +
-                                num(sample));
+                                format_number(sample));
   std::vector<double> keep(static_cast<std::size_t>(vocab.size()), 1.0);
   if (sample == 0) return keep;
   // gensim: sample < 1 is a fraction of the retained words; sample >= 1 is
@@ -249,7 +246,7 @@ NegativeSampler::NegativeSampler(const Vocabulary& vocab, double power) {
                                 " (a negative equal to the positive word is skipped, so every draw would be); "
                                 "use a larger corpus or a lower min_count");
   if (!std::isfinite(power) || power < 0)
-    throw std::invalid_argument("NegativeSampler: power must be finite and >= 0, received " + num(power));
+    throw std::invalid_argument("NegativeSampler: power must be finite and >= 0, received " + format_number(power));
   domain_ = (1u << 31) - 1;  // gensim's
   double total = 0;
   for (auto c : vocab.counts()) total += std::pow(static_cast<double>(c), power);
@@ -312,7 +309,7 @@ void check_options(const SkipGramOptions& o) {
   if (o.negative < 0)
     throw std::invalid_argument(fn + "negative must be >= 0, received " + std::to_string(o.negative));
   if (!(o.sample >= 0) || !std::isfinite(o.sample))
-    throw std::invalid_argument(fn + "sample must be a finite number >= 0, received " + num(o.sample));
+    throw std::invalid_argument(fn + "sample must be a finite number >= 0, received " + format_number(o.sample));
   if (o.batch_size < 1)
     throw std::invalid_argument(fn + "batch_size must be >= 1, received " + std::to_string(o.batch_size));
 }

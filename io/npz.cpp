@@ -44,8 +44,11 @@
 #include <vector>
 
 #include "npz_format.hpp"
+#include "tapegrad/autodiff/format.hpp"
 
 namespace tg::io {
+
+using tg::detail::dims_str;
 
 using namespace npz_format;
 
@@ -575,7 +578,7 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
         (!header.descr.empty() && header.descr[0] == '>' ? "; this array is big-endian" : ""));
   }
   if (static_cast<int>(header.shape.size()) > Shape::max_rank)
-    fail_array(array_name, "shape " + shape_repr(header.shape) + " has " + std::to_string(header.shape.size()) +
+    fail_array(array_name, "shape " + dims_str(header.shape) + " has " + std::to_string(header.shape.size()) +
         " dimensions; tapegrad tensors have at most " + std::to_string(Shape::max_rank));
   if (header.fortran_order) {
     // Fortran and C order lay out the same bytes when at most one dimension exceeds 1.
@@ -594,7 +597,7 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
       auto dim = static_cast<std::uint64_t>(d);
       if (dim == 0) continue;
       if (bytes > max_bytes / dim)
-        fail_array(array_name, "shape " + shape_repr(header.shape) + " has too many elements: " +
+        fail_array(array_name, "shape " + dims_str(header.shape) + " has too many elements: " +
                                    std::to_string(dtype_size(dtype)) + " bytes per element times its nonzero "
                                    "dimensions pass 2^63 - 1 bytes (numpy refuses it too)");
       bytes *= dim;
@@ -618,7 +621,7 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
     }
   }
   if (too_large || count * file_item_size != available)
-    fail_array(array_name, "shape " + shape_repr(header.shape) + " and dtype " + header.descr + " need " +
+    fail_array(array_name, "shape " + dims_str(header.shape) + " and dtype " + header.descr + " need " +
         (too_large ? std::string("more bytes than the member holds") : std::to_string(count * file_item_size) + " bytes") +
         ", but the member holds " + std::to_string(available) + " bytes of data");
 
@@ -626,7 +629,7 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
   // array, or up to 1100 times a deflated member's size): say so, with the file
   // and the bytes, rather than let a bare std::bad_alloc escape.
   auto out_of_memory = [&](std::uint64_t bytes) {
-    fail_array(array_name, "out of memory: its shape " + shape_repr(header.shape) + " of dtype " + header.descr +
+    fail_array(array_name, "out of memory: its shape " + dims_str(header.shape) + " of dtype " + header.descr +
                                " needs " + std::to_string(bytes) + " bytes, which this process cannot allocate");
   };
   Tensor tensor;
@@ -636,7 +639,7 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
     out_of_memory(count * dtype_size(dtype));
   } catch (const std::exception& e) {
     // The tensor's own limits on shapes (the checks above keep within them).
-    fail_array(array_name, std::string("shape ") + shape_repr(header.shape) + " is refused: " + e.what());
+    fail_array(array_name, std::string("shape ") + dims_str(header.shape) + " is refused: " + e.what());
   }
   if (file_item_size == dtype_size(dtype)) {
     in.read(tensor.raw_data(), static_cast<std::size_t>(available));

@@ -163,16 +163,6 @@ inline std::string hex32(std::uint32_t v) {
   return out;
 }
 
-inline std::string shape_repr(const std::vector<std::int64_t>& dims) {
-  // As Python prints a tuple: (), (5,), (2, 3).
-  std::string out = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(dims[i]);
-  }
-  if (dims.size() == 1) out += ",";
-  return out + ")";
-}
 
 inline std::uint32_t crc32_of(std::uint32_t crc, const void* data, std::size_t size) {
   if (size == 0) return crc;
@@ -194,7 +184,7 @@ inline const char* npy_descr(DType dtype) {
 // bytes, so dropping them would go unnoticed; numpy's rule is kept anyway.)
 inline std::string npy_header(const Shape& shape, DType dtype) {
   std::string dict = std::string("{'descr': '") + npy_descr(dtype) + "', 'fortran_order': False, 'shape': " +
-                     shape_repr(shape.to_vector()) + ", }";
+                     shape.str() + ", }";
   if (shape.rank() > 0) {
     constexpr std::size_t growth_axis_max_digits = 21;  // numpy.lib.format.GROWTH_AXIS_MAX_DIGITS
     std::size_t digits = std::to_string(shape[0]).size();

@@ -1,7 +1,6 @@
 #include "tapegrad/layers/core.hpp"
 
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
 #include "support.hpp"
@@ -15,13 +14,6 @@
 namespace tg::layers {
 
 namespace detail {
-
-std::string number_str(double value) {
-  std::ostringstream os;
-  os.precision(15);
-  os << value;
-  return os.str();
-}
 
 namespace {
 
@@ -150,7 +142,7 @@ class DropoutImpl : public LayerImpl {
   }
 
   std::string config() const override {
-    return "rate=" + number_str(rate_) + (seed_ ? ", seed=" + std::to_string(*seed_) : "");
+    return "rate=" + format_number(rate_) + (seed_ ? ", seed=" + std::to_string(*seed_) : "");
   }
 
   double rate_;
@@ -347,7 +339,7 @@ Activation::Activation(const std::string& activation, const std::string& name)
 namespace {
 std::shared_ptr<LayerImpl> make_dropout(double rate, std::optional<std::uint64_t> seed, const std::string& name) {
   if (!(rate >= 0.0 && rate < 1.0))
-    throw std::invalid_argument(who("Dropout", name) + ": rate must be in [0, 1), received " + number_str(rate));
+    throw std::invalid_argument(who("Dropout", name) + ": rate must be in [0, 1), received " + format_number(rate));
   return std::make_shared<DropoutImpl>(rate, seed, name);
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 
 namespace tg {
@@ -31,18 +32,12 @@ const SymbolicTensor::Impl& checked(const std::shared_ptr<SymbolicTensor::Impl>&
   return *impl;
 }
 
-std::string full_shape_str(const Shape& shape) {
-  std::string s = "(None";
-  for (auto d : shape) s += ", " + std::to_string(d);
-  return s + ")";
-}
-
 }  // namespace
 
 const Shape& SymbolicTensor::shape() const { return checked(impl_).shape; }
 DType SymbolicTensor::dtype() const { return checked(impl_).dtype; }
 const std::string& SymbolicTensor::name() const { return checked(impl_).name; }
-std::string SymbolicTensor::shape_str() const { return full_shape_str(shape()); }
+std::string SymbolicTensor::shape_str() const { return detail::batch_shape_str(shape()); }
 const std::shared_ptr<LayerNode>& SymbolicTensor::node() const { return checked(impl_).node; }
 int SymbolicTensor::output_index() const { return checked(impl_).index; }
 
@@ -278,8 +273,8 @@ Tensor LayerImpl::add_weight(const std::string& name, const Shape& shape, const 
   checked_byte_size(shape, dtype, name_ + ": add_weight '" + name + "'");
   Tensor value = initializer(shape, dtype, generator_);
   if (value.shape() != shape || value.dtype() != dtype)
-    throw std::logic_error(name_ + ": add_weight '" + name + "': the initializer returned " + value.shape().str() +
-                           " " + dtype_name(value.dtype()) + ", expected " + shape.str() + " " + dtype_name(dtype));
+    throw std::logic_error(name_ + ": add_weight '" + name + "': the initializer returned " + detail::describe(value) +
+                           ", expected " + shape.str() + " " + dtype_name(dtype));
   Tensor w = value.clone();
   w.set_name(name_ + "/" + name);
   if (trainable) w.set_trainable(true);

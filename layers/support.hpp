@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/layers/layer.hpp"
 
 namespace tg::layers::detail {
@@ -17,15 +18,10 @@ inline std::string who(const std::string& class_name, const std::string& name) {
   return name.empty() ? class_name : class_name + " '" + name + "'";
 }
 
-// "(2, -1)" for a list of dimensions that may hold -1.
-inline std::string dims_str(const std::vector<std::int64_t>& dims) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + (dims.size() == 1 ? ",)" : ")");
-}
-
-// A number as written: 0.1 -> "0.1", 1.0 -> "1".
-std::string number_str(double value);
+// How messages and repr() write numbers and tensors (tapegrad/autodiff/format.hpp).
+using tg::detail::describe;
+using tg::detail::dims_str;  // "(2, -1)" for a list of dimensions that may hold -1
+using tg::detail::format_number;
 
 // Row-major product of dims [first, last) of `shape`.
 inline std::int64_t product(const Shape& shape, int first, int last) {

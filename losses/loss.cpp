@@ -2,7 +2,6 @@
 // losses' error messages.
 #include "tapegrad/losses/loss.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <stdexcept>
 
@@ -15,14 +14,6 @@
 namespace tg::losses {
 
 namespace detail {
-
-std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
-
-std::string format_number(double value) {
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
+#include "tapegrad/ops/shape_ops.hpp"
 
 namespace tg::losses {
 
@@ -70,14 +71,40 @@ const char* distance_name(Distance distance) {
 
 // ---- ContrastiveLoss ---------------------------------------------------------------
 
-Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin, Distance distance) {
-  check_finite_positive("ContrastiveLoss", "margin", margin);
-  Tensor y = detail::pair_label("ContrastiveLoss", x1, x2, label, [](double v) { return v == 0.0 || v == 1.0; },
-                                "1 (similar) or 0 (dissimilar)");
-  Tensor d = distance == Distance::cosine ? cosine_distance(x1, x2, 1) : pairwise_distance(x1, x2, 2.0, 1e-6);
+namespace {
+
+bool is_pair_label(double v) { return v == 0.0 || v == 1.0; }
+const char* const pair_label_values = "1 (similar) or 0 (dissimilar)";
+
+// 0.5 * (y d^2 + (1 - y) max(margin - d, 0)^2) for checked y and d of shape (batch,), one dtype.
+Tensor contrastive(const Tensor& y, const Tensor& d, double margin) {
   Tensor pull = mul(y, square(d));
   Tensor push = mul(1.0 - y, square(relu(margin - d)));
   return 0.5 * add(pull, push);
+}
+
+}  // namespace
+
+Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin, Distance distance) {
+  check_finite_positive("ContrastiveLoss", "margin", margin);
+  Tensor y = detail::pair_label("ContrastiveLoss", x1, x2, label, is_pair_label, pair_label_values);
+  Tensor d = distance == Distance::cosine ? cosine_distance(x1, x2, 1) : pairwise_distance(x1, x2, 2.0, 1e-6);
+  return contrastive(y, d, margin);
+}
+
+Tensor contrastive_loss_of_distance(const Tensor& label, const Tensor& distance, double margin) {
+  const char* loss = "ContrastiveLoss";
+  check_finite_positive(loss, "margin", margin);
+  detail::check_float(loss, "the distance (the model's output)", distance);
+  const bool column = distance.rank() == 2 && distance.dim(1) == 1;
+  if (distance.rank() != 1 && !column)
+    throw std::invalid_argument(std::string(loss) + ": the distance must have shape (batch,) or (batch, 1), received " +
+                                detail::describe(distance));
+  detail::check_nonempty(loss, "the distance", distance);
+  Tensor d = column ? reshape(distance, {distance.dim(0)}) : distance;
+  Tensor y = detail::batch_vector(loss, "label", label, d.dim(0));
+  detail::check_values(loss, "label", y, is_pair_label, pair_label_values);
+  return contrastive(detail::cast_like(y, d), d, margin);
 }
 
 ContrastiveLoss::ContrastiveLoss(double margin, Distance distance, Reduction reduction)

@@ -7,14 +7,14 @@
 #include <functional>
 #include <string>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tg::losses::detail {
 
-// "(4, 3) float32"
-std::string describe(const Tensor& t);
-// The shortest decimal that reads back as `value` ("0.5", "1e-07", "-1").
-std::string format_number(double value);
+// describe() and format_number() are tg::detail's (tapegrad/autodiff/format.hpp).
+using tg::detail::describe;
+using tg::detail::format_number;
 
 // `t` is defined and float32 or float64.
 void check_float(const char* loss, const char* what, const Tensor& t);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/models/model.hpp"
 #include "tapegrad/optimizers/optimizer.hpp"
@@ -28,13 +28,8 @@ std::string keys_of(const Logs& logs) {
   return s.empty() ? "none" : s;
 }
 
-// The shortest decimal that reads back as `value`.
-std::string shortest(double value) {
-  if (std::isnan(value)) return "nan";  // whatever its sign bit
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
-}
+// The shortest decimal that reads back as `value`; "nan" for any NaN.
+using detail::format_number;
 
 double seconds_now() {
   using namespace std::chrono;
@@ -100,7 +95,7 @@ EarlyStopping::EarlyStopping(std::string monitor, int patience, double min_delta
   if (patience_ < 0)
     throw std::invalid_argument("EarlyStopping: patience must be >= 0, received " + std::to_string(patience_));
   if (!std::isfinite(min_delta_))
-    throw std::invalid_argument("EarlyStopping: min_delta must be finite, received " + shortest(min_delta));
+    throw std::invalid_argument("EarlyStopping: min_delta must be finite, received " + format_number(min_delta));
 }
 
 void EarlyStopping::on_train_begin(const Logs&) {
@@ -338,7 +333,7 @@ void CSVLogger::on_epoch_end(int epoch, const Logs& logs) {
   for (const std::string& key : keys_) {
     auto it = logs.find(key);
     text += separator_;
-    text += it == logs.end() ? std::string("NA") : shortest(it->second);
+    text += it == logs.end() ? std::string("NA") : format_number(it->second);
   }
   text += '\n';
   std::ofstream file(path_, std::ios::app);
@@ -370,7 +365,7 @@ void TerminateOnNaN::on_train_batch_end(int batch, const Logs& logs) {
   message_ = "TerminateOnNaN: epoch " + std::to_string(epoch_ + 1) +
              (p.epochs > 0 ? "/" + std::to_string(p.epochs) : std::string()) + ", batch " +
              std::to_string(batch + 1) + (p.steps > 0 ? "/" + std::to_string(p.steps) : std::string()) +
-             ": the loss is " + shortest(it->second) + "; training stopped";
+             ": the loss is " + format_number(it->second) + "; training stopped";
   *os_ << message_ << std::endl;
   model().stop_training = true;
 }
@@ -386,7 +381,7 @@ void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
   optimizers::Optimizer& optimizer = model().optimizer();
   const double lr = schedule_(epoch, optimizer.learning_rate());
   if (!std::isfinite(lr) || lr < 0)
-    throw std::invalid_argument("LearningRateScheduler: the schedule returned " + shortest(lr) + " at epoch " +
+    throw std::invalid_argument("LearningRateScheduler: the schedule returned " + format_number(lr) + " at epoch " +
                                 std::to_string(epoch) + "; a learning rate must be a finite number >= 0");
   optimizer.set_learning_rate(lr);
 }

@@ -5,21 +5,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/models/model.hpp"
 
 namespace tg {
 
 namespace detail {
-
-namespace {
-
-std::string full_shape(const Shape& per_sample) {
-  std::string s = "(None";
-  for (auto d : per_sample) s += ", " + std::to_string(d);
-  return s + ")";
-}
-
-}  // namespace
 
 FunctionalImpl::FunctionalImpl(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
                                std::string name)
@@ -76,7 +67,7 @@ std::vector<Tensor> FunctionalImpl::call(const std::vector<Tensor>& inputs, bool
     per_sample.erase(0);
     if (per_sample != spec.shape())
       throw std::invalid_argument(name() + ": input " + std::to_string(i) + " ('" + spec.name() + "') expects shape " +
-                                  full_shape(spec.shape()) + ", received " + inputs[i].shape().str());
+                                  batch_shape_str(spec.shape()) + ", received " + inputs[i].shape().str());
     if (inputs[i].dtype() != spec.dtype())
       throw std::invalid_argument(name() + ": input " + std::to_string(i) + " ('" + spec.name() + "') expects dtype " +
                                   dtype_name(spec.dtype()) + ", received " + dtype_name(inputs[i].dtype()));
@@ -103,7 +94,7 @@ std::vector<std::pair<Shape, DType>> FunctionalImpl::compute_output_spec(const s
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].shape() != inputs_[i].shape() || inputs[i].dtype() != inputs_[i].dtype())
       throw std::invalid_argument(name() + ": input " + std::to_string(i) + " expects " +
-                                  full_shape(inputs_[i].shape()) + " " + dtype_name(inputs_[i].dtype()) +
+                                  batch_shape_str(inputs_[i].shape()) + " " + dtype_name(inputs_[i].dtype()) +
                                   ", received " + inputs[i].shape_str() + " " + dtype_name(inputs[i].dtype()));
   std::vector<std::pair<Shape, DType>> specs;
   for (const SymbolicTensor& out : outputs_) specs.emplace_back(out.shape(), out.dtype());

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -18,9 +19,7 @@ namespace {
 const char* const known_metrics =
     "accuracy, binary_accuracy, cosine_similarity, mse, mean_squared_error, mae, mean_absolute_error";
 
-std::string describe(const Tensor& t) {
-  return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
-}
+using detail::describe;
 
 // y_true and y_pred as float64 values of y_pred's shape. As the losses (and
 // Keras), a y_true of shape (batch,) matches a y_pred of shape (batch, 1) and

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "graph.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/models/model.hpp"
 
@@ -39,12 +40,6 @@ namespace {
 
 using Cell = std::vector<std::string>;  // one line per entry
 using Row = std::vector<Cell>;
-
-std::string full_shape(const Shape& per_sample) {
-  std::string s = "(None";
-  for (auto d : per_sample) s += ", " + std::to_string(d);
-  return s + ")";
-}
 
 std::int64_t numel_of(const std::vector<Tensor>& weights) {
   std::int64_t n = 0;
@@ -128,7 +123,7 @@ void summarize_functional(std::ostream& os, const Model& model, const detail::Fu
   for (const auto& node : f.nodes()) node_index[node.get()] = calls[node->layer.get()]++;
   for (const auto& node : f.nodes()) {
     Cell shapes;
-    for (const auto& [shape, dtype] : node->output_specs) shapes.push_back(full_shape(shape));
+    for (const auto& [shape, dtype] : node->output_specs) shapes.push_back(detail::batch_shape_str(shape));
     Cell connected;
     for (const SymbolicTensor& in : node->inputs) {
       if (!in.node()) connected.push_back(in.name() + "[0][0]");
@@ -157,7 +152,7 @@ void summarize_sequential(std::ostream& os, const Model& model, const detail::Se
         x = s.layers()[i].impl().run({x}, /*training=*/false).at(0);
         Shape per_sample = x.shape();
         per_sample.erase(0);
-        shapes[i] = full_shape(per_sample);
+        shapes[i] = detail::batch_shape_str(per_sample);
       }
     } catch (const std::exception&) {
       // Shapes not found stay "?": a summary never throws for them.

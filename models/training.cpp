@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../losses/support.hpp"
 #include "graph.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/losses.hpp"
 #include "tapegrad/models/model.hpp"
@@ -38,17 +38,8 @@ std::string plural(std::size_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
 }
 
-std::string format_number(double v) { return losses::detail::format_number(v); }
-
-std::string describe(const Tensor& t) {
-  return t.defined() ? t.shape().str() + " " + dtype_name(t.dtype()) : std::string("an undefined tensor");
-}
-
-std::string full_shape(const Shape& per_sample) {
-  std::string s = "(None";
-  for (auto d : per_sample) s += ", " + std::to_string(d);
-  return s + ")";
-}
+using detail::describe;
+using detail::format_number;
 
 Shape per_sample_shape(const Tensor& t) {
   Shape s = t.shape();
@@ -130,34 +121,24 @@ void Model::check_outputs(const std::string& loss, const std::vector<Tensor>& ou
 
 TrainingLoss Model::contrastive_training_loss(const losses::ContrastiveLoss& loss) {
   // One output: the distance d itself (the classic Keras Siamese model whose
-  // last layer is a Lambda computing a distance);
-  //   loss_i = 0.5 * (y_i d_i^2 + (1 - y_i) max(margin - d_i, 0)^2),  y = 1 similar, 0 dissimilar,
-  // as losses::contrastive_loss with d given. Two outputs: the two embeddings,
-  // and the loss computes their distance itself.
+  // last layer is a Lambda computing a distance), losses::contrastive_loss_of_distance.
+  // Two outputs: the two embeddings, and the loss computes their distance itself.
   return {loss.name(), [loss](const std::vector<Tensor>& out, const Tensor& y, const Tensor& w) {
             if (out.size() == 2) return loss(out[0], out[1], y, w);
             if (out.size() != 1)
               throw std::invalid_argument("ContrastiveLoss: expects a model with one output (the distance) or two "
                                           "(the embeddings), but the model has " +
                                           plural(out.size(), "output"));
-            Tensor d = out[0];
-            const char* name = "ContrastiveLoss";
-            losses::detail::check_float(name, "the distance (the model's output)", d);
-            const bool column = d.rank() == 2 && d.dim(1) == 1;
-            if (d.rank() != 1 && !column)
+            // A floating output of the wrong shape is refused here, where the message
+            // can name the two-output model; the other checks are the loss's.
+            const Tensor& d = out[0];
+            const bool floating = d.defined() && d.is_floating();
+            if (floating && d.rank() != 1 && !(d.rank() == 2 && d.dim(1) == 1))
               throw std::invalid_argument(
                   "ContrastiveLoss: on a one-output model the output is the distance, of shape (batch,) or (batch, "
                   "1), received " +
                   describe(d) + "; a model returning two embeddings needs two outputs");
-            losses::detail::check_nonempty(name, "the distance", d);
-            if (column) d = reshape(d, {d.dim(0)});
-            Tensor label = losses::detail::batch_vector(name, "label", y, d.dim(0));
-            losses::detail::check_values(name, "label", label, [](double v) { return v == 0.0 || v == 1.0; },
-                                         "1 (similar) or 0 (dissimilar)");
-            label = losses::detail::cast_like(label, d);
-            Tensor pull = mul(label, square(d));
-            Tensor push = mul(1.0 - label, square(relu(loss.margin() - d)));
-            return loss.reduce(0.5 * add(pull, push), w);
+            return loss.reduce(losses::contrastive_loss_of_distance(y, d, loss.margin()), w);
           }};
 }
 
@@ -248,7 +229,7 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
       if (per_sample_shape(x[i]) != spec.shape())
         throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] has shape " + x[i].shape().str() +
                                     ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
-                                    "') expects " + full_shape(spec.shape()));
+                                    "') expects " + detail::batch_shape_str(spec.shape()));
       if (x[i].dtype() != spec.dtype())
         throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] is " + dtype_name(x[i].dtype()) +
                                     ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
@@ -258,7 +239,7 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
   } else if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl());
              s && s->has_input_shape() && per_sample_shape(x[0]) != s->input_shape()) {
     throw std::invalid_argument(who + ": x has shape " + x[0].shape().str() + ", but the model '" + model.name() +
-                                "' was built for inputs of shape " + full_shape(s->input_shape()));
+                                "' was built for inputs of shape " + detail::batch_shape_str(s->input_shape()));
   }
   if (y != nullptr) {
     if (!y->defined() || y->rank() == 0)
@@ -423,12 +404,13 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
         throw std::invalid_argument("fit: validation_data: validation_x[" + std::to_string(i) + "] is " +
                                     describe(options.validation_x[i]) + ", but x[" + std::to_string(i) + "] is " +
                                     describe(x[i]) + "; validation_x[" + std::to_string(i) + "] must be " +
-                                    full_shape(per_sample_shape(x[i])) + " " + dtype_name(x[i].dtype()) +
+                                    detail::batch_shape_str(per_sample_shape(x[i])) + " " + dtype_name(x[i].dtype()) +
                                     ", as x[" + std::to_string(i) + "]");
     if (per_sample_shape(options.validation_y) != per_sample_shape(y))
       throw std::invalid_argument("fit: validation_data: validation_y has shape " +
                                   options.validation_y.shape().str() + ", but y has shape " + y.shape().str() +
-                                  "; validation_y must have shape " + full_shape(per_sample_shape(y)) + ", as y");
+                                  "; validation_y must have shape " + detail::batch_shape_str(per_sample_shape(y)) +
+                                  ", as y");
     val_x = options.validation_x;
     val_y = options.validation_y;
   } else if (options.validation_split > 0.0) {

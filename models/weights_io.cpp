@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "graph.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/models/model.hpp"
@@ -23,7 +24,7 @@ namespace tg {
 
 namespace {
 
-std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+using detail::describe;
 
 void check_built(const Model& model, const char* who) {
   if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl()); s && !s->has_input_shape())

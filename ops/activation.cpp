@@ -11,22 +11,9 @@
 namespace tg {
 
 using detail::check_float;
+using detail::map_unary;
 
 namespace {
-
-template <class F>
-Tensor map(const char* op, const Tensor& x, F f) {
-  check_float(op, x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  const std::int64_t n = x.numel();
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) o[i] = f(in[i]);
-  });
-  return out;
-}
 
 // 1 / (1 + exp(-v)) without overflow: exp is only taken of a non-positive number.
 template <class T>
@@ -53,11 +40,46 @@ void for_each_lane(const Shape& shape, int axis, F f) {
     for (std::int64_t i = 0; i < inner; ++i) f(o * n * inner + i, n, inner);
 }
 
+// The axis of softmax and log_softmax, normalized, for a floating x of rank >= 1.
+int softmax_axis(const char* op, const Tensor& x, int axis) {
+  check_float(op, x);
+  if (x.rank() == 0)
+    throw std::invalid_argument(std::string(op) + ": expected a tensor of rank >= 1, received a 0-d tensor");
+  return detail::normalize_axis(op, axis, x.shape());
+}
+
+// The shift m of a stable softmax, exp(x - m) / sum exp(x - m): the lane's
+// maximum. A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
+// throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
+template <class T>
+T softmax_shift(const T* in, std::int64_t n, std::int64_t stride) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[k * stride]);
+  return m == -std::numeric_limits<T>::infinity() ? T(0) : m;
+}
+
+// The forward of softmax and log_softmax: an output of x's shape whose lanes
+// along axis a are filled by body(in, o, n, stride, m), in and o pointing at
+// the lane's first element (element k at k * stride), m the lane's shift.
+template <class Body>
+Tensor softmax_lanes(const Tensor& x, int a, Body body) {
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* o = out.data<T>();
+    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
+      body(in + base, o + base, n, stride, softmax_shift(in + base, n, stride));
+    });
+  });
+  return out;
+}
+
 }  // namespace
 
 Tensor relu(const Tensor& x) {
   // NaN propagates (as PyTorch's relu and numpy.maximum(x, 0)), rather than becoming 0.
-  Tensor out = map("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
+  Tensor out = map_unary("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
   if (is_recording())
     record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
       if (is_recording()) {  // a differentiable form for higher derivatives
@@ -78,7 +100,7 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = map("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
+  Tensor out = map_unary("sigmoid", x, [](auto v) { return stable_sigmoid(v); });
   if (is_recording())
     record_op("sigmoid", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, mul(out, 1.0 - out)));
@@ -87,7 +109,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = map("tanh", x, [](auto v) { return std::tanh(v); });
+  Tensor out = map_unary("tanh", x, [](auto v) { return std::tanh(v); });
   if (is_recording())
     record_op("tanh", {x}, out, [out](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, 1.0 - square(out)));
@@ -96,14 +118,14 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor softplus(const Tensor& x) {
-  Tensor out = map("softplus", x, [](auto v) { return stable_softplus(v); });
+  Tensor out = map_unary("softplus", x, [](auto v) { return stable_softplus(v); });
   if (is_recording())
     record_op("softplus", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, sigmoid(x))); });
   return out;
 }
 
 Tensor log_sigmoid(const Tensor& x) {
-  Tensor out = map("log_sigmoid", x, [](auto v) { return -stable_softplus(-v); });
+  Tensor out = map_unary("log_sigmoid", x, [](auto v) { return -stable_softplus(-v); });
   if (is_recording())
     record_op("log_sigmoid", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
       ctx.add(0, mul(g, sigmoid(neg(x))));
@@ -112,28 +134,16 @@ Tensor log_sigmoid(const Tensor& x) {
 }
 
 Tensor softmax(const Tensor& x, int axis) {
-  check_float("softmax", x);
-  if (x.rank() == 0) throw std::invalid_argument("softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("softmax", axis, x.shape());
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      T m = -std::numeric_limits<T>::infinity();
-      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
-      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
-      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
-      double total = 0;
-      for (std::int64_t k = 0; k < n; ++k) {
-        T e = std::exp(in[base + k * stride] - m);
-        o[base + k * stride] = e;
-        total += e;
-      }
-      for (std::int64_t k = 0; k < n; ++k) o[base + k * stride] = static_cast<T>(o[base + k * stride] / total);
-    });
+  const int a = softmax_axis("softmax", x, axis);
+  Tensor out = softmax_lanes(x, a, [](const auto* in, auto* o, std::int64_t n, std::int64_t stride, auto m) {
+    using T = decltype(m);
+    double total = 0;
+    for (std::int64_t k = 0; k < n; ++k) {
+      T e = std::exp(in[k * stride] - m);
+      o[k * stride] = e;
+      total += e;
+    }
+    for (std::int64_t k = 0; k < n; ++k) o[k * stride] = static_cast<T>(o[k * stride] / total);
   });
   if (is_recording())
     record_op("softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {
@@ -144,30 +154,17 @@ Tensor softmax(const Tensor& x, int axis) {
 }
 
 Tensor log_softmax(const Tensor& x, int axis) {
-  check_float("log_softmax", x);
-  if (x.rank() == 0)
-    throw std::invalid_argument("log_softmax: expected a tensor of rank >= 1, received a 0-d tensor");
-  int a = detail::normalize_axis("log_softmax", axis, x.shape());
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
-      T m = -std::numeric_limits<T>::infinity();
-      for (std::int64_t k = 0; k < n; ++k) m = std::max(m, in[base + k * stride]);
-      // A lane of -inf only (or of NaN only) shifts by 0; a +inf lane is NaN
-      // throughout (inf - inf), as PyTorch: a diverged logit is not a probability 1.
-      if (m == -std::numeric_limits<T>::infinity()) m = T(0);
-      double total = 0;
-      for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[base + k * stride] - m));
-      // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
-      // m + log(total) to T first loses the digits of log(total) below m's
-      // precision (for float32 near 1000, steps of 6e-5 in every output).
-      const double log_total = std::log(total);
-      for (std::int64_t k = 0; k < n; ++k)
-        o[base + k * stride] = static_cast<T>((static_cast<double>(in[base + k * stride]) - m) - log_total);
-    });
+  const int a = softmax_axis("log_softmax", x, axis);
+  Tensor out = softmax_lanes(x, a, [](const auto* in, auto* o, std::int64_t n, std::int64_t stride, auto m) {
+    using T = decltype(m);
+    double total = 0;
+    for (std::int64_t k = 0; k < n; ++k) total += std::exp(static_cast<double>(in[k * stride] - m));
+    // (x - m) - log(total), as PyTorch, not x - (m + log(total)): rounding
+    // m + log(total) to T first loses the digits of log(total) below m's
+    // precision (for float32 near 1000, steps of 6e-5 in every output).
+    const double log_total = std::log(total);
+    for (std::int64_t k = 0; k < n; ++k)
+      o[k * stride] = static_cast<T>((static_cast<double>(in[k * stride]) - m) - log_total);
   });
   if (is_recording())
     record_op("log_softmax", {x}, out, [out, a](const Tensor& g, BackwardContext& ctx) {

@@ -23,7 +23,7 @@ namespace detail {
 
 void check_eps(const char* op, double eps) {
   if (!(eps >= 0))
-    throw std::invalid_argument(std::string(op) + ": eps must be >= 0, received " + std::to_string(eps));
+    throw std::invalid_argument(std::string(op) + ": eps must be >= 0, received " + format_number(eps));
 }
 
 void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps) {
@@ -33,6 +33,17 @@ void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps) {
       (a.rank() == 3 && a.dim(0) != b.dim(0)))
     throw std::invalid_argument("cosine_similarity_matrix: expected (N, D) and (M, D), or (B, N, D) and (B, M, D), "
                                 "received " + a.shape().str() + " and " + b.shape().str());
+}
+
+CosineArguments check_cosine_arguments(const Tensor& x1, const Tensor& x2, int axis, double eps) {
+  check_same_float("cosine_similarity", x1, x2);
+  check_eps("cosine_similarity", eps);
+  Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
+  if (shape.rank() == 0) {
+    normalize_reduction_axes("cosine_similarity", {axis}, shape);
+    return {shape, 0};
+  }
+  return {shape, normalize_axis("cosine_similarity", axis, shape)};
 }
 
 std::vector<Tensor> composed_vjp(const std::function<Tensor(const std::vector<Tensor>&)>& f,
@@ -66,14 +77,9 @@ Tensor normalize(const Tensor& x, double p, const Axes& axes, double eps) {
 }
 
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double eps) {
-  detail::check_same_float("cosine_similarity", x1, x2);
-  check_eps("cosine_similarity", eps);
-  Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
-  if (shape.rank() == 0) {  // as PyTorch: axis 0 or -1, the scalars seen as vectors of one element
-    detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
+  const auto [shape, a] = detail::check_cosine_arguments(x1, x2, axis, eps);
+  if (shape.rank() == 0)  // the scalars seen as vectors of one element, as PyTorch
     return composed::cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
-  }
-  int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
   Tensor u_hat = div(u, maximum(norm(u, 2.0, {a}, true), eps));
   Tensor v_hat = div(v, maximum(norm(v, 2.0, {a}, true), eps));
@@ -316,7 +322,7 @@ Tensor normalize(const Tensor& x, double p, const Axes& axes, double eps) {
   check_eps("normalize", eps);
   if (!(p > 0))
     throw std::invalid_argument("normalize: p must be > 0 (1, 2, infinity or any positive p), received " +
-                                std::to_string(p));
+                                detail::format_number(p));
   std::vector<int> a = detail::normalize_reduction_axes("normalize", axes, x.shape());
   if (p != 2.0 || x.rank() == 0) return composed::normalize(x, p, axes, eps);
   Lanes l = lanes_of(x.shape(), a);
@@ -372,14 +378,9 @@ void stream_cross_rows<float>(const float* x1, const float* x2, const float* c, 
 //   dx2 = g / (c1 c2) * x1 - [||x2|| > eps] * g * cos / c2^2 * x2
 // At x1 = 0: cos = 0 and dx1 = g * x2 / (eps c2), as PyTorch.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double eps) {
-  detail::check_same_float("cosine_similarity", x1, x2);
-  check_eps("cosine_similarity", eps);
-  Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
-  if (shape.rank() == 0) {  // as PyTorch: axis 0 or -1, the scalars seen as vectors of one element
-    detail::normalize_reduction_axes("cosine_similarity", {axis}, shape);
+  const auto [shape, a] = detail::check_cosine_arguments(x1, x2, axis, eps);
+  if (shape.rank() == 0)  // the scalars seen as vectors of one element, as PyTorch
     return cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
-  }
-  int a = detail::normalize_axis("cosine_similarity", axis, shape.rank());
   // Broadcast operands are expanded first (recorded, so their gradients are summed back).
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
   Lanes l = lanes_of(shape, {a});

@@ -16,6 +16,16 @@ void check_eps(const char* op, double eps);
 // and eps >= 0; throws std::invalid_argument naming the op otherwise.
 void check_matrix_arguments(const Tensor& a, const Tensor& b, double eps);
 
+// The arguments of cosine_similarity (the fused op and its composed oracle):
+// one floating dtype, eps >= 0, broadcastable shapes, and an axis of the
+// broadcast shape (0 or -1 when it is 0-d, as PyTorch). Returns the broadcast
+// shape and the axis made non-negative (0 for a 0-d shape).
+struct CosineArguments {
+  Shape shape;
+  int axis;
+};
+CosineArguments check_cosine_arguments(const Tensor& x1, const Tensor& x2, int axis, double eps);
+
 // The backward of a fused op while an outer tape records: the gradient of the
 // composed oracle, computed on a tape of its own so that the outer tape sees
 // differentiable ops. Second and higher derivatives are then exact.

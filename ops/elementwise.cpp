@@ -12,23 +12,9 @@ namespace tg {
 
 using detail::check_float;
 using detail::check_same_float;
+using detail::map_unary;
 
 namespace {
-
-// y = f(x) elementwise for a floating x; f is a generic lambda over the element type.
-template <class F>
-Tensor unary(const char* op, const Tensor& x, F f) {
-  check_float(op, x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  const std::int64_t n = x.numel();
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    detail::map_index(n, o, [&](std::int64_t i) { return f(in[i]); });
-  });
-  return out;
-}
 
 // out = f(a, b) with broadcasting, for operands of one dtype (floating unless allow_int).
 template <class F>
@@ -139,42 +125,42 @@ Tensor operator-(const Tensor& x) { return neg(x); }
 // ---- unary -------------------------------------------------------------------
 
 Tensor neg(const Tensor& x) {
-  Tensor out = unary("neg", x, [](auto v) { return -v; });
+  Tensor out = map_unary("neg", x, [](auto v) { return -v; });
   if (is_recording())
     record_op("neg", {x}, out, [](const Tensor& g, BackwardContext& ctx) { ctx.add(0, neg(g)); });
   return out;
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = unary("exp", x, [](auto v) { return std::exp(v); });
+  Tensor out = map_unary("exp", x, [](auto v) { return std::exp(v); });
   if (is_recording())
     record_op("exp", {x}, out, [out](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, out)); });
   return out;
 }
 
 Tensor log(const Tensor& x) {
-  Tensor out = unary("log", x, [](auto v) { return std::log(v); });
+  Tensor out = map_unary("log", x, [](auto v) { return std::log(v); });
   if (is_recording())
     record_op("log", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, div(g, x)); });
   return out;
 }
 
 Tensor sqrt(const Tensor& x) {
-  Tensor out = unary("sqrt", x, [](auto v) { return std::sqrt(v); });
+  Tensor out = map_unary("sqrt", x, [](auto v) { return std::sqrt(v); });
   if (is_recording())
     record_op("sqrt", {x}, out, [out](const Tensor& g, BackwardContext& ctx) { ctx.add(0, div(g, out * 2.0)); });
   return out;
 }
 
 Tensor square(const Tensor& x) {
-  Tensor out = unary("square", x, [](auto v) { return v * v; });
+  Tensor out = map_unary("square", x, [](auto v) { return v * v; });
   if (is_recording())
     record_op("square", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, x * 2.0)); });
   return out;
 }
 
 Tensor pow(const Tensor& x, double p) {
-  Tensor out = unary("pow", x, [p](auto v) { return static_cast<decltype(v)>(std::pow(v, p)); });
+  Tensor out = map_unary("pow", x, [p](auto v) { return static_cast<decltype(v)>(std::pow(v, p)); });
   if (is_recording())
     record_op("pow", {x}, out, [x, p](const Tensor& g, BackwardContext& ctx) {
       // x^0 is the constant 1: gradient 0, also at x == 0 where 0 * 0^-1 would be NaN (as PyTorch).
@@ -206,14 +192,14 @@ Tensor pow(const Tensor& x, const Tensor& y) {
 }
 
 Tensor abs(const Tensor& x) {
-  Tensor out = unary("abs", x, [](auto v) { return std::abs(v); });
+  Tensor out = map_unary("abs", x, [](auto v) { return std::abs(v); });
   if (is_recording())
     record_op("abs", {x}, out, [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, sign(x))); });
   return out;
 }
 
 Tensor sign(const Tensor& x) {
-  return unary("sign", x, [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
+  return map_unary("sign", x, [](auto v) { return static_cast<decltype(v)>((v > 0) - (v < 0)); });
 }
 
 // ---- max, min, clamp, where --------------------------------------------------
@@ -251,7 +237,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   if (!(lo <= hi))
     throw std::invalid_argument("clamp: expected lo <= hi, received lo " + detail::format_number(lo) + " and hi " +
                                 detail::format_number(hi));
-  Tensor out = unary("clamp", x, [lo, hi](auto v) {
+  Tensor out = map_unary("clamp", x, [lo, hi](auto v) {
     using T = decltype(v);
     return v < static_cast<T>(lo) ? static_cast<T>(lo) : (v > static_cast<T>(hi) ? static_cast<T>(hi) : v);
   });

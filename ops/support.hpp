@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iomanip>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -14,22 +12,13 @@
 #include <vector>
 
 #include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
 #include "streaming.hpp"
 
 namespace tg::detail {
-
-
-// A number as a user would write it: 0.5, -1, inf (std::to_string gives 0.500000).
-inline std::string format_number(double v) {
-  std::ostringstream os;
-  os << std::setprecision(17) << v;
-  return os.str();
-}
-
-inline std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
 
 inline void check_defined(const char* op, const Tensor& t) {
   if (!t.defined()) throw std::invalid_argument(std::string(op) + ": received an undefined tensor");
@@ -55,15 +44,8 @@ inline std::string axis_range(int rank) {
   return "expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1);
 }
 
-inline int normalize_axis(const char* op, int axis, int rank) {
-  int a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for a tensor of rank " +
-                            std::to_string(rank) + " (" + axis_range(rank) + ")");
-  return a;
-}
-
-// As above, naming the shape: "sum: axis 2 out of range for shape (2, 3) (expected -2 to 1)".
+// axis in [-rank, rank), counted from the end when negative, as a non-negative
+// axis; else "sum: axis 2 out of range for shape (2, 3) (expected -2 to 1)".
 inline int normalize_axis(const char* op, int axis, const Shape& shape) {
   const int rank = shape.rank();
   int a = axis < 0 ? axis + rank : axis;
@@ -89,7 +71,7 @@ inline int normalize_new_axis(const char* op, int axis, const Shape& shape) {
   int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
     throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for inserting an axis into shape " +
-                            shape.str() + " (expected " + std::to_string(-rank) + " to " + std::to_string(rank - 1) + ")");
+                            shape.str() + " (" + axis_range(rank) + ")");
   return a;
 }
 
@@ -107,21 +89,6 @@ inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& a
   if (repeated != out.end())
     throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
                                 " appears twice in the axes list (shape " + shape.str() + ")");
-  return out;
-}
-
-inline std::vector<int> normalize_axes(const char* op, const std::vector<int>& axes, int rank) {
-  std::vector<int> out;
-  if (axes.empty()) {
-    for (int i = 0; i < rank; ++i) out.push_back(i);
-    return out;
-  }
-  for (int axis : axes) out.push_back(normalize_axis(op, axis, rank));
-  std::sort(out.begin(), out.end());
-  auto repeated = std::adjacent_find(out.begin(), out.end());
-  if (repeated != out.end())
-    throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(*repeated) +
-                                " appears twice in the axes list");
   return out;
 }
 
@@ -214,6 +181,21 @@ void map_index(std::int64_t n, U* out, const F& f) {
     }
     fill(lo, hi, out + lo);
   });
+}
+
+// y = f(x) elementwise for a floating x (elementwise and activation ops); f is
+// a generic lambda over the element type. map_index's threads and streaming
+// stores; each value depends on its element alone, so the split changes nothing.
+template <class F>
+Tensor map_unary(const char* op, const Tensor& x, F f) {
+  check_float(op, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    map_index(x.numel(), out.data<T>(), [in, f](std::int64_t i) { return f(in[i]); });
+  });
+  return out;
 }
 
 // out = f(a, b) elementwise with broadcasting; a, b and out are contiguous.

@@ -4,7 +4,6 @@
 #include "tapegrad/optimizers/optimizer.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -20,15 +19,9 @@
 
 namespace tg::optimizers {
 
-std::string format_number(double value) {
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 namespace {
 
-std::string describe(const Tensor& t) { return t.shape().str() + " " + dtype_name(t.dtype()); }
+using tg::detail::describe;
 
 // "variable 2 ('dense/kernel', (3, 4) float32)", or without the name when it has none.
 std::string describe_variable(std::size_t index, const Tensor& variable) {

@@ -455,7 +455,7 @@ TEST_CASE("data skipgram_trainer: bad inputs name the trainer, what was expected
   CHECK_CONTAINS(error(ok0, ok1, {.alpha = NAN}), "alpha must be a finite number > 0, received nan");
   CHECK_CONTAINS(error(ok0, ok1, {.alpha = INFINITY}), "alpha must be a finite number > 0, received inf");
   CHECK_CONTAINS(error(ok0, ok1, {.min_alpha = -1e-4}),
-                 "SkipGramTrainer: min_alpha must be in [0, alpha] = [0, 0.025], received -0.0001");
+                 "SkipGramTrainer: min_alpha must be in [0, alpha] = [0, 0.025], received -1e-04");
   CHECK_CONTAINS(error(ok0, ok1, {.alpha = 0.01, .min_alpha = 0.02}),
                  "min_alpha must be in [0, alpha] = [0, 0.01], received 0.02");
   CHECK_CONTAINS(error(ok0, ok1, {.min_alpha = NAN}), "min_alpha must be in [0, alpha] = [0, 0.025], received nan");

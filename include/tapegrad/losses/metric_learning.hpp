@@ -34,6 +34,13 @@ const char* distance_name(Distance distance);
 Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin = 0.5,
                         Distance distance = Distance::cosine);
 
+// The same loss of distances already computed: Keras's contrastive_loss(y_true,
+// y_pred), whose y_pred is the distance (the classic Keras Siamese model ends in a
+// layer computing it). label as above; distance of shape (batch,) or (batch, 1),
+// floating; returns (batch,).
+//   label = [1, 0], distance = [0.2, 0.3], margin 1  -> [0.5 * 0.2^2, 0.5 * 0.7^2] = [0.02, 0.245]
+Tensor contrastive_loss_of_distance(const Tensor& label, const Tensor& distance, double margin = 0.5);
+
 class ContrastiveLoss : public PairLoss {
  public:
   explicit ContrastiveLoss(double margin = 0.5, Distance distance = Distance::cosine,

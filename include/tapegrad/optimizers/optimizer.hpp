@@ -66,6 +66,7 @@
 #include <utility>
 #include <vector>
 
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/optimizers/schedules.hpp"
@@ -232,7 +233,7 @@ class Optimizer {
 };
 
 // Shortest decimal that reads back as `value` ("0.001", "1e-07"): how repr()
-// writes numbers.
-std::string format_number(double value);
+// writes numbers (tg::detail's, the one every error message uses).
+using tg::detail::format_number;
 
 }  // namespace tg::optimizers
