@@ -363,7 +363,7 @@ GradientTape::~GradientTape() {
 NoGradGuard::NoGradGuard() : below_(next_serial.load()), state_(no_grad_thread.state) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   state_->thresholds.push_back(below_);
-  state_->below->store(below_, std::memory_order_relaxed);
+  if (state_->below) state_->below->store(below_, std::memory_order_relaxed);  // null once the thread is exiting
 }
 
 NoGradGuard::~NoGradGuard() {

@@ -37,8 +37,8 @@ constexpr std::size_t hash_digits = 16;
 // ".tmp-" HOST "-" PID "-" RANDOM after the stem.
 constexpr std::size_t max_suffix = 5 + host_digits + 1 + max_pid_digits + 1 + random_digits;
 // A writer keeps its temporary's mtime fresh until the rename; one untouched for
-// a day has no writer, wherever it ran (another machine sharing the directory,
-// another PID namespace, a reused pid).
+// a day has no writer, wherever it ran (another machine or PID namespace
+// sharing the directory, whose tag differs, or a reused pid).
 constexpr std::time_t stale_after_seconds = 24 * 60 * 60;
 
 std::uint64_t fnv1a(std::string_view text) {
@@ -58,13 +58,19 @@ bool all_hex(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// This machine, in 8 hex digits: a pid in a temporary's name means something
-// only on the machine that wrote it.
+// This machine and PID namespace, in 8 hex digits: a pid in a temporary's
+// name means something only where it was given. The host name alone is not
+// enough: containers of one pod share it and a volume, but each has its own
+// PID namespace, where the other's pid looks dead. The namespace is the
+// target of /proc/self/ns/pid ("pid:[4026531836]"; empty if unreadable).
 const std::string& host_tag() {
   static const std::string tag = [] {
     char name[HOST_NAME_MAX + 1] = {};
     if (::gethostname(name, sizeof name - 1) != 0) name[0] = '\0';
-    return hex_digits(fnv1a(name), host_digits);
+    char ns[64] = {};
+    const ssize_t got = ::readlink("/proc/self/ns/pid", ns, sizeof ns - 1);
+    return hex_digits(fnv1a(std::string(name) + '/' + std::string(ns, got > 0 ? static_cast<std::size_t>(got) : 0)),
+                      host_digits);
   }();
   return tag;
 }

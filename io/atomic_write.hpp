@@ -16,12 +16,12 @@
 // - a directory, FIFO, device or socket: refused.
 //
 // The temporary is named TARGET.tmp-HOST-PID-RANDOM (HOST: 8 hex digits of a
-// hash of the host name, PID: the writer's, RANDOM: 12 hex digits); a TARGET
+// hash of the host name and the PID namespace, PID: the writer's, RANDOM: 12 hex digits); a TARGET
 // name too long for that within the file system's name limit is cut (on a
 // UTF-8 character boundary) and completed with a hash of the whole name, so
 // every legal name saves. Each save first removes the stale temporaries of
 // its own target: regular files of exactly that pattern whose writer is gone
-// (HOST is this machine and PID is not a running process) or that nobody
+// (HOST is this process's and PID is not a running process) or that nobody
 // touched for 24 hours. Nothing else is ever removed.
 #pragma once
 
