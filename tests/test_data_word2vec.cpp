@@ -314,6 +314,9 @@ TEST_CASE("data word2vec: read_corpus refuses a directory, a FIFO and devices at
   const std::string locked = dir.file("locked.txt");
   tgtest::write_bytes(locked, "a b c\n");
   ::chmod(locked.c_str(), 0000);
+  // 'nobody' must reach the directory, so that the file's own mode refuses it
+  // (mkdtemp makes the directory 0700: stat would fail first).
+  ::chmod(dir.path().c_str(), 0755);
   outcome = run_in_child(
       [&] {
         if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0))

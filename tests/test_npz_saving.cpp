@@ -255,8 +255,10 @@ TEST_CASE("npz: a file without write permission is refused, as numpy refuses to 
   const bool root = ::geteuid() == 0;
   if (root) {
     ::chmod(dir.path().c_str(), 0755);  // let 'nobody' reach the directory
-    REQUIRE(::chown(open_dir.c_str(), 65534, 65534) == 0);
-    REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+    if (::chown(open_dir.c_str(), 65534, 65534) != 0 || ::chown(path.c_str(), 65534, 65534) != 0) {
+      MESSAGE("skipped: running as root and cannot give the files to uid 65534 (unmapped in a user namespace?)");
+      return;
+    }
   }
   pid_t child = ::fork();
   REQUIRE(child >= 0);
