@@ -77,7 +77,9 @@ Tensor normalize(const Tensor& x, double p, const Axes& axes, double eps) {
 }
 
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double eps) {
-  const auto [shape, a] = detail::check_cosine_arguments(x1, x2, axis, eps);
+  const detail::CosineArguments checked = detail::check_cosine_arguments(x1, x2, axis, eps);
+  const Shape& shape = checked.shape;
+  const int a = checked.axis;
   if (shape.rank() == 0)  // the scalars seen as vectors of one element, as PyTorch
     return composed::cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
   Tensor u = broadcast_to(x1, shape), v = broadcast_to(x2, shape);
@@ -378,7 +380,11 @@ void stream_cross_rows<float>(const float* x1, const float* x2, const float* c, 
 //   dx2 = g / (c1 c2) * x1 - [||x2|| > eps] * g * cos / c2^2 * x2
 // At x1 = 0: cos = 0 and dx1 = g * x2 / (eps c2), as PyTorch.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int axis, double eps) {
-  const auto [shape, a] = detail::check_cosine_arguments(x1, x2, axis, eps);
+  // Plain variables, not a structured binding: clang 14 (the fuzz build)
+  // cannot capture a binding in a lambda, as the backward below does.
+  const detail::CosineArguments checked = detail::check_cosine_arguments(x1, x2, axis, eps);
+  const Shape& shape = checked.shape;
+  const int a = checked.axis;
   if (shape.rank() == 0)  // the scalars seen as vectors of one element, as PyTorch
     return cosine_similarity(reshape(x1, {1}), reshape(x2, {1}), 0, eps);
   // Broadcast operands are expanded first (recorded, so their gradients are summed back).
