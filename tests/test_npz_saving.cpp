@@ -3,10 +3,30 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "child_process.hpp"
 #include "kill_saves.hpp"
 #include "npz_test_support.hpp"
 
 using namespace npz_test;
+
+namespace {
+
+// save_npz(path, reference_arrays()) as the user 'nobody' (uid 65534) in a
+// forked child, since root writes anywhere: what it threw ("" if it saved),
+// or "skipped: ..." when running as root without the right to drop privileges.
+std::string save_error_as_nobody(const std::string& path) {
+  const tgtest::ChildOutcome outcome = tgtest::run_in_child(
+      [&] {
+        if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0))
+          throw std::runtime_error("skipped: running as root and cannot drop privileges");
+        tg::io::save_npz(path, reference_arrays());
+      },
+      30);
+  REQUIRE_MESSAGE(outcome.returned, "the saving child " << outcome.ended);
+  return outcome.error;
+}
+
+}  // namespace
 
 // ---- saving: bad arguments and failures leave the old file -----------------------
 
@@ -77,27 +97,12 @@ TEST_CASE("npz: a save into an unwritable directory fails clearly and leaves the
   tg::io::save_npz(path, small_arrays());
   const std::string before = read_bytes(path);
   ::chmod(locked.c_str(), 0555);
-  // root writes anywhere: the saving child then drops to the user 'nobody'.
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(4);
-    try {
-      tg::io::save_npz(path, reference_arrays());
-      ::_exit(1);
-    } catch (const std::runtime_error& e) {
-      ::_exit(contains(e.what(), "save_npz: " + path) && contains(e.what(), "Permission denied") ? 0 : 2);
-    } catch (...) {
-      ::_exit(3);
-    }
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 4) {
-    MESSAGE("skipped: running as root and cannot drop privileges to test an unwritable directory");
+  const std::string error = save_error_as_nobody(path);
+  if (contains(error, "skipped:")) {
+    MESSAGE(error << " to test an unwritable directory");
   } else {
-    CHECK(WEXITSTATUS(status) == 0);  // 1: it saved, 2: the message, 3: the wrong exception
+    CHECK(contains(error, "save_npz: " + path));
+    CHECK(contains(error, "Permission denied"));
   }
   CHECK(read_bytes(path) == before);
   CHECK(names_starting_with(locked, "w.npz.").empty());
@@ -260,30 +265,14 @@ TEST_CASE("npz: a file without write permission is refused, as numpy refuses to 
       return;
     }
   }
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    if (root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(4);
-    try {
-      tg::io::save_npz(path, reference_arrays());
-      ::_exit(1);
-    } catch (const std::runtime_error& e) {
-      const std::string m = e.what();
-      ::_exit(contains(m, "save_npz: " + path) && contains(m, "no write permission") &&
-                      contains(m, "Permission denied") && contains(m, "chmod u+w")
-                  ? 0
-                  : 2);
-    } catch (...) {
-      ::_exit(3);
-    }
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 4) {
-    MESSAGE("skipped: running as root and cannot drop privileges to test a read-only file");
+  const std::string error = save_error_as_nobody(path);
+  if (contains(error, "skipped:")) {
+    MESSAGE(error << " to test a read-only file");
   } else {
-    CHECK(WEXITSTATUS(status) == 0);  // 1: it replaced the file, 2: the message, 3: the wrong exception
+    CHECK(contains(error, "save_npz: " + path));
+    CHECK(contains(error, "no write permission"));
+    CHECK(contains(error, "Permission denied"));
+    CHECK(contains(error, "chmod u+w"));
   }
   CHECK(read_bytes(path) == before);
   CHECK(names_starting_with(open_dir, "w.npz.tmp").empty());
