@@ -12,15 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "op_checks.hpp"
+
 using tg::Tensor;
-
-namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-std::vector<double> values_of(const Tensor& t) { return t.to(tg::float64).to_vector<double>(); }
-
-}  // namespace
+using tgtest::contains;
+using tgtest::values_of;
 
 
 TEST_CASE("tape: NoGradGuards destroyed out of order pause exactly what the live ones pause") {

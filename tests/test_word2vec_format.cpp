@@ -52,6 +52,21 @@ std::vector<std::uint32_t> bits_of(const Tensor& t) {
   return out;
 }
 
+// `count` float32 values of random bits, the non-finite ones drawn again:
+// every exponent, subnormals included.
+std::vector<float> random_finite_floats(std::int64_t count, std::uint64_t seed) {
+  std::vector<float> values;
+  tg::Generator generator(seed);
+  for (std::int64_t i = 0; i < count; ++i) {
+    float v;
+    do {
+      v = std::bit_cast<float>(static_cast<std::uint32_t>(generator.next_u64()));
+    } while (!std::isfinite(v));
+    values.push_back(v);
+  }
+  return values;
+}
+
 std::string load_error(const std::string& text) {
   return tgtest::error_of([&] { load_word2vec_format_from_memory(text); });
 }
@@ -73,16 +88,7 @@ TEST_CASE("word2vec format: round trip is bit exact (random bits, -0.0, subnorma
   words[2] = "\xe4\xb8\xad\xe6\x96\x87";  // '中文'
   words[3] = "\xf0\x9f\x98\x80";          // an emoji, 4 bytes
   words[4] = "</s>";
-  std::vector<float> values;
-  tg::Generator generator(7);
-  for (std::int64_t i = 0; i < n * dim; ++i) {
-    // Random finite bit patterns: every exponent, subnormals included.
-    float v;
-    do {
-      v = std::bit_cast<float>(static_cast<std::uint32_t>(generator.next_u64()));
-    } while (!std::isfinite(v));
-    values.push_back(v);
-  }
+  std::vector<float> values = random_finite_floats(n * dim, 7);
   const float specials[] = {0.0f, -0.0f, std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::min(),
                             std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(), 0.1f, 1.0f / 3.0f,
                             123456789.0f, 1e-5f};
@@ -490,15 +496,7 @@ TEST_CASE("word2vec format: binary round trip is bit exact (random bits, UTF-8 w
   for (int i = 0; i < n; ++i) words.push_back("w" + std::to_string(i));
   words[1] = "\xc3\xa9t\xc3\xa9";
   words[2] = "\xf0\x9f\x98\x80";
-  std::vector<float> values;
-  tg::Generator generator(11);
-  for (std::int64_t i = 0; i < n * dim; ++i) {
-    float v;
-    do {
-      v = std::bit_cast<float>(static_cast<std::uint32_t>(generator.next_u64()));
-    } while (!std::isfinite(v));
-    values.push_back(v);
-  }
+  std::vector<float> values = random_finite_floats(n * dim, 11);
   Tensor vectors = Tensor::from_vector<float>(values, {n, dim});
   TempDir dir;
   save_word2vec_format(dir.file("v.bin"), words, vectors, /*binary=*/true);
