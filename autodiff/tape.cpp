@@ -1,60 +1,26 @@
+// The tape's algorithm: recording an op, the backward walk, and accumulation
+// through the differentiable add of detail::gradient_algebra(). Where records
+// live, which tensors a tape watches and which tapes are alive is storage
+// (tape_storage.hpp); printing is in tape_print.cpp.
 #include "tapegrad/autodiff/tape.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <mutex>
 #include <stdexcept>
 
 #include "identity_map.hpp"
+#include "tape_storage.hpp"
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/gradient_algebra.hpp"
 
 namespace tg {
 
-namespace detail {
-thread_local std::uint64_t newest_tape_serial = 0;
-thread_local std::atomic<std::uint64_t> no_grad_below{1};
-
-// The live NoGradGuards of one thread, by the threshold each pauses below, in
-// creation order: serials only grow, so the list is sorted and its last entry
-// is the largest. A tape is paused while any guard pausing it lives, so the
-// thread's no_grad_below is that largest threshold (1 when none is left),
-// recomputed whenever a guard ends, in any order. A guard may end on another
-// thread, hence the mutex and the atomic; `below` is cleared when the thread
-// exits, after which ending a guard has nothing left to resume.
-struct NoGradState {
-  std::mutex mutex;
-  std::vector<std::uint64_t> thresholds;
-  std::atomic<std::uint64_t>* below = nullptr;
-};
-}  // namespace detail
-
 namespace {
-
-// The tapes alive on this thread, innermost last.
-thread_local std::vector<GradientTape*> active_tapes;
-std::atomic<std::uint64_t> next_serial{1};
-
-// This thread's NoGradState, shared with its guards so that one outliving the
-// thread (deleted elsewhere later) still finds it.
-struct NoGradThread {
-  std::shared_ptr<detail::NoGradState> state = std::make_shared<detail::NoGradState>();
-  NoGradThread() { state->below = &detail::no_grad_below; }
-  ~NoGradThread() {
-    std::lock_guard<std::mutex> lock(state->mutex);
-    state->below = nullptr;
-  }
-  NoGradThread(const NoGradThread&) = delete;
-  NoGradThread& operator=(const NoGradThread&) = delete;
-};
-thread_local NoGradThread no_grad_thread;
 
 // True if some active, unpaused tape watches t, so that an op on t would be
 // recorded (the rule of record_op).
-bool watched_by_recording_tape(const detail::TensorImpl& t) {
-  for (GradientTape* tape : active_tapes)
-    if (tape->records_now() && ((t.trainable && tape->watches_accessed_variables()) || t.watched_by.contains(tape->serial())))
-      return true;
+bool watched_by_recording_tape(const Tensor& t) {
+  for (GradientTape* tape : detail::live_tapes)
+    if (tape->records_now() && tape->is_watched(t)) return true;
   return false;
 }
 
@@ -96,8 +62,7 @@ struct Accumulator {
     if (!dense.defined()) {
       dense = std::move(d);
       owned = false;  // it may be shared (a backward can pass its upstream gradient through)
-    } else if (owned && dense.id() != d.id() && !(is_recording() && (watched_by_recording_tape(*dense.impl()) ||
-                                                                    watched_by_recording_tape(*d.impl())))) {
+    } else if (owned && dense.id() != d.id() && !(is_recording() && (watched_by_recording_tape(dense) || watched_by_recording_tape(d)))) {
       add_in_place(dense, d);
     } else {
       dense = detail::gradient_algebra().add(dense, d);
@@ -136,7 +101,7 @@ using detail::describe;
 // output for exp): if one of the record's tensors was written in place since
 // (Tensor::version moved on), the gradient would silently use the new values.
 // PyTorch raises here too; TensorFlow would need a copy of every input.
-void check_unmodified(const GradientTape::Record& r, std::size_t k, const std::string& fn) {
+void check_unmodified(const detail::TapeRecord& r, std::size_t k, const std::string& fn) {
   for (std::size_t i = 0; i <= r.input_count; ++i) {
     const Tensor& t = i < r.input_count ? r.inputs[i] : r.output;
     if (!t.defined()) continue;
@@ -213,8 +178,7 @@ std::uint64_t watch_mask(const GradientTape& tape, const Tensor* inputs, std::si
   for (std::size_t i = 0; i < n; ++i) {
     const Tensor& in = inputs[i];
     if (!in.defined() || !in.is_floating()) continue;
-    const auto& impl = *in.impl();
-    if ((impl.trainable && tape.watches_accessed_variables()) || impl.watched_by.contains(tape.serial())) {
+    if (tape.is_watched(in)) {
       any = true;
       if (i < 64) mask |= std::uint64_t{1} << i;
     }
@@ -248,7 +212,7 @@ void record_closure(const char* name, const Tensor* inputs, std::size_t n, const
   std::pair<GradientTape*, std::uint64_t> inline_hits[kInline];
   std::vector<std::pair<GradientTape*, std::uint64_t>> more_hits;
   std::size_t hits = 0;
-  for (GradientTape* tape : active_tapes) {
+  for (GradientTape* tape : live_tapes) {
     if (!tape->records_now()) continue;
     bool any;
     std::uint64_t mask = watch_mask(*tape, inputs, n, any);
@@ -267,8 +231,7 @@ void record_closure(const char* name, const Tensor* inputs, std::size_t n, const
                              "' returned one of its inputs; an op must return a new tensor");
   for (std::size_t h = 0; h < hits; ++h) {
     auto [tape, mask] = h < kInline ? inline_hits[h] : more_hits[h - kInline];
-    tape->append(name, inputs, n, output, closure, ops, /*move_closure=*/h + 1 == hits, mask);
-    out->watched_by.insert(tape->serial_);
+    tape->storage_->append(name, inputs, n, output, closure, ops, /*move_closure=*/h + 1 == hits, mask);
   }
 }
 
@@ -283,104 +246,13 @@ void mark_not_differentiable(const char* op, std::initializer_list<Tensor> compu
   });
 }
 
-// ---- the tape's storage --------------------------------------------------------
-
-void* GradientTape::Arena::allocate(std::size_t bytes, std::size_t align) {
-  constexpr std::size_t kChunk = 64 * 1024;
-  auto fits = [&] {
-    auto address = reinterpret_cast<std::uintptr_t>(next_);
-    std::size_t pad = (align - address % align) % align;
-    return next_ && pad + bytes <= left_ ? pad : SIZE_MAX;
-  };
-  std::size_t pad = fits();
-  if (pad == SIZE_MAX) {
-    // alignof(max_align_t) from new[]; larger alignments get room to pad.
-    const std::size_t size = std::max(kChunk, bytes + align);
-    chunks_.push_back(std::make_unique_for_overwrite<std::byte[]>(size));
-    next_ = chunks_.back().get();
-    left_ = size;
-    pad = fits();
-  }
-  void* p = next_ + pad;
-  next_ += pad + bytes;
-  left_ -= pad + bytes;
-  return p;
-}
-
-void GradientTape::Arena::clear() {
-  chunks_.clear();
-  next_ = nullptr;
-  left_ = 0;
-}
-
-void GradientTape::append(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output,
-                          void* closure, const detail::ClosureOps& ops, bool move_closure, std::uint64_t mask) {
-  void* stored = arena_.allocate(ops.size, ops.align);
-  if (move_closure) ops.move_to(closure, stored);
-  else ops.copy_to(closure, stored);
-  auto* stored_inputs = static_cast<Tensor*>(arena_.allocate(n * sizeof(Tensor), alignof(Tensor)));
-  for (std::size_t i = 0; i < n; ++i) ::new (stored_inputs + i) Tensor(inputs[i]);
-  auto* versions =
-      static_cast<std::uint64_t*>(arena_.allocate((n + 1) * sizeof(std::uint64_t), alignof(std::uint64_t)));
-  for (std::size_t i = 0; i < n; ++i) versions[i] = inputs[i].defined() ? inputs[i].impl()->version_counter() : 0;
-  versions[n] = output.impl()->version_counter();
-  try {
-    records_.push_back({name, stored_inputs, n, output, stored, &ops, mask, versions});
-  } catch (...) {
-    ops.destroy(stored);
-    for (std::size_t i = 0; i < n; ++i) stored_inputs[i].~Tensor();
-    throw;
-  }
-}
-
-void GradientTape::release_records() {
-  for (Record& r : records_) {
-    r.closure_ops->destroy(r.closure);
-    for (std::size_t i = 0; i < r.input_count; ++i) r.inputs[i].~Tensor();
-  }
-  records_.clear();
-  arena_.clear();
-}
-
-// ---- GradientTape ------------------------------------------------------------
-
-GradientTape::GradientTape(bool persistent, bool watch_accessed_variables)
-    : serial_(next_serial.fetch_add(1)), persistent_(persistent), watch_accessed_variables_(watch_accessed_variables) {
-  active_tapes.push_back(this);
-  detail::newest_tape_serial = serial_;
-}
-
-GradientTape::~GradientTape() {
-  release_records();
-  auto it = std::find(active_tapes.begin(), active_tapes.end(), this);
-  if (it != active_tapes.end()) active_tapes.erase(it);
-  // Tapes are pushed in creation order, so the last one has the largest serial.
-  detail::newest_tape_serial = active_tapes.empty() ? 0 : active_tapes.back()->serial_;
-}
-
-// Every tape created so far has a serial below next_serial, and no guard of
-// this thread has a larger threshold (serials only grow).
-NoGradGuard::NoGradGuard() : below_(next_serial.load()), state_(no_grad_thread.state) {
-  std::lock_guard<std::mutex> lock(state_->mutex);
-  state_->thresholds.push_back(below_);
-  if (state_->below) state_->below->store(below_, std::memory_order_relaxed);  // null once the thread is exiting
-}
-
-NoGradGuard::~NoGradGuard() {
-  std::lock_guard<std::mutex> lock(state_->mutex);
-  std::vector<std::uint64_t>& live = state_->thresholds;
-  // Guards of one threshold pause the same tapes: removing any one of them will do.
-  live.erase(std::find(live.begin(), live.end(), below_));
-  if (state_->below) state_->below->store(live.empty() ? 1 : live.back(), std::memory_order_relaxed);
-}
-
 void GradientTape::watch(const Tensor& tensor) {
   if (!tensor.defined()) throw std::invalid_argument("GradientTape::watch: the tensor is undefined");
   if (!tensor.is_floating())
     throw std::invalid_argument(std::string("GradientTape::watch: only floating tensors can be watched, received ") +
                                 describe(tensor));
-  tensor.impl()->watched_by.insert(serial_);
-  watched_.push_back(tensor);
+  storage_->watched.push_back(tensor);
+  storage_->watching.insert_held(tensor.impl().get());
 }
 
 void GradientTape::watch(const std::vector<Tensor>& tensors) {
@@ -388,8 +260,8 @@ void GradientTape::watch(const std::vector<Tensor>& tensors) {
 }
 
 bool GradientTape::is_watched(const Tensor& tensor) const {
-  const auto& impl = *tensor.impl();
-  return (impl.trainable && watch_accessed_variables_) || impl.watched_by.contains(serial_);
+  const detail::TensorImpl& impl = *tensor.impl();
+  return (impl.trainable && watch_accessed_variables_) || storage_->watching.contains(&impl);
 }
 
 std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
@@ -440,7 +312,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     explicit Pause(bool& f) : flag(f), saved(f) {
       flag = true;
       detail::newest_tape_serial = 0;
-      for (GradientTape* t : active_tapes)
+      for (GradientTape* t : detail::live_tapes)
         if (!t->paused_) detail::newest_tape_serial = std::max(detail::newest_tape_serial, t->serial_);
     }
     ~Pause() {
@@ -451,12 +323,13 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
 
   // Sources keep their gradient when their own record is reached (a source
   // may be an intermediate tensor); other gradients are released once used.
-  GradientMap grads(records_.size() + sources.size() + 1);
+  std::vector<detail::TapeRecord>& records = storage_->records;
+  GradientMap grads(records.size() + sources.size() + 1);
   for (const Tensor& src : sources) grads.get(src.impl().get()).keep = true;
   grads.get(target.impl().get()).add(seed);
 
-  for (std::size_t k = records_.size(); k-- > 0;) {
-    Record& r = records_[k];
+  for (std::size_t k = records.size(); k-- > 0;) {
+    detail::TapeRecord& r = records[k];
     const detail::TensorImpl* out = r.output.impl().get();
     Accumulator* acc = grads.find(out);
     if (!acc || !acc->defined()) continue;
@@ -478,7 +351,7 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     Accumulator* acc = grads.find(s.impl().get());
     result.push_back(acc && acc->defined() ? acc->sparse() : Gradient(zeros_like(s)));
   }
-  if (!persistent_) release_records();
+  if (!persistent_) storage_->release_records();
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "tape_storage.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 
 namespace tg {
@@ -17,7 +18,7 @@ namespace {
 // op #k, the value for an unnamed scalar constant (an eps, a 2.0), and "x<i>"
 // for other unnamed leaves (numbered past the labels already taken, so a user's
 // tensor named "x1" is not confused with a generated one).
-std::unordered_map<const void*, std::string> label_tensors(const std::vector<GradientTape::Record>& records) {
+std::unordered_map<const void*, std::string> label_tensors(const std::vector<detail::TapeRecord>& records) {
   std::unordered_map<const void*, std::string> labels;
   std::unordered_set<std::string> taken;
   auto give = [&](const Tensor& t, std::string label) {
@@ -54,11 +55,12 @@ std::unordered_map<const void*, std::string> label_tensors(const std::vector<Gra
 }  // namespace
 
 void GradientTape::print(std::ostream& os) const {
-  auto labels = label_tensors(records_);
-  os << "GradientTape with " << records_.size() << " recorded op" << (records_.size() == 1 ? "" : "s")
+  const std::vector<detail::TapeRecord>& records = storage_->records;
+  auto labels = label_tensors(records);
+  os << "GradientTape with " << records.size() << " recorded op" << (records.size() == 1 ? "" : "s")
      << (persistent_ ? " (persistent)" : "") << '\n';
-  for (std::size_t k = 0; k < records_.size(); ++k) {
-    const Record& r = records_[k];
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const detail::TapeRecord& r = records[k];
     os << "  #" << k << ' ' << labels[r.output.id()] << " = " << r.op << '(';
     for (std::size_t i = 0; i < r.input_count; ++i) {
       const Tensor& in = r.inputs[i];
@@ -94,7 +96,8 @@ std::string dot_escape(const std::string& text) {
 }  // namespace
 
 std::string GradientTape::to_dot() const {
-  auto labels = label_tensors(records_);
+  const std::vector<detail::TapeRecord>& records = storage_->records;
+  auto labels = label_tensors(records);
   std::ostringstream os;
   os << "digraph tape {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n";
   // Node ids are numbers: two tensors may share a label (two constants 2.0).
@@ -106,8 +109,8 @@ std::string GradientTape::to_dot() const {
          << t.shape().str() << ' ' << dtype_name(t.dtype()) << "\"];\n";
     return it->second;
   };
-  for (std::size_t k = 0; k < records_.size(); ++k) {
-    const Record& r = records_[k];
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const detail::TapeRecord& r = records[k];
     std::string op = "op" + std::to_string(k);
     os << "  " << op << " [shape=box, style=filled, fillcolor=\"#e8eef7\", label=\"#" << k << ' ' << dot_escape(r.op)
        << "\"];\n";

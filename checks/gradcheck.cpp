@@ -1,12 +1,12 @@
 #include "tapegrad/checks/gradcheck.hpp"
 
 #include <cmath>
-#include <iomanip>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
 
 #include "tapegrad/autodiff/dispatch.hpp"
+#include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/checks/central_difference.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -103,11 +103,22 @@ std::int64_t first_not_doubled(const Tensor& once, const Tensor& twice) {
   return -1;
 }
 
+void validate_gradcheck_options(const GradcheckOptions& o, const std::vector<Tensor>& inputs, const std::string& who) {
+  if (!is_floating(o.dtype)) throw std::invalid_argument(who + ": options.dtype must be float32 or float64");
+  if (!(o.eps > 0)) throw std::invalid_argument(who + ": eps must be positive, received " + format_number(o.eps));
+  if (!o.requires_grad.empty() && o.requires_grad.size() != inputs.size())
+    throw std::invalid_argument(who + ": requires_grad has " + std::to_string(o.requires_grad.size()) +
+                                " entries for " + std::to_string(inputs.size()) + " inputs");
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined()) throw std::invalid_argument(who + ": input " + std::to_string(i) + " is undefined");
+}
+
 }  // namespace detail
 
 namespace {
 
 using detail::element;
+using detail::format_number;
 using detail::index_str;
 using detail::unravel;
 
@@ -118,20 +129,82 @@ Tensor call(const TensorFunction& f, const std::vector<Tensor>& xs, const char* 
   return y;
 }
 
+// The failure sentences, one wording for inputs ("input 0") and for tensors
+// the function reads itself ("weight 'kernel'").
+std::string value_failure(const std::string& label, const GradcheckInputReport& rep) {
+  return label + ": element " + index_str(rep.worst_index) + " analytic " + format_number(rep.analytic) +
+         " vs numeric " + format_number(rep.numeric) + " (abs error " + format_number(rep.abs_error) +
+         ", rel error " + format_number(rep.rel_error) + ")";
+}
+
+std::string nondeterminism_failure(const std::string& label, std::int64_t j, const Shape& shape) {
+  return label + ": a second gradient() call gave a different value at element " + index_str(unravel(j, shape)) +
+         " (nondeterministic backward)";
+}
+
+std::string accumulation_failure(const std::string& label, const std::string& used_twice, const Tensor& once,
+                                 const Tensor& twice, std::int64_t j) {
+  return label + ": with " + used_twice + " used twice the gradient at " + index_str(unravel(j, once.shape())) +
+         " is " + format_number(element(twice, j)) + ", expected twice " + format_number(element(once, j)) +
+         " (gradients must be added, not assigned)";
+}
+
 }  // namespace
 
+namespace detail {
+
+void check_captured(const TensorFunction& f, const std::vector<Tensor>& xs, const std::vector<Tensor>& tensors,
+                    const std::vector<std::string>& labels, const std::string& used_twice, const GradcheckOptions& o,
+                    GradcheckResult& result) {
+  Tensor u;
+  std::vector<Tensor> analytic, again;
+  {
+    GradientTape tape(/*persistent=*/true);
+    tape.watch(tensors);
+    Tensor y = f(xs);
+    u = randn(y.shape(), o.seed, y.dtype());
+    analytic = tape.gradient(y, tensors, u);
+    if (o.check_determinism) again = tape.gradient(y, tensors, u);
+  }
+  for (std::size_t k = 0; k < tensors.size(); ++k) {
+    // The tensors are often trainable, watched by every tape: the guard keeps
+    // the perturbed calls off any tape the caller has open.
+    const GradcheckInputReport rep = compare_with_central_differences(
+        tensors[k], analytic[k],
+        [&] {
+          NoGradGuard no_grad;
+          return project(u, f(xs));
+        },
+        o);
+    if (!rep.passed) result.failures.push_back(value_failure(labels[k], rep));
+    if (o.check_determinism)
+      if (std::int64_t j = first_difference(analytic[k], again[k]); j >= 0)
+        result.failures.push_back(nondeterminism_failure(labels[k], j, tensors[k].shape()));
+  }
+  if (o.check_accumulation) {
+    std::vector<Tensor> twice;
+    {
+      GradientTape tape;
+      tape.watch(tensors);
+      Tensor y1 = f(xs), y2 = f(xs);
+      twice = tape.gradient(add(sum(mul(y1, u)), sum(mul(y2, u))), tensors);
+    }
+    for (std::size_t k = 0; k < tensors.size(); ++k)
+      if (std::int64_t j = first_not_doubled(analytic[k], twice[k]); j >= 0)
+        result.failures.push_back(accumulation_failure(labels[k], used_twice, analytic[k], twice[k], j));
+  }
+  result.passed = result.failures.empty();
+}
+
+}  // namespace detail
+
 GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
-  if (!is_floating(o.dtype)) throw std::invalid_argument("gradcheck: options.dtype must be float32 or float64");
-  if (!(o.eps > 0)) throw std::invalid_argument("gradcheck: eps must be positive, received " + std::to_string(o.eps));
-  if (!o.requires_grad.empty() && o.requires_grad.size() != inputs.size())
-    throw std::invalid_argument("gradcheck: requires_grad has " + std::to_string(o.requires_grad.size()) +
-                                " entries for " + std::to_string(inputs.size()) + " inputs");
+  detail::validate_gradcheck_options(o, inputs, "gradcheck");
   std::vector<Tensor> xs;
   std::vector<Tensor> sources;
   std::vector<std::size_t> checked;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& in = inputs[i];
-    if (!in.defined()) throw std::invalid_argument("gradcheck: input " + std::to_string(i) + " is undefined");
     xs.push_back(in.is_floating() ? in.to(o.dtype) : in);
     if (in.is_floating() && (o.requires_grad.empty() || o.requires_grad[i])) {
       sources.push_back(xs.back());
@@ -170,17 +243,11 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
         x, analytic[s], [&] { return detail::project(u, call(f, xs, "gradcheck")); }, o);
     rep.input = i;
     rep.checked = true;
-    if (!rep.passed) {
-      std::ostringstream msg;
-      msg << std::setprecision(10) << "input " << i << ": element " << index_str(rep.worst_index) << " analytic "
-          << rep.analytic << " vs numeric " << rep.numeric << " (abs error " << rep.abs_error << ", rel error "
-          << rep.rel_error << ")";
-      result.failures.push_back(msg.str());
-    }
+    const std::string label = "input " + std::to_string(i);
+    if (!rep.passed) result.failures.push_back(value_failure(label, rep));
     if (o.check_determinism)
       if (std::int64_t j = detail::first_difference(analytic[s], analytic_again[s]); j >= 0)
-        result.failures.push_back("input " + std::to_string(i) + ": a second gradient() call gave a different value at element " +
-                                  index_str(unravel(j, x.shape())) + " (nondeterministic backward)");
+        result.failures.push_back(nondeterminism_failure(label, j, x.shape()));
   }
 
   if (o.check_accumulation) {
@@ -195,13 +262,9 @@ GradcheckResult gradcheck(const TensorFunction& f, const std::vector<Tensor>& in
       twice = tape.gradient(target, sources);
     }
     for (std::size_t s = 0; s < sources.size(); ++s)
-      if (std::int64_t j = detail::first_not_doubled(analytic[s], twice[s]); j >= 0) {
-        std::ostringstream msg;
-        msg << std::setprecision(10) << "input " << checked[s] << ": with the function used twice the gradient at "
-            << index_str(unravel(j, sources[s].shape())) << " is " << element(twice[s], j) << ", expected twice "
-            << element(analytic[s], j) << " (gradients must be added, not assigned)";
-        result.failures.push_back(msg.str());
-      }
+      if (std::int64_t j = detail::first_not_doubled(analytic[s], twice[s]); j >= 0)
+        result.failures.push_back(accumulation_failure("input " + std::to_string(checked[s]), "the function",
+                                                       analytic[s], twice[s], j));
   }
 
   // With one input watched at a time, no backward may compute a gradient for
@@ -263,9 +326,10 @@ std::ostream& operator<<(std::ostream& os, const GradcheckResult& r) {
   os << "gradcheck " << (r.passed ? "passed" : "FAILED") << '\n';
   for (const auto& in : r.inputs) {
     if (!in.checked) continue;
-    os << std::setprecision(6) << "  input " << in.input << ": " << (in.passed ? "ok" : "FAIL") << ", worst element "
-       << index_str(in.worst_index) << " analytic " << in.analytic << " numeric " << in.numeric << " abs error "
-       << in.abs_error << " rel error " << in.rel_error << '\n';
+    os << "  input " << in.input << ": " << (in.passed ? "ok" : "FAIL") << ", worst element "
+       << index_str(in.worst_index) << " analytic " << format_number(in.analytic) << " numeric "
+       << format_number(in.numeric) << " abs error " << format_number(in.abs_error) << " rel error "
+       << format_number(in.rel_error) << '\n';
   }
   for (const auto& f : r.failures) os << "  - " << f << '\n';
   return os;

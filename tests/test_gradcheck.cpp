@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <tapegrad/autodiff/format.hpp>
 #include <tapegrad/tapegrad.hpp>
 
 using tg::Tensor;
@@ -168,6 +169,34 @@ TEST_CASE("gradcheck: requires_grad chooses the inputs to check") {
   tg::GradcheckResult none = tg::gradcheck([](const Inputs& v) { return v[0] * v[1]; }, {x, y}, o);
   CHECK_FALSE(none.passed);  // nothing checked is not a pass
   CHECK(contains(none.str(), "no floating input to check"));
+}
+
+TEST_CASE("gradcheck: bad options are refused, numbers written by format_number") {
+  Tensor x = tg::randn({3}, 7, tg::float64);
+  auto f = [](const Inputs& v) { return v[0] * v[0]; };
+  tg::GradcheckOptions o;
+  o.eps = -1e-7;  // std::to_string would write -0.000000
+  CHECK_THROWS_WITH_AS(tg::gradcheck(f, {x}, o), "gradcheck: eps must be positive, received -1e-07",
+                       std::invalid_argument);
+  o = {};
+  o.dtype = tg::int64;
+  CHECK_THROWS_WITH_AS(tg::gradcheck(f, {x}, o), "gradcheck: options.dtype must be float32 or float64",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::gradcheck(f, {x, Tensor()}), "gradcheck: input 1 is undefined", std::invalid_argument);
+}
+
+TEST_CASE("gradcheck: a failure prints its numbers as format_number does") {
+  tg::GradcheckOptions o;
+  o.check_accumulation = o.check_determinism = o.check_unneeded = false;
+  tg::GradcheckResult r =
+      tg::gradcheck([](const Inputs& v) { return square_missing_factor(v[0]); }, {Tensor({0.1}, tg::float64)}, o);
+  REQUIRE_FALSE(r.passed);
+  const tg::GradcheckInputReport& rep = r.inputs[0];
+  using tg::detail::format_number;
+  CHECK(r.failures.at(0) == "input 0: element [0] analytic " + format_number(rep.analytic) + " vs numeric " +
+                                format_number(rep.numeric) + " (abs error " + format_number(rep.abs_error) +
+                                ", rel error " + format_number(rep.rel_error) + ")");
+  CHECK(contains(r.str(), "analytic " + format_number(rep.analytic) + " numeric " + format_number(rep.numeric)));
 }
 
 TEST_CASE("gradcheck: float32 inputs are checked in float64 by default") {

@@ -109,6 +109,65 @@ TEST_CASE("tape: a tape that is gone records nothing and leaves no trace") {
   CHECK(fresh.size() == 0);
 }
 
+TEST_CASE("tape: outputs still held stay watched after a non-persistent gradient()") {
+  Tensor x({1.0, 2.0}, tg::float64);
+  tg::GradientTape tape;
+  tape.watch(x);
+  Tensor y = x * x;
+  tape.gradient(tg::sum(y), {x});  // releases the records
+  CHECK(tape.size() == 0);
+  CHECK(tape.is_watched(x));
+  CHECK(tape.is_watched(y));  // the user still holds it
+  Tensor z = y * y;
+  CHECK(tape.size() == 1);
+  CHECK(tape.is_watched(z));
+}
+
+TEST_CASE("tape: a new tensor at the address of a dead watched one is not watched") {
+  // The tape knows the tensors it watches by address. A TensorImpl allocated
+  // on its own (not with make_shared, whose block a weak reference keeps)
+  // frees its address when it dies, and the allocator hands it to the next
+  // TensorImpl, which must not inherit the dead tensor's watched state.
+  auto fresh = [] {
+    auto impl = std::shared_ptr<tg::detail::TensorImpl>(new tg::detail::TensorImpl(*tg::zeros({2}, tg::float64).impl()));
+    return Tensor(std::move(impl));
+  };
+  auto identity_op = [](const Tensor& x, const Tensor& out) {
+    tg::record_op("identity", {x}, out, [](const Tensor& g, tg::BackwardContext& ctx) { ctx.add(0, g); });
+  };
+  Tensor x({1.0, 2.0}, tg::float64);
+  tg::GradientTape tape;
+  tape.watch(x);
+  Tensor y = fresh();
+  identity_op(x, y);
+  REQUIRE(tape.is_watched(y));
+  tape.gradient(tg::sum(y), {x});  // releases the records; y survives, held here
+  CHECK(tape.is_watched(y));
+  const void* dead_address = y.id();
+  y = Tensor();  // y dies
+  bool reused = false;
+  std::vector<Tensor> others;
+  for (int attempt = 0; attempt < 64 && !reused; ++attempt) {
+    others.push_back(fresh());
+    reused = others.back().id() == dead_address;
+    CHECK_FALSE(tape.is_watched(others.back()));
+  }
+  if (!reused) MESSAGE("the allocator did not reuse the address; the check ran on other addresses only");
+  const std::size_t before = tape.size();
+  Tensor w = others.back() * others.back();
+  CHECK(tape.size() == before);  // an op on it is not recorded
+  CHECK_FALSE(tape.is_watched(w));
+}
+
+TEST_CASE("tape: a tensor made after a persistent tape's output died is not watched") {
+  Tensor x({1.0, 2.0}, tg::float64);
+  tg::GradientTape tape(/*persistent=*/true);
+  tape.watch(x);
+  { Tensor t = x * x; }  // the record keeps t alive, so its address stays taken
+  for (int i = 0; i < 16; ++i) CHECK_FALSE(tape.is_watched(tg::zeros({2}, tg::float64)));
+  CHECK(tape.size() == 1);
+}
+
 TEST_CASE("tape: a non-scalar target takes an output gradient") {
   Tensor x({1.0, 2.0, 3.0}, tg::float64);
   tg::GradientTape tape(/*persistent=*/true);

@@ -114,6 +114,8 @@ extern thread_local std::uint64_t newest_tape_serial;
 extern thread_local std::atomic<std::uint64_t> no_grad_below;
 // The NoGradGuards alive for one thread (see NoGradGuard).
 struct NoGradState;
+// What a GradientTape stores (autodiff/tape_storage.hpp, private).
+struct TapeStorage;
 }  // namespace detail
 
 // True if some tape might record an op now: one comparison, inlined, so ops
@@ -216,13 +218,13 @@ class GradientTape {
                                         const Tensor& output_gradient = Tensor());
 
   bool persistent() const { return persistent_; }
-  // The tape's identity on the watch lists of tensors.
+  // Tapes are numbered in creation order (a NoGradGuard pauses those below a number).
   std::uint64_t serial() const { return serial_; }
   bool watches_accessed_variables() const { return watch_accessed_variables_; }
   // False while the tape computes its own gradient or a NoGradGuard pauses it.
   bool records_now() const { return !paused_ && serial_ >= detail::no_grad_below.load(std::memory_order_relaxed); }
   // Number of recorded ops.
-  std::size_t size() const { return records_.size(); }
+  std::size_t size() const;
   // Gradients that backward functions computed for inputs that did not need
   // one, over this tape's gradient calls: wasted work, which gradcheck reports.
   std::size_t unneeded_gradients() const { return unneeded_gradients_; }
@@ -232,40 +234,9 @@ class GradientTape {
   // Graphviz DOT of the recorded graph: tensors as ellipses, ops as boxes.
   std::string to_dot() const;
 
-  // One recorded op. The inputs and the backward closure live in the tape's
-  // arena (they are destroyed with the records), so recording an op costs no
-  // allocation of its own.
-  struct Record {
-    const char* op;
-    const Tensor* inputs;
-    std::size_t input_count;
-    Tensor output;
-    void* closure;
-    const detail::ClosureOps* closure_ops;
-    std::uint64_t needs_mask;  // bit i: input i is watched by this tape
-    // Tensor::version() of each input, then of the output, when recorded: a
-    // backward reads those values, so gradient() refuses a record whose
-    // tensors were written in place since.
-    const std::uint64_t* versions;
-  };
-
  private:
   friend void detail::record_closure(const char*, const Tensor*, std::size_t, const Tensor&, void*,
                                      const detail::ClosureOps&);
-  // Bump allocation in chunks, released all at once with the records.
-  class Arena {
-   public:
-    void* allocate(std::size_t bytes, std::size_t align);
-    void clear();
-
-   private:
-    std::vector<std::unique_ptr<std::byte[]>> chunks_;
-    std::byte* next_ = nullptr;
-    std::size_t left_ = 0;
-  };
-  void append(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output, void* closure,
-              const detail::ClosureOps& ops, bool move_closure, std::uint64_t mask);
-  void release_records();
   std::vector<Gradient> run_backward(const Tensor& target, const std::vector<Tensor>& sources,
                                      const Tensor& output_gradient, const char* caller);
 
@@ -275,9 +246,9 @@ class GradientTape {
   bool used_ = false;
   bool paused_ = false;
   std::size_t unneeded_gradients_ = 0;
-  std::vector<Record> records_;
-  Arena arena_;
-  std::vector<Tensor> watched_;  // keeps watched tensors alive, so their identity stays unique
+  // The records, their arena and the watched tensors, behind a pointer so
+  // that none of it is in this header.
+  std::unique_ptr<detail::TapeStorage> storage_;
 };
 
 // Pauses, while alive, every tape of this thread that exists when the guard is

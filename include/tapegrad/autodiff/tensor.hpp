@@ -26,36 +26,12 @@ namespace tg {
 
 namespace detail {
 
-// The serial numbers of the tapes watching a tensor. Serials are never reused,
-// so a serial left behind by a destroyed tape is harmless.
-class WatchSet {
- public:
-  bool contains(std::uint64_t serial) const {
-    for (int i = 0; i < count_; ++i)
-      if (inline_[static_cast<std::size_t>(i)] == serial) return true;
-    for (auto s : overflow_)
-      if (s == serial) return true;
-    return false;
-  }
-  void insert(std::uint64_t serial) {
-    if (contains(serial)) return;
-    if (count_ < 4) inline_[static_cast<std::size_t>(count_++)] = serial;
-    else overflow_.push_back(serial);
-  }
-
- private:
-  std::uint64_t inline_[4] = {};
-  int count_ = 0;
-  std::vector<std::uint64_t> overflow_;
-};
-
 struct TensorImpl {
   Shape shape;
   DType dtype = DType::float32;
   bool trainable = false;
   void* data = nullptr;
   std::shared_ptr<void> storage;  // owns `data`; shared by views such as reshape
-  WatchSet watched_by;
   std::string name;  // optional, shown by tape.print() and in error messages
   // In-place writes counted (Tensor::version). A view (reshape, stop_gradient)
   // counts on the tensor whose storage it shares, `viewed`, which is never a

@@ -1,8 +1,9 @@
 // The parts of a gradient check, shared by tg::gradcheck of a function
-// (checks/gradcheck.cpp) and of a layer's weights (layers/gradcheck.cpp): the
-// comparison of an analytic gradient with central differences, and the
-// determinism and accumulation checks. Each caller words its own messages
-// ("input 0: ...", "weight 'kernel': ...").
+// (checks/gradcheck.cpp) and of a layer (layers/gradcheck.cpp, which only
+// supplies the layer's weights and its own argument checks): the option
+// checks, the comparison of an analytic gradient with central differences,
+// and the determinism and accumulation checks, with one wording of their
+// messages ("input 0: ...", "weight 'kernel': ...").
 #pragma once
 
 #include <cstdint>
@@ -42,5 +43,22 @@ std::int64_t first_not_doubled(const Tensor& once, const Tensor& twice);
 
 // As element `i` of t, in double.
 double element(const Tensor& t, std::int64_t i);
+
+// The argument checks of every gradcheck, its messages prefixed by `who`
+// ("gradcheck", "gradcheck(dense (Dense))"): options.dtype floating, eps
+// positive, requires_grad one entry per input, every input defined. Throws
+// std::invalid_argument.
+void validate_gradcheck_options(const GradcheckOptions& options, const std::vector<Tensor>& inputs,
+                                const std::string& who);
+
+// gradcheck of `tensors`, which f reads itself instead of taking them as
+// arguments (a layer's weights): each is perturbed in place and restored, with
+// the value, determinism and accumulation checks of gradcheck; failures are
+// appended to `result` under labels[k] ("weight 'kernel'"), and "with
+// `used_twice` used twice" names f in the accumulation message. `xs` are the
+// arguments f is called with.
+void check_captured(const TensorFunction& f, const std::vector<Tensor>& xs, const std::vector<Tensor>& tensors,
+                    const std::vector<std::string>& labels, const std::string& used_twice,
+                    const GradcheckOptions& options, GradcheckResult& result);
 
 }  // namespace tg::detail

@@ -7,7 +7,7 @@
 //
 // The inputs are checked by tg::gradcheck (checks/gradcheck.hpp, with all
 // its checks). The weights cannot be handed to that function (the layer reads
-// its own tensors), so they are checked here in the same way: a fixed-seed
+// its own tensors), so checks/ checks them in place, in the same way: a fixed-seed
 // random upstream gradient u is pulled back by the tape to each trainable
 // weight (densified if row-sparse, as an Embedding's), then each weight
 // element is perturbed in place by +-eps and d sum(u * layer(x)) / dw is
