@@ -38,9 +38,19 @@ zip_int64_t source_callback(void* userdata, void* data, zip_uint64_t length, zip
       state.position = 0;
       return 0;
     case ZIP_SOURCE_READ: {
+      constexpr std::uint64_t cache_size = 1 << 16;
       const std::uint64_t n = std::min<std::uint64_t>(length, state.size - state.position);
       try {
-        state.source->read(state.position, data, static_cast<std::size_t>(n));
+        if (n >= cache_size) {
+          state.source->read(state.position, data, static_cast<std::size_t>(n));
+        } else {
+          if (state.position < state.cached_offset || state.position + n > state.cached_offset + state.cache.size()) {
+            state.cached_offset = state.position;
+            state.cache.resize(static_cast<std::size_t>(std::min(cache_size, state.size - state.position)));
+            state.source->read(state.cached_offset, state.cache.data(), state.cache.size());
+          }
+          if (n) std::memcpy(data, state.cache.data() + (state.position - state.cached_offset), static_cast<std::size_t>(n));
+        }
       } catch (const std::exception& e) {
         // No exception may cross libzip's C frames: kept, and rethrown by fail_libzip.
         state.failure = e.what();

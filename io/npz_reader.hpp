@@ -120,6 +120,10 @@ struct SourceState {
   const Source* source = nullptr;
   std::uint64_t size = 0;  // libzip sees [0, size): up to the end of the end record and its comment
   std::uint64_t position = 0;
+  // libzip reads headers a few bytes at a time: small reads are served from
+  // the bytes at [cached_offset, cached_offset + cache.size()).
+  std::vector<unsigned char> cache;
+  std::uint64_t cached_offset = 0;
   zip_error_t error{};
   std::string failure;
 };

@@ -98,11 +98,15 @@ class DescriptorTarget {
  private:
   static constexpr std::size_t buffer_size = std::size_t{1} << 20;
 
+  // Into the buffer when it touches the buffered range: libzip's going back to
+  // a small member's local header then costs no system call.
   bool write(const void* data, std::uint64_t n) {
-    if (!pending_.empty() && position_ != pending_offset_ + pending_.size() && !flush()) return false;
+    if (!pending_.empty() && (position_ < pending_offset_ || position_ > pending_offset_ + pending_.size()) && !flush())
+      return false;
     if (pending_.empty()) pending_offset_ = position_;
-    const char* bytes = static_cast<const char*>(data);
-    pending_.insert(pending_.end(), bytes, bytes + n);
+    const auto at = static_cast<std::size_t>(position_ - pending_offset_);
+    if (at + n > pending_.size()) pending_.resize(at + n);
+    std::memcpy(pending_.data() + at, data, n);
     position_ += n;
     size_ = std::max(size_, position_);
     return pending_.size() < buffer_size || flush();
