@@ -195,8 +195,8 @@ void remove_stale_temporaries(int directory_fd, const std::string& stem) {
 
 }  // namespace
 
-void write_atomically(const std::string& path, const std::string& where,
-                      const std::function<void(const ByteSink& write)>& produce) {
+void write_atomically_to_descriptor(const std::string& path, const std::string& where,
+                                    const std::function<void(const TemporaryFile& file)>& produce) {
   namespace fs = std::filesystem;
   const std::string target = final_target(path, where);
   const std::string through = target == path ? "" : " (the target of the symbolic link, " + target + ")";
@@ -263,17 +263,10 @@ void write_atomically(const std::string& path, const std::string& where,
       // A replaced file keeps its permissions (a private weights file stays private).
       if (::fchmod(fd.get(), existing.st_mode & 07777) != 0) fail("cannot copy the permissions of the existing file");
     }
-    produce([&](const void* data, std::uint64_t size) {
-      const char* p = static_cast<const char*>(data);
-      while (size > 0) {
-        std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, std::uint64_t{1} << 30));
-        ssize_t written = ::write(fd.get(), p, chunk);
-        if (written < 0 && errno == EINTR) continue;
-        if (written < 0) fail("write failed");
-        p += written;
-        size -= static_cast<std::uint64_t>(written);
-      }
-    });
+    produce(TemporaryFile{fd.get(), [&](const std::string& what, int error) {
+                            errno = error;
+                            fail(what);
+                          }});
     if (::fsync(fd.get()) != 0) fail("fsync failed");
     if (fd.close() != 0) fail("close failed");
     if (::renameat(dir.get(), temporary_name.c_str(), dir.get(), name.c_str()) != 0)
@@ -289,6 +282,23 @@ void write_atomically(const std::string& path, const std::string& where,
   if (can_list && ::fsync(dir.get()) != 0 && errno != EINVAL && errno != ENOTSUP)
     throw std::runtime_error(where + "the file was replaced, but flushing its directory '" + directory +
                              "' failed, so the change may not survive a power failure: " + std::strerror(errno));
+}
+
+void write_atomically(const std::string& path, const std::string& where,
+                      const std::function<void(const ByteSink& write)>& produce) {
+  write_atomically_to_descriptor(path, where, [&](const TemporaryFile& file) {
+    produce([&](const void* data, std::uint64_t size) {
+      const char* p = static_cast<const char*>(data);
+      while (size > 0) {
+        std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(size, std::uint64_t{1} << 30));
+        ssize_t written = ::write(file.fd, p, chunk);
+        if (written < 0 && errno == EINTR) continue;
+        if (written < 0) file.fail("write failed", errno);
+        p += written;
+        size -= static_cast<std::uint64_t>(written);
+      }
+    });
+  });
 }
 
 }  // namespace tg::io::detail

@@ -41,4 +41,18 @@ using ByteSink = std::function<void(const void* data, std::uint64_t size)>;
 void write_atomically(const std::string& path, const std::string& where,
                       const std::function<void(const ByteSink& write)>& produce);
 
+// The temporary file as write_atomically_to_descriptor hands it over: its open
+// descriptor (written at any offset, e.g. by libzip, which goes back to fill in
+// the local headers) and how to report a failed write.
+struct TemporaryFile {
+  int fd;
+  // Throws the std::runtime_error of a failed write: `where`, `what`, the
+  // temporary's name and strerror(error).
+  std::function<void(const std::string& what, int error)> fail;
+};
+
+// The same, for a producer that writes the temporary file itself.
+void write_atomically_to_descriptor(const std::string& path, const std::string& where,
+                                    const std::function<void(const TemporaryFile& file)>& produce);
+
 }  // namespace tg::io::detail

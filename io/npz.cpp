@@ -8,35 +8,24 @@
 // padded with spaces and a final '\n' so that the data starts at a multiple of
 // 64 bytes; then the raw data in C order.
 //
-// ZIP (PKWARE APPNOTE.TXT): per member a local header (signature 0x04034b50)
-// followed by the data; then the central directory, one entry per member
-// (0x02014b50) with its sizes, CRC-32 and the offset of its local header; then
-// the end-of-central-directory record (0x06054b50) with the directory's
-// offset, size and entry count. All integers are little-endian.
+// ZIP (PKWARE APPNOTE.TXT) is libzip's: io/npz_archive.cpp opens the archive
+// with it, and npz_write.cpp writes with it.
 //
-// The reader trusts nothing: every offset and length read from the file is
-// checked against the file's size before use, every allocation is bounded by
-// the file's size (times deflate's maximum ratio for compressed members), and
-// every member's CRC-32 is checked, before anything is returned.
+// The reader trusts nothing: libzip checks every offset and length against the
+// file and every local header against the central directory; every allocation
+// is bounded by the file's size (times deflate's maximum ratio for compressed
+// members), and every member's CRC-32 is checked, before anything is returned.
 #include "tapegrad/io/npz.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+
 #include <algorithm>
-#include <bit>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <functional>
 #include <limits>
-#include <memory>
-#include <mutex>
-#include <random>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -314,39 +303,6 @@ Tensor Reader::read_array(const Member& m, const std::string& array_name) {
   }
   in.finish();
   return tensor;
-}
-
-NamedArrays Reader::read_all() {
-  std::uint64_t directory_offset = 0;
-  std::vector<Member> members = read_central_directory(directory_offset);
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  for (Member& m : members) {
-    constexpr std::string_view suffix = ".npy";
-    if (m.name.size() < suffix.size() || std::string_view(m.name).substr(m.name.size() - suffix.size()) != suffix)
-      fail("member " + in_quotes(m.name) + " is not a .npy array (an npz archive holds NAME.npy members only)");
-    std::string name = m.name.substr(0, m.name.size() - suffix.size());
-    if (!seen.insert(name).second) fail("the array name " + in_quotes(name) + " appears twice");
-    names.push_back(std::move(name));
-    read_local_header(m, directory_offset);
-  }
-  // Members must not share bytes: otherwise a small file could describe the same
-  // data many times over and make the reader allocate far more than its size.
-  std::vector<const Member*> by_offset;
-  for (const Member& m : members) by_offset.push_back(&m);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const Member* a, const Member* b) { return a->local_offset < b->local_offset; });
-  for (std::size_t i = 1; i < by_offset.size(); ++i) {
-    const Member& a = *by_offset[i - 1];
-    const Member& b = *by_offset[i];
-    if (a.data_offset + a.compressed_size > b.local_offset)
-      fail("members " + in_quotes(a.name) + " and " + in_quotes(b.name) + " overlap: the file is corrupt");
-  }
-
-  NamedArrays arrays;
-  arrays.reserve(members.size());
-  for (std::size_t i = 0; i < members.size(); ++i) arrays.emplace_back(names[i], read_array(members[i], names[i]));
-  return arrays;
 }
 
 }  // namespace npz_reading

@@ -1,12 +1,12 @@
-// The NPY and ZIP formats as npz.cpp (reading) and npz_write.cpp (writing)
-// use them: constants, little-endian integers, CRC-32, the NPY header and the
-// small formatting helpers of error messages. Private to io/.
+// The NPY format and the few ZIP facts that npz.cpp (reading) and
+// npz_write.cpp (writing) need beside libzip, which handles the container:
+// constants, little-endian integers, the NPY header and the small formatting
+// helpers of error messages. Private to io/.
 #pragma once
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -34,8 +34,6 @@ namespace tg::io::npz_format {
 // The NPY data is written and read as the host's bytes; both formats are little-endian.
 static_assert(std::endian::native == std::endian::little, "tapegrad's npz code assumes a little-endian host");
 
-inline constexpr std::uint32_t local_header_signature = 0x04034b50;
-inline constexpr std::uint32_t central_header_signature = 0x02014b50;
 inline constexpr std::uint32_t end_of_central_directory_signature = 0x06054b50;
 inline constexpr std::size_t local_header_size = 30;
 inline constexpr std::size_t central_header_size = 46;
@@ -64,16 +62,9 @@ inline std::uint32_t get_u32(const unsigned char* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
          (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
 }
-inline std::uint64_t get_u64(const unsigned char* p) {
-  return static_cast<std::uint64_t>(get_u32(p)) | (static_cast<std::uint64_t>(get_u32(p + 4)) << 32);
-}
 inline void put_u16(std::string& out, std::uint64_t v) {
   out.push_back(static_cast<char>(v & 0xFF));
   out.push_back(static_cast<char>((v >> 8) & 0xFF));
-}
-inline void put_u32(std::string& out, std::uint64_t v) {
-  put_u16(out, v & 0xFFFF);
-  put_u16(out, (v >> 16) & 0xFFFF);
 }
 
 // The length of the UTF-8 sequence starting at p (at most `available` bytes),
@@ -163,11 +154,6 @@ inline std::string hex32(std::uint32_t v) {
   return out;
 }
 
-
-inline std::uint32_t crc32_of(std::uint32_t crc, const void* data, std::size_t size) {
-  if (size == 0) return crc;
-  return static_cast<std::uint32_t>(::crc32_z(crc, static_cast<const Bytef*>(data), size));
-}
 
 inline const char* npy_descr(DType dtype) {
   switch (dtype) {

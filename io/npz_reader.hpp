@@ -1,10 +1,10 @@
 // The .npz reader's pieces shared by io/npz.cpp (the NPY arrays, the entry
-// points) and io/npz_archive.cpp (the ZIP container: the central directory,
-// local headers, stored and deflated members with their CRC-32). Private to io/.
+// points) and io/npz_archive.cpp (the ZIP container, read by libzip: the
+// archive opened and checked, its members listed and streamed). Private to io/.
 #pragma once
 
 #include <unistd.h>
-#include <zlib.h>
+#include <zip.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -74,26 +74,25 @@ class FileSource final : public Source {
 
 // ---- reading: the archive -------------------------------------------------------
 
+// One member as libzip's central directory gives it (checked against its local
+// header: the archive is opened with ZIP_CHECKCONS).
 struct Member {
   std::string name;  // as in the archive, e.g. "dense/kernel.npy"
-  std::uint16_t flags = 0;
+  zip_uint64_t index = 0;
   std::uint16_t method = 0;
   std::uint32_t crc = 0;
   std::uint64_t compressed_size = 0;
   std::uint64_t size = 0;  // uncompressed
-  std::uint64_t local_offset = 0;
-  std::uint64_t data_offset = 0;  // filled in from the local header
 };
 
 class Reader;
 
-// The uncompressed bytes of one member, read front to back, with their CRC-32.
+// The uncompressed bytes of one member, read front to back through libzip,
+// which checks its CRC-32 when the last byte has been read.
 class MemberStream {
  public:
   MemberStream(const Reader& reader, const Member& member);
-  ~MemberStream() {
-    if (inflating_) inflateEnd(&zs_);
-  }
+  ~MemberStream();
   MemberStream(const MemberStream&) = delete;
   MemberStream& operator=(const MemberStream&) = delete;
 
@@ -104,23 +103,37 @@ class MemberStream {
   void finish();
 
  private:
-  std::size_t inflate_into(unsigned char* out, std::size_t n);
+  // Up to n bytes; fewer only at the end of the member's data.
+  std::uint64_t read_some(void* out, std::uint64_t n);
 
   const Reader& reader_;
   const Member& member_;
+  zip_file_t* file_ = nullptr;
   std::uint64_t produced_ = 0;
-  std::uint32_t crc_ = 0;
-  // deflate only
-  bool inflating_ = false;
-  bool stream_ended_ = false;
-  z_stream zs_{};
-  std::uint64_t compressed_read_ = 0;
-  std::vector<unsigned char> input_;
+};
+
+// libzip's view of a Source: the callback of zip_source_function_create
+// (npz_archive.cpp) reads through it. A Source's own read error is kept here
+// whole, so that the message says the offset and errno rather than libzip's
+// "Read error".
+struct SourceState {
+  const Source* source = nullptr;
+  std::uint64_t size = 0;  // libzip sees [0, size): up to the end of the end record and its comment
+  std::uint64_t position = 0;
+  // libzip reads headers a few bytes at a time: small reads are served from
+  // the bytes at [cached_offset, cached_offset + cache.size()).
+  std::vector<unsigned char> cache;
+  std::uint64_t cached_offset = 0;
+  zip_error_t error{};
+  std::string failure;
 };
 
 class Reader {
  public:
-  Reader(const Source& source, std::string file) : source_(source), file_(std::move(file)) {}
+  Reader(const Source& source, std::string file);
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
 
   NamedArrays read_all();
 
@@ -128,15 +141,23 @@ class Reader {
   [[noreturn]] void fail_array(const std::string& array_name, const std::string& what) const {
     fail("array " + in_quotes(array_name) + ": " + what);
   }
-  const Source& source() const { return source_; }
+  // A libzip error while reading member `member` (empty: the archive itself), as a message.
+  [[noreturn]] void fail_libzip(const zip_error_t& error, const Member* member) const;
+  zip_t* archive() const { return archive_; }
 
  private:
-  std::vector<Member> read_central_directory(std::uint64_t& directory_offset);
-  void read_local_header(Member& member, std::uint64_t directory_offset);
+  // Where the archive ends for libzip, and where its members' data must end.
+  void find_end_record();
+  zip_t* open(int flags);
+  std::vector<Member> list_members();
+  void check_names(const std::vector<Member>& members, std::vector<std::string>& names) const;
   Tensor read_array(const Member& member, const std::string& array_name);
 
   const Source& source_;
   std::string file_;
+  SourceState state_;
+  std::uint64_t data_end_ = 0;  // the central directory's offset: members lie before it
+  zip_t* archive_ = nullptr;
 };
 
 }  // namespace tg::io::npz_reading

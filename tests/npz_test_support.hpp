@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -140,13 +141,8 @@ inline std::string load_error_from_memory(const std::string& bytes) {
 
 // ---- an independent zip and npy writer, to craft files save_npz never writes ----
 
-inline std::uint32_t crc32_bitwise(const std::string& data) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char byte : data) {
-    crc ^= byte;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
+inline std::uint32_t crc32_of(const std::string& data) {
+  return static_cast<std::uint32_t>(::crc32_z(0, reinterpret_cast<const Bytef*>(data.data()), data.size()));
 }
 
 inline void put16(std::string& out, std::uint32_t v) {
@@ -178,7 +174,7 @@ inline std::string make_zip(const std::vector<ZipEntry>& entries) {
       continue;
     }
     offsets.push_back(static_cast<std::uint32_t>(out.size()));
-    auto crc = static_cast<std::uint32_t>(e.crc >= 0 ? e.crc : crc32_bitwise(e.data));
+    auto crc = static_cast<std::uint32_t>(e.crc >= 0 ? e.crc : crc32_of(e.data));
     auto size = static_cast<std::uint32_t>(e.size >= 0 ? e.size : static_cast<std::int64_t>(e.data.size()));
     put32(out, 0x04034b50);
     put16(out, 20);
@@ -197,7 +193,7 @@ inline std::string make_zip(const std::vector<ZipEntry>& entries) {
   std::string directory;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = entries[i];
-    auto crc = static_cast<std::uint32_t>(e.crc >= 0 ? e.crc : crc32_bitwise(e.data));
+    auto crc = static_cast<std::uint32_t>(e.crc >= 0 ? e.crc : crc32_of(e.data));
     auto size = static_cast<std::uint32_t>(e.size >= 0 ? e.size : static_cast<std::int64_t>(e.data.size()));
     put32(directory, 0x02014b50);
     put16(directory, 20);

@@ -314,6 +314,24 @@ TEST_CASE("npz: the most arrays save_npz writes (65535), load_npz reads; one mor
   CHECK(!fs::exists(dir.file("too_many.npz")));
 }
 
+TEST_CASE("npz: reads a numpy.savez file of 65536 arrays, which needs zip64 (when /usr/bin/python3 has numpy)") {
+  // libzip reads the zip64 end record that Python's zipfile writes past 65535 members.
+  if (!have_numpy()) {
+    MESSAGE("skipped: /usr/bin/python3 with numpy is not available (Debian: apt-get install python3-numpy)");
+    return;
+  }
+  TempDir dir;
+  const std::string path = dir.file("zip64.npz");
+  const std::string command = "/usr/bin/python3 -c \"import numpy as np, sys; "
+                              "np.savez(sys.argv[1], **{'a%d' % i: np.float32(i) for i in range(65536)})\" '" +
+                              path + "'";
+  REQUIRE(std::system(command.c_str()) == 0);
+  const NamedArrays arrays = tg::io::load_npz(path);
+  REQUIRE(arrays.size() == 65536);
+  CHECK(arrays.back().first == "a65535");
+  CHECK(arrays.back().second.to_vector<float>() == std::vector<float>{65535});
+}
+
 TEST_CASE("npz: numpy reads every file save_npz writes: every dtype, 0-d, empty, UTF-8 names, 65535 arrays") {
   if (!have_numpy()) {
     MESSAGE("skipped: /usr/bin/python3 with numpy is not available (Debian: apt-get install python3-numpy)");
