@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "fused.hpp"
+#include "kernels/lanes.hpp"
 #include "support.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/reduce.hpp"
@@ -12,6 +14,7 @@ namespace tg {
 
 using detail::check_float;
 using detail::map_unary;
+using detail::record_fused;
 
 namespace {
 
@@ -27,17 +30,6 @@ T stable_sigmoid(T v) {
 template <class T>
 T stable_softplus(T v) {
   return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
-}
-
-// Views x as (outer, n, inner) around `axis` and calls f(row pointer, n, stride) for each lane.
-template <class T, class F>
-void for_each_lane(const Shape& shape, int axis, F f) {
-  std::int64_t outer = 1, inner = 1;
-  for (int d = 0; d < axis; ++d) outer *= shape[d];
-  for (int d = axis + 1; d < shape.rank(); ++d) inner *= shape[d];
-  const std::int64_t n = shape[axis];
-  for (std::int64_t o = 0; o < outer; ++o)
-    for (std::int64_t i = 0; i < inner; ++i) f(o * n * inner + i, n, inner);
 }
 
 // The axis of softmax and log_softmax, normalized, for a floating x of rank >= 1.
@@ -68,7 +60,7 @@ Tensor softmax_lanes(const Tensor& x, int a, Body body) {
     using T = decltype(tag);
     const T* in = x.data<T>();
     T* o = out.data<T>();
-    for_each_lane<T>(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
+    kernels::for_each_lane(x.shape(), a, [&](std::int64_t base, std::int64_t n, std::int64_t stride) {
       body(in + base, o + base, n, stride, softmax_shift(in + base, n, stride));
     });
   });
@@ -77,25 +69,27 @@ Tensor softmax_lanes(const Tensor& x, int a, Body body) {
 
 }  // namespace
 
+// relu(x) = max(x, 0), a NaN kept as NaN (as PyTorch's relu and
+// numpy.maximum(x, 0)) rather than becoming 0. VJP: dx = g [x > 0], so 0 at
+// the kink x = 0 and for a NaN x. Fused only in its backward (one pass instead
+// of a mask and a product); the composed backward mul(g, greater(x, 0)) has a
+// mask whose own derivative is 0.
 Tensor relu(const Tensor& x) {
-  // NaN propagates (as PyTorch's relu and numpy.maximum(x, 0)), rather than becoming 0.
   Tensor out = map_unary("relu", x, [](auto v) { return v > 0 || std::isnan(v) ? v : decltype(v)(0); });
   if (is_recording())
-    record_op("relu", {x}, out, [x](const Tensor& g, BackwardContext& ctx) {
-      if (is_recording()) {  // a differentiable form for higher derivatives
-        ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0))));
-        return;
-      }
-      // One pass: g where x > 0, else 0 (0 for a NaN x too, as the mask above).
-      Tensor dx = Tensor::empty(x.shape(), x.dtype());
-      dispatch_float(x.dtype(), [&](auto tag) {
-        using T = decltype(tag);
-        const T* px = x.data<T>();
-        const T* pg = g.data<T>();
-        detail::map_index(x.numel(), dx.data<T>(), [px, pg](std::int64_t i) { return px[i] > T(0) ? pg[i] : T(0); });
-      });
-      ctx.add(0, dx);
-    });
+    record_fused(
+        "relu", {x}, out,
+        [x](const Tensor& g, BackwardContext& ctx) {
+          Tensor dx = Tensor::empty(x.shape(), x.dtype());
+          dispatch_float(x.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* px = x.data<T>();
+            const T* pg = g.data<T>();
+            kernels::map_index(x.numel(), dx.data<T>(), [px, pg](std::int64_t i) { return px[i] > T(0) ? pg[i] : T(0); });
+          });
+          ctx.add(0, dx);
+        },
+        [x](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, greater(x, scalar_like(x, 0.0)))); });
   return out;
 }
 

@@ -1,7 +1,6 @@
 // Helpers the cosine family's files share (ops/cosine.cpp, ops/cosine_matrix.cpp). Not installed.
 #pragma once
 
-#include <functional>
 #include <vector>
 
 #include "tapegrad/autodiff/tensor.hpp"
@@ -25,11 +24,5 @@ struct CosineArguments {
   int axis;
 };
 CosineArguments check_cosine_arguments(const Tensor& x1, const Tensor& x2, int axis, double eps);
-
-// The backward of a fused op while an outer tape records: the gradient of the
-// composed oracle, computed on a tape of its own so that the outer tape sees
-// differentiable ops. Second and higher derivatives are then exact.
-std::vector<Tensor> composed_vjp(const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                                 const std::vector<Tensor>& inputs, const Tensor& g);
 
 }  // namespace tg::detail

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "fused.hpp"
 #include "support.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
@@ -82,10 +83,12 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   if (is_recording() && a.id() == b.id()) {
     // x * x: one gradient 2 g x instead of g x twice and their sum (two fewer
     // passes over the data); recorded as a "mul" all the same.
-    record_op("mul", {a, b}, out, [a](const Tensor& g, BackwardContext& ctx) {
-      if (is_recording()) ctx.add(0, mul(g, a) * 2.0);
-      else ctx.add(0, binary("mul", g, a, [](auto u, auto v) { return decltype(u)(2) * u * v; }));
-    });
+    detail::record_fused(
+        "mul", {a, b}, out,
+        [a](const Tensor& g, BackwardContext& ctx) {
+          ctx.add(0, binary("mul", g, a, [](auto u, auto v) { return decltype(u)(2) * u * v; }));
+        },
+        [a](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, a) * 2.0); });
     return out;
   }
   if (is_recording())

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 
-#include "blas.hpp"
+#include "fused.hpp"
+#include "kernels/blas.hpp"
+#include "kernels/dense.hpp"
+#include "kernels/small_gemm.hpp"
 #include "support.hpp"
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/elementwise.hpp"
@@ -14,52 +17,6 @@
 namespace tg {
 
 namespace {
-
-// Row-major gemm with packed operands: c = op(a) op(b) + beta c (ops/blas.hpp runs it).
-template <class T>
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
-          T beta = T(0)) {
-  detail::gemm(ta, tb, m, n, k, T(1), a, ta ? m : k, b, tb ? k : n, beta, c, n);
-}
-
-// Products of at most this many multiply-adds, in batches, skip BLAS.
-constexpr std::int64_t kTinyProduct = 4096;
-
-// c = op(a) op(b) by loops whose innermost runs over contiguous memory where
-// the layout allows (float accumulation, as BLAS): rows of a against rows of b
-// (dot products) for b transposed, and rows of b scaled into rows of c otherwise.
-template <class T>
-void tiny_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c) {
-  if (!ta && tb) {
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T* __restrict x = a + i * k;
-        const T* __restrict y = b + j * k;
-        T acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (std::int64_t p = 0; p < k; ++p) acc += x[p] * y[p];
-        c[i * n + j] = acc;
-      }
-    return;
-  }
-  std::fill(c, c + m * n, T(0));
-  if (!tb) {  // c[i, :] += op(a)[i, p] b[p, :]
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t p = 0; p < k; ++p) {
-        const T s = ta ? a[p * m + i] : a[i * k + p];
-        const T* __restrict y = b + p * n;
-        T* __restrict z = c + i * n;
-        for (std::int64_t j = 0; j < n; ++j) z[j] += s * y[j];
-      }
-    return;
-  }
-  for (std::int64_t i = 0; i < m; ++i)  // both transposed: a[p, i] b[j, p]
-    for (std::int64_t j = 0; j < n; ++j) {
-      T acc = 0;
-      for (std::int64_t p = 0; p < k; ++p) acc += a[p * m + i] * b[j * k + p];
-      c[i * n + j] = acc;
-    }
-}
 
 Shape batch_of(const Shape& s) {
   Shape b;
@@ -109,19 +66,19 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
     }
     const std::int64_t size_a = m * k, size_b = k * n, size_c = m * n;
     if (batch.rank() == 0) {
-      gemm(transpose_a, transpose_b, m, n, k, pa, pb, pc);
+      kernels::gemm_packed(transpose_a, transpose_b, m, n, k, pa, pb, pc);
       return;
     }
-    if (size_c * k <= kTinyProduct) {
+    if (size_c * k <= kernels::kTinyProduct) {
       // Many tiny products (Keras's Dot on (batch, 1, d) and (batch, K, d), say):
       // a BLAS call each would cost more in call overhead than in arithmetic.
       detail::for_each_broadcast<2>(batch, strides, [&](std::int64_t i, const std::int64_t* offs) {
-        tiny_gemm(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
+        kernels::tiny_gemm(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
       });
       return;
     }
     detail::for_each_broadcast<2>(batch, strides, [&](std::int64_t i, const std::int64_t* offs) {
-      gemm(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
+      kernels::gemm_packed(transpose_a, transpose_b, m, n, k, pa + offs[0] * size_a, pb + offs[1] * size_b, pc + i * size_c);
     });
   });
   if (is_recording())
@@ -139,6 +96,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   return out;
 }
 
+// out = x @ W + b, then relu when asked. With gp = g [out > 0] under relu (g
+// itself without): dx = gp W^T, dW = x^T gp, db = the sum of gp over the rows.
+// The bias rows are the product's starting value (BLAS beta = 1); with in = 0
+// the output is the bias (or 0); a NaN propagates through relu, as in relu().
+// The kernel backward forms gp and db in one pass; the composed one masks with
+// mul(g, greater(out, 0)), a mask whose own derivative is 0.
 Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool relu) {
   detail::check_same_float("dense", x, kernel);
   if (bias.defined()) detail::check_same_float("dense", x, bias);
@@ -158,58 +121,41 @@ Tensor dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, bool rel
       for (std::int64_t i = 0; i < m; ++i) std::copy(bias.data<T>(), bias.data<T>() + n, pc + i * n);
     else if (k == 0)
       std::fill(pc, pc + m * n, T(0));
-    if (k > 0) gemm(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
+    if (k > 0) kernels::gemm_packed(false, false, m, n, k, x.data<T>(), kernel.data<T>(), pc, bias.defined() ? T(1) : T(0));
     // NaN propagates, as in relu().
     if (relu)
-      detail::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });
+      kernels::map_index(m * n, pc, [pc](std::int64_t i) { return pc[i] > T(0) || pc[i] != pc[i] ? pc[i] : T(0); });
   });
   if (is_recording()) {
     std::vector<Tensor> inputs{x, kernel};
     if (bias.defined()) inputs.push_back(bias);
     const bool has_bias = bias.defined();
-    record_op("dense", inputs, out, [x, kernel, out, relu, has_bias](const Tensor& g, BackwardContext& ctx) {
-      // The gradient before relu: g where the output is positive (relu(v) > 0
-      // exactly when v > 0), else 0. The mask's own derivative is 0, so while
-      // a tape records, these differentiable ops give exact higher derivatives.
-      Tensor gp = g;
-      if (is_recording()) {
-        if (relu) gp = mul(g, greater(out, scalar_like(out, 0.0)));
-        if (has_bias && ctx.needs(2)) ctx.add(2, sum(gp, {0}));
-      } else if (relu || (has_bias && ctx.needs(2))) {
-        // One pass: the masked gradient and the bias gradient (column sums in double).
-        const std::int64_t rows = out.dim(0), n = out.dim(1);
-        if (relu) gp = Tensor::empty(out.shape(), out.dtype());
-        Tensor db = has_bias && ctx.needs(2) ? Tensor::empty(Shape{n}, out.dtype()) : Tensor();
-        dispatch_float(out.dtype(), [&](auto tag) {
-          using T = decltype(tag);
-          const T* po = out.data<T>();
-          const T* pg = g.data<T>();
-          T* pm = gp.data<T>();
-          std::vector<double> column(static_cast<std::size_t>(db.defined() ? n : 0), 0.0);
-          // Split by columns: each column's sum runs over the rows in order, on any number of threads.
-          const std::int64_t grain = std::max<std::int64_t>(16, detail::kElementwiseGrain / std::max<std::int64_t>(rows, 1));
-          detail::parallel_for(n, grain, [&](std::int64_t lo, std::int64_t hi) {
-            for (std::int64_t r = 0; r < rows; ++r) {
-              const T* __restrict orow = po + r * n;
-              const T* __restrict grow = pg + r * n;
-              T* __restrict mrow = pm + r * n;
-              if (relu)
-                for (std::int64_t c = lo; c < hi; ++c) mrow[c] = orow[c] > T(0) ? grow[c] : T(0);
-              if (db.defined()) {
-                double* __restrict acc = column.data();
-                const T* __restrict src = relu ? mrow : grow;
-                for (std::int64_t c = lo; c < hi; ++c) acc[c] += static_cast<double>(src[c]);
-              }
-            }
-          });
-          if (db.defined())
-            for (std::int64_t c = 0; c < n; ++c) db.data<T>()[c] = static_cast<T>(column[static_cast<std::size_t>(c)]);
-        });
-        if (db.defined()) ctx.add(2, db);
-      }
+    // Both backwards end with the two products, from gp, the gradient before relu.
+    auto products = [x, kernel](const Tensor& gp, BackwardContext& ctx) {
       if (ctx.needs(0)) ctx.add(0, matmul(gp, kernel, false, true));
       if (ctx.needs(1)) ctx.add(1, matmul(x, gp, true, false));
-    });
+    };
+    detail::record_fused(
+        "dense", std::move(inputs), out,
+        [out, relu, has_bias, products](const Tensor& g, BackwardContext& ctx) {
+          Tensor gp = g;
+          if (relu || (has_bias && ctx.needs(2))) {
+            if (relu) gp = Tensor::empty(out.shape(), out.dtype());
+            Tensor db = has_bias && ctx.needs(2) ? Tensor::empty(Shape{out.dim(1)}, out.dtype()) : Tensor();
+            dispatch_float(out.dtype(), [&](auto tag) {
+              using T = decltype(tag);
+              kernels::dense_mask_and_bias_grad(out.data<T>(), g.data<T>(), gp.data<T>(), out.dim(0), out.dim(1), relu,
+                                                db.defined() ? db.data<T>() : nullptr);
+            });
+            if (db.defined()) ctx.add(2, db);
+          }
+          products(gp, ctx);
+        },
+        [out, relu, has_bias, products](const Tensor& g, BackwardContext& ctx) {
+          Tensor gp = relu ? mul(g, greater(out, scalar_like(out, 0.0))) : g;
+          if (has_bias && ctx.needs(2)) ctx.add(2, sum(gp, {0}));
+          products(gp, ctx);
+        });
   }
   return out;
 }

@@ -66,7 +66,7 @@ Tensor strided_copy(const Tensor& x, const Shape& out_shape, const std::vector<s
     const T* in = static_cast<const T*>(x.raw_data());
     T* o = static_cast<T*>(out.raw_data());
     if (x.numel() == 1) {  // a broadcast scalar (the gradient of a sum): a fill
-      detail::map_index(out_shape.numel(), o, [v = in[0]](std::int64_t) { return v; });
+      kernels::map_index(out_shape.numel(), o, [v = in[0]](std::int64_t) { return v; });
       return;
     }
     detail::for_each_broadcast<1>(out_shape, s, [&](std::int64_t i, const std::int64_t* offs) { o[i] = in[offs[0]]; });

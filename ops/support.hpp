@@ -16,7 +16,7 @@
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 #include "tapegrad/autodiff/threads.hpp"
-#include "streaming.hpp"
+#include "kernels/map.hpp"
 
 namespace tg::detail {
 
@@ -53,15 +53,6 @@ inline int normalize_axis(const char* op, int axis, const Shape& shape) {
     throw std::out_of_range(std::string(op) + ": axis " + std::to_string(axis) + " out of range for shape " +
                             shape.str() + " (" + axis_range(rank) + ")");
   return a;
-}
-
-// v clamped to [lo, hi] with a NaN kept as NaN. std::min(hi, std::max(lo, v))
-// turns a NaN into lo (std::max(lo, NaN) compares false and returns lo), which
-// hides a diverged input behind a finite result. The same cost: compilers emit
-// one maxsd/minsd each for these comparisons too.
-template <class T>
-inline T clamp_keep_nan(T v, T lo, T hi) {
-  return v < lo ? lo : (v > hi ? hi : v);
 }
 
 // The position of a new axis inserted into `shape` (expand_dims, stack):
@@ -156,35 +147,8 @@ void for_each_broadcast(const Shape& out, const std::vector<std::int64_t> (&stri
   }
 }
 
-// out[i] = f(i) for i in [0, n), split over the threads; outputs larger than
-// the caches are streamed (ops/streaming.hpp). f must be a pure function of i.
-// Each range works on its own copy of f: values f captured by copy then live
-// in a local whose address never escapes, so the compiler knows a store to
-// out[i] cannot change them and keeps them in registers.
-// The loop is compiled once per f (not inlined into both paths): the ops
-// instantiate it for every dtype and broadcast case, and two copies doubled
-// the compile time of ops/elementwise.cpp.
-template <class U, class F>
-void map_index(std::int64_t n, U* out, const F& f) {
-  [[maybe_unused]] const bool stream = worth_streaming(static_cast<std::size_t>(n) * sizeof(U));
-  parallel_for(n, kElementwiseGrain, [&](std::int64_t lo, std::int64_t hi) {
-    const F g = f;
-    // dst[0, k1 - k0) = f(k0 .. k1)
-    auto fill = [&g](std::int64_t k0, std::int64_t k1, U* __restrict dst) __attribute__((noinline)) {
-      for (std::int64_t i = k0; i < k1; ++i) dst[i - k0] = g(i);
-    };
-    if constexpr (std::is_floating_point_v<U>) {  // int64 results are never that large in practice
-      if (stream) {
-        write_streamed(out, lo, hi, fill);
-        return;
-      }
-    }
-    fill(lo, hi, out + lo);
-  });
-}
-
 // y = f(x) elementwise for a floating x (elementwise and activation ops); f is
-// a generic lambda over the element type. map_index's threads and streaming
+// a generic lambda over the element type. kernels::map_index's threads and streaming
 // stores; each value depends on its element alone, so the split changes nothing.
 template <class F>
 Tensor map_unary(const char* op, const Tensor& x, F f) {
@@ -193,7 +157,7 @@ Tensor map_unary(const char* op, const Tensor& x, F f) {
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = x.data<T>();
-    map_index(x.numel(), out.data<T>(), [in, f](std::int64_t i) { return f(in[i]); });
+    kernels::map_index(x.numel(), out.data<T>(), [in, f](std::int64_t i) { return f(in[i]); });
   });
   return out;
 }
@@ -203,15 +167,15 @@ template <class T, class U, class F>
 void broadcast_binary(const T* a, const Shape& sa, const T* b, const Shape& sb, U* out, const Shape& so, F f) {
   const std::int64_t n = so.numel();
   if (sa == so && sb == so) {
-    map_index(n, out, [&](std::int64_t i) { return f(a[i], b[i]); });
+    kernels::map_index(n, out, [&](std::int64_t i) { return f(a[i], b[i]); });
   } else if (sa == so && sb.numel() == 1) {
     // The scalar is copied into the lambda: reached through a reference, it
     // could alias out[i] (same type), so the compiler would reload it after
     // every store and not vectorize (relu's backward mask, greater(x, 0), ran
-    // as a branchy scalar loop: a third of W4's time).
-    map_index(n, out, [&, bv = b[0]](std::int64_t i) { return f(a[i], bv); });
+    // as a branchy scalar loop).
+    kernels::map_index(n, out, [&, bv = b[0]](std::int64_t i) { return f(a[i], bv); });
   } else if (sb == so && sa.numel() == 1) {
-    map_index(n, out, [&, av = a[0]](std::int64_t i) { return f(av, b[i]); });
+    kernels::map_index(n, out, [&, av = a[0]](std::int64_t i) { return f(av, b[i]); });
   } else {
     const std::vector<std::int64_t> strides[2] = {broadcast_strides(sa, so), broadcast_strides(sb, so)};
     for_each_broadcast<2>(so, strides, [&](std::int64_t o, const std::int64_t* offs) { out[o] = f(a[offs[0]], b[offs[1]]); });

@@ -3,6 +3,8 @@
 # folders of its own layer or below (docs/design.md, "Layering"):
 #
 #   1 autodiff                      tensor, tape
+#   1.5 kernels (ops/kernels)       loops, threads, BLAS; of the library only
+#                                   autodiff's allocator, threads and shape
 #   2 ops, io                       io uses only autodiff
 #   3 checks, data                  gradcheck over ops; data over io and autodiff
 #   4 layers, losses, optimizers
@@ -28,20 +30,34 @@ root=${1:-$(dirname "$0")/..}
 root=$(cd "$root" && pwd) || exit 2
 exceptions_file="$root/scripts/include_exceptions.txt"
 
+# Layers are compared as ranks, ten times the layer number, so that kernels/
+# fits between autodiff/ and ops/.
 declare -A layer=(
-  [autodiff]=1
-  [ops]=2 [io]=2
-  [checks]=3 [data]=3
-  [layers]=4 [losses]=4 [optimizers]=4
-  [models]=5
+  [autodiff]=10
+  [kernels]=15
+  [ops]=20 [io]=20
+  [checks]=30 [data]=30
+  [layers]=40 [losses]=40 [optimizers]=40
+  [models]=50
 )
+# Folders that live inside another one's directory: ops/kernels/ is private
+# to ops/ (ops/ includes it, nothing else may), below it in the layering.
+declare -A folder_path=([kernels]=ops/kernels)
+# The kernels know nothing about tensors or tapes: of the library's headers they
+# include only these (and their own).
+kernels_may_include=" tapegrad/autodiff/allocator.hpp tapegrad/autodiff/shape.hpp tapegrad/autodiff/threads.hpp "
+# "layer 2 (ops)" for a rank of 20, "layer 1.5 (kernels)" for 15.
+layer_name() {
+  local rank=${layer[$1]}
+  if ((rank % 10 == 0)); then echo "layer $((rank / 10)) ($1)"; else echo "layer $((rank / 10)).$((rank % 10)) ($1)"; fi
+}
 # The umbrella headers include/tapegrad/NAME.hpp: NAME's layer; tapegrad.hpp
 # is the whole API, above every library folder (for users only).
 declare -A umbrella=(
   [xtensor]=autodiff [ops]=ops [layers]=layers [losses]=losses [optimizers]=optimizers [models]=models
   [tapegrad]=users
 )
-layer[users]=6
+layer[users]=60
 # Folders of the tree that are not library code.
 not_library=" examples bench tests fuzz scripts docs cmake include build "
 
@@ -70,7 +86,7 @@ for dir in "$root"/*/ "$root"/include/tapegrad/*/; do
   name=$(basename "$dir")
   [[ $dir != "$root"/include/tapegrad/* && $not_library == *" $name "* ]] && continue
   [[ $name == .* || $name == build* ]] && continue
-  if [[ -z ${layer[$name]:-} ]] && find "$dir" -name '*.cpp' -o -name '*.hpp' -o -name '*.h' | grep -q .; then
+  if [[ -z ${layer[$name]:-} || -n ${folder_path[$name]:-} ]] && find "$dir" -name '*.cpp' -o -name '*.hpp' -o -name '*.h' | grep -q .; then
     echo "${dir#"$root"/}: a library folder with no layer in scripts/check_includes.sh"
     status=1
   fi
@@ -80,14 +96,15 @@ done
 folder_of() {
   local rel=${1#"$root"/}
   case $rel in
+    ops/kernels/*) echo kernels ;;
     include/tapegrad/*/*) rel=${rel#include/tapegrad/}; [[ -n ${layer[${rel%%/*}]:-} ]] && echo "${rel%%/*}" ;;
     include/tapegrad/*.hpp) rel=${rel#include/tapegrad/}; echo "${umbrella[${rel%.hpp}]:-}" ;;
-    */*) [[ -n ${layer[${rel%%/*}]:-} ]] && echo "${rel%%/*}" ;;
+    */*) [[ -n ${layer[${rel%%/*}]:-} && -z ${folder_path[${rel%%/*}]:-} ]] && echo "${rel%%/*}" ;;
   esac
 }
 
 dirs=("$root/include/tapegrad")
-for name in "${!layer[@]}"; do [[ -d $root/$name ]] && dirs+=("$root/$name"); done
+for name in "${!layer[@]}"; do [[ -z ${folder_path[$name]:-} && -d $root/$name ]] && dirs+=("$root/$name"); done
 checked=0
 while IFS= read -r -d '' file; do
   rel=${file#"$root"/}
@@ -99,7 +116,7 @@ while IFS= read -r -d '' file; do
   case $rel in
     include/tapegrad/*/*) home="$root/include/tapegrad/$from" ;;
     include/tapegrad/*) home="$root/include/tapegrad" ;;
-    *) home="$root/$from" ;;
+    *) home="$root/${folder_path[$from]:-$from}" ;;
   esac
   while IFS=: read -r line text; do
     [[ $text =~ \#[[:space:]]*include[[:space:]]*\"([^\"]+)\" ]] || continue
@@ -110,16 +127,20 @@ while IFS= read -r -d '' file; do
       if [[ -z $to ]]; then
         problem="includes \"$inc\", a header of no known layer"
       elif ((layer[$to] > layer[$from])); then
-        problem="includes \"$inc\": layer ${layer[$to]} ($to) from layer ${layer[$from]} ($from)"
+        problem="includes \"$inc\": $(layer_name "$to") from $(layer_name "$from")"
+      elif [[ $from == kernels && $kernels_may_include != *" $inc "* ]]; then
+        problem="includes \"$inc\": kernels/ knows no tensors or tapes (allowed:${kernels_may_include% })"
       fi
     else
       target=$(realpath -m "$(dirname "$file")/$inc")
       if [[ $target != "$home"/* ]]; then
         to=$(folder_of "$target")
-        if [[ $target == "$root"/include/tapegrad/* && -n $to ]] && ((layer[$to] <= layer[$from])); then
+        if [[ $from == kernels && $target == "$root"/include/* && $kernels_may_include != *" ${target#"$root"/include/} "* ]]; then
+          problem="includes \"$inc\": kernels/ knows no tensors or tapes (allowed:${kernels_may_include% })"
+        elif [[ $target == "$root"/include/tapegrad/* && -n $to ]] && ((layer[$to] <= layer[$from])); then
           : # a public header of a lower layer reached by a relative path
         elif [[ -n $to ]] && ((layer[$to] > layer[$from])); then
-          problem="includes \"$inc\": layer ${layer[$to]} ($to) from layer ${layer[$from]} ($from)"
+          problem="includes \"$inc\": $(layer_name "$to") from $(layer_name "$from")"
         elif [[ $to == "$from" ]]; then
           problem="includes \"$inc\", a private header of $from/, from a public header (it is not installed)"
         else

@@ -1,19 +1,15 @@
 // BLAS products and their threads.
 //
-// Three rules, each from a measurement:
+// Three rules, each from a measurement (bench/RESULTS.md, "Moved from comments"):
 // - Products below 1e7 multiply-adds (some 100 us of work) run on one OpenBLAS
 //   thread: OpenBLAS splits from about 2.6e5 on, and waking its second thread
-//   cost more than it saved (the Siamese benchmark's 128 x 128 x 128 products
-//   made an epoch 10-15% slower on 2 threads than on 1). Cutting them in
-//   pieces on tapegrad's pool is worse still: with this threshold at 1e6, the
-//   Siamese epoch at 2 threads went from 67 to 190-230 ms.
+//   cost more than it saved on the Siamese benchmark's 128 x 128 x 128
+//   products. Cutting them in pieces on tapegrad's pool is worse still.
 // - Larger products are cut in pieces run on tapegrad's own pool, each on one
 //   OpenBLAS thread, rather than handed to OpenBLAS's threads. After a
 //   product OpenBLAS's workers keep spinning (sched_yield) for a while, and the
-//   ops that follow on tapegrad's pool then share the cores with them: on 2
-//   cores the similarity-matrix benchmark spent a third of its samples in the
-//   scheduler and its elementwise passes did not run any faster on 2 threads
-//   than on 1. With one pool there is one thread per core.
+//   ops that follow on tapegrad's pool then share the cores with them. With
+//   one pool there is one thread per core.
 // - The OpenBLAS thread count is process-wide: it is set to 1 around a call
 //   and restored after. A product another thread runs meanwhile may run on
 //   fewer threads: slower, never wrong.
@@ -31,7 +27,7 @@
 
 #include "tapegrad/autodiff/threads.hpp"
 
-namespace tg::detail {
+namespace tg::kernels {
 
 namespace {
 
@@ -68,8 +64,8 @@ void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
 }
 // The triangle is zeroed here and accumulated into (beta = 1): with beta = 0,
 // OpenBLAS 0.3.21 first scales it by zero one column at a time (sscal, which
-// reads what it overwrites), 1.2 ms of the 8.2 of a 2048 x 2048 x 256 ssyrk;
-// zeroing the rows costs 0.3 ms.
+// reads what it overwrites), which costs several times more than zeroing the
+// rows.
 template <class T>
 void zero_upper(std::int64_t n, T* c, std::int64_t ldc) {
   for (std::int64_t i = 0; i < n; ++i) std::memset(c + i * ldc + i, 0, static_cast<std::size_t>(n - i) * sizeof(T));
@@ -90,8 +86,8 @@ void call_syrk(std::int64_t n, std::int64_t d, const double* x, double* c, std::
 // depends on the shape of the call it is in (its small-matrix kernels and edge
 // tiles sum in other orders), so such products may differ in the last bits
 // between thread counts, as with any threaded BLAS. Fixed pieces would avoid
-// that but cost a repacking of the shared operand per piece: 4 fixed pieces
-// made the similarity-matrix benchmark 3% slower on one thread.
+// that but cost a repacking of the shared operand per piece, which the
+// similarity-matrix benchmark measured on one thread.
 template <class T>
 void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
@@ -105,7 +101,7 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
   if (m < parts * kRowsPerPart) {
     // Few rows, many columns: piece p is columns [n p / parts, n (p + 1) / parts) of c
     // (columns of b, or rows when b is transposed).
-    parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
+    detail::parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t p = lo; p < hi; ++p) {
         const std::int64_t c0 = n * p / parts, c1 = n * (p + 1) / parts;
         call_gemm(ta, tb, m, c1 - c0, k, alpha, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
@@ -114,7 +110,7 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
     return;
   }
   // Piece p: rows [m p / parts, m (p + 1) / parts) of c (rows of a, or columns when a is transposed).
-  parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
+  detail::parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
       const std::int64_t r0 = m * p / parts, r1 = m * (p + 1) / parts;
       call_gemm(ta, tb, r1 - r0, n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
@@ -138,7 +134,7 @@ void syrk_impl(std::int64_t n, std::int64_t d, const T* x, T* c, std::int64_t ld
   for (int p = 0; p < parts; ++p)
     bound[static_cast<std::size_t>(p)] =
         static_cast<std::int64_t>(static_cast<double>(n) * (1.0 - std::sqrt(1.0 - static_cast<double>(p) / parts)));
-  parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
+  detail::parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
       const std::int64_t r0 = bound[static_cast<std::size_t>(p)], r1 = bound[static_cast<std::size_t>(p) + 1];
       if (r1 <= r0) continue;
@@ -194,4 +190,4 @@ void check_blas_kernels() {
   });
 }
 
-}  // namespace tg::detail
+}  // namespace tg::kernels

@@ -1,4 +1,4 @@
-// Non-temporal copies (ops/streaming.hpp says when and why).
+// Non-temporal copies (kernels/streaming.hpp says when and why).
 #include "streaming.hpp"
 
 #include <cstring>
@@ -7,7 +7,7 @@
 #include <immintrin.h>
 #endif
 
-namespace tg::detail {
+namespace tg::kernels {
 
 void stream_copy(void* dst, const void* src, std::size_t bytes) {
   auto* d = static_cast<unsigned char*>(dst);
@@ -40,4 +40,4 @@ void stream_fence() {
 #endif
 }
 
-}  // namespace tg::detail
+}  // namespace tg::kernels

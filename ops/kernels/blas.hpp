@@ -1,10 +1,10 @@
 // The BLAS products of the ops (OpenBLAS), and who runs them on which threads.
-// Not installed. ops/blas.cpp says why the threads are arranged as they are.
+// Not installed. kernels/blas.cpp says why the threads are arranged as they are.
 #pragma once
 
 #include <cstdint>
 
-namespace tg::detail {
+namespace tg::kernels {
 
 // c (m x n, row stride ldc) = alpha op(a) op(b) + beta c, all row-major; lda
 // and ldb are the stored row strides of a and b. Small products run on one
@@ -23,7 +23,15 @@ void syrk_upper(std::int64_t n, std::int64_t d, const float* x, float* c, std::i
 void syrk_upper(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc);
 
 // Warns once on stderr when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or
-// AVX-512 (ops/blas.cpp says why); gemm and syrk_upper call it.
+// AVX-512 (kernels/blas.cpp says why); gemm and syrk_upper call it.
 void check_blas_kernels();
 
-}  // namespace tg::detail
+// gemm for packed operands, each row stride given by its shape:
+// c (m x n) = op(a) op(b) + beta c.
+template <class T>
+void gemm_packed(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
+                 T beta = T(0)) {
+  gemm(ta, tb, m, n, k, T(1), a, ta ? m : k, b, tb ? k : n, beta, c, n);
+}
+
+}  // namespace tg::kernels
