@@ -61,12 +61,12 @@ int main(int argc, char** argv) {
     const tg::Tensor train_y = labels_tensor(train);
 
     tg::set_seed(kSeed);
-    tg::Sequential base({tg::layers::Dense(128, "relu"), tg::layers::Dense(128, "relu"), tg::layers::Dense(32)});
+    auto base = tg::Sequential::make({tg::layers::Dense::make(128, "relu"), tg::layers::Dense::make(128, "relu"), tg::layers::Dense::make(32)});
     auto left = tg::Input({siamese::kPixels}), right = tg::Input({siamese::kPixels});
     auto left_embedding = base(left), right_embedding = base(right);
-    tg::Model pair_model({left, right}, {left_embedding, right_embedding});
-    tg::Model similarity_model({left, right}, tg::layers::Dot(1, /*normalize=*/true)({left_embedding, right_embedding}));
-    pair_model.compile(tg::optimizers::Adam(1e-3), tg::losses::CosineEmbeddingLoss());
+    auto pair_model = tg::Model::make({left, right}, {left_embedding, right_embedding});
+    auto similarity_model = tg::Model::make({left, right}, tg::layers::Dot::make(1, /*normalize=*/true)({left_embedding, right_embedding}));
+    pair_model->compile(tg::optimizers::Adam(1e-3), tg::losses::CosineEmbeddingLoss());
 
     tg::FitOptions options;
     options.epochs = 1;
@@ -76,12 +76,12 @@ int main(int argc, char** argv) {
     double last_loss = 0;
     auto run_epoch = [&] {
       options.seed = static_cast<std::uint64_t>(epoch++);  // a new shuffle each epoch
-      last_loss = pair_model.fit({train_a, train_b}, train_y, options)["loss"].back();
+      last_loss = pair_model->fit({train_a, train_b}, train_y, options)["loss"].back();
     };
     const bench::Timings t = bench::time_repeated(1, repetitions, run_epoch);
 
     auto scores = [&](const siamese::Pairs& pairs) {
-      return similarity_model.predict({rows_tensor(digits, pairs.a), rows_tensor(digits, pairs.b)}, 1024)
+      return similarity_model->predict({rows_tensor(digits, pairs.a), rows_tensor(digits, pairs.b)}, 1024)
           .to_vector<float>();
     };
     const double threshold = siamese::best_threshold(scores(train), train.same).first;

@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   heading("2. A layer: Dense(3, tanh) on a (4, 5) batch");
   std::cout << "  checks the input and both weights (kernel (5, 3), bias (3)); the first call\n"
                "  builds the weights in float64 because the input is float64\n";
-  tg::layers::Dense dense(3, "tanh");
+  auto dense = tg::layers::Dense::make(3, "tanh");
   report("gradcheck(dense, {x})", tg::gradcheck(dense, {tg::randn({4, 5}, 3, tg::float64)}), true);
 
   // ---- 3. a whole model ------------------------------------------------------------
@@ -148,10 +148,10 @@ int main(int argc, char** argv) {
   auto input_a = tg::Input({6}, tg::float64), input_b = tg::Input({6}, tg::float64);
   // tanh rather than relu: finite differences straddling relu's kink at 0 disagree
   // with either one-sided derivative, and would fail for a reason unrelated to the code.
-  tg::Sequential base({tg::layers::Dense(8, "tanh"), tg::layers::Dense(4)});
-  auto distance = tg::layers::Lambda(cosine_distance, {1})({base(input_a), base(input_b)});
-  tg::Model siamese({input_a, input_b}, distance);
-  std::cout << "  " << siamese.count_params() << " parameters, shared by both branches\n";
+  auto base = tg::Sequential::make({tg::layers::Dense::make(8, "tanh"), tg::layers::Dense::make(4)});
+  auto distance = tg::layers::Lambda::make(cosine_distance, {1})({base(input_a), base(input_b)});
+  auto siamese = tg::Model::make({input_a, input_b}, distance);
+  std::cout << "  " << siamese->count_params() << " parameters, shared by both branches\n";
   report("gradcheck(siamese, {xa, xb})",
          tg::gradcheck(siamese, {tg::randn({5, 6}, 4, tg::float64), tg::randn({5, 6}, 5, tg::float64)}), true);
 

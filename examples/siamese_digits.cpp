@@ -216,9 +216,9 @@ tg::Tensor labels_tensor(const siamese::Pairs& pairs, const std::string& loss) {
 }
 
 // Cosine similarity of each pair, through the model's head: 1 - distance.
-std::vector<float> pair_scores(tg::Model& distance_model, const siamese::Digits& digits,
+std::vector<float> pair_scores(const tg::Ref<tg::Model>& distance_model, const siamese::Digits& digits,
                                const siamese::Pairs& pairs) {
-  const tg::Tensor d = distance_model.predict({rows_tensor(digits, pairs.a), rows_tensor(digits, pairs.b)}, 1024);
+  const tg::Tensor d = distance_model->predict({rows_tensor(digits, pairs.a), rows_tensor(digits, pairs.b)}, 1024);
   std::vector<float> s = d.to_vector<float>();
   for (float& v : s) v = 1.0f - v;
   return s;
@@ -248,12 +248,12 @@ int run(const Options& o) {
 
   // ---- model: a shared base network, called on both inputs ----
   tg::set_seed(o.seed);
-  tg::Sequential base({}, "base");
-  base.add(tg::layers::Dense(128, "relu"));
-  if (o.dropout > 0) base.add(tg::layers::Dropout(o.dropout));
-  base.add(tg::layers::Dense(128, "relu"));
-  if (o.dropout > 0) base.add(tg::layers::Dropout(o.dropout));
-  base.add(tg::layers::Dense(32));
+  auto base = tg::Sequential::make({}, "base");
+  base->add(tg::layers::Dense::make(128, "relu"));
+  if (o.dropout > 0) base->add(tg::layers::Dropout::make(o.dropout));
+  base->add(tg::layers::Dense::make(128, "relu"));
+  if (o.dropout > 0) base->add(tg::layers::Dropout::make(o.dropout));
+  base->add(tg::layers::Dense::make(32));
   auto left = tg::Input({siamese::kPixels}, tg::float32, "left");
   auto right = tg::Input({siamese::kPixels}, tg::float32, "right");
   auto left_embedding = base(left), right_embedding = base(right);
@@ -263,27 +263,27 @@ int run(const Options& o) {
     auto cosine_distance = [](const std::vector<tg::Tensor>& v) {
       return tg::expand_dims(tg::cosine_distance(v[0], v[1], /*axis=*/1), 1);
     };
-    distance = tg::layers::Lambda(cosine_distance, /*output_shape=*/{1}, "cosine_distance")(
+    distance = tg::layers::Lambda::make(cosine_distance, /*output_shape=*/{1}, "cosine_distance")(
         {left_embedding, right_embedding});
   } else {
-    auto similarity = tg::layers::Dot(1, /*normalize=*/true, "cosine")({left_embedding, right_embedding});
-    distance = tg::layers::Lambda([](const tg::Tensor& s) { return 1.0 - s; }, {1}, "distance")(similarity);
+    auto similarity = tg::layers::Dot::make(1, /*normalize=*/true, "cosine")({left_embedding, right_embedding});
+    distance = tg::layers::Lambda::make([](const tg::Tensor& s) { return 1.0 - s; }, {1}, "distance")(similarity);
   }
   // The distance model scores pairs (and is the one trained with ContrastiveLoss);
   // the embeddings model shares every weight and is what pair losses train.
-  tg::Model distance_model({left, right}, distance, "siamese");
-  tg::Model embeddings_model({left, right}, {left_embedding, right_embedding}, "siamese_embeddings");
-  tg::Model& trained = o.loss == "contrastive" ? distance_model : embeddings_model;
+  auto distance_model = tg::Model::make({left, right}, distance, "siamese");
+  auto embeddings_model = tg::Model::make({left, right}, {left_embedding, right_embedding}, "siamese_embeddings");
+  const tg::Ref<tg::Model>& trained = o.loss == "contrastive" ? distance_model : embeddings_model;
   const tg::optimizers::Adam adam(o.lr);
-  if (o.loss == "contrastive") trained.compile(adam, tg::losses::ContrastiveLoss(o.margin));
-  else if (o.loss == "cosine_embedding") trained.compile(adam, tg::losses::CosineEmbeddingLoss(o.margin));
+  if (o.loss == "contrastive") trained->compile(adam, tg::losses::ContrastiveLoss(o.margin));
+  else if (o.loss == "cosine_embedding") trained->compile(adam, tg::losses::CosineEmbeddingLoss(o.margin));
   else {
     if (!gradcheck_custom_loss(o.margin, std::cerr)) return 1;
     if (!o.quiet) log << "gradcheck of CosineSimilarityMarginLoss: passed (float64, central differences)\n";
-    trained.compile(adam, CosineSimilarityMarginLoss(o.margin));
+    trained->compile(adam, CosineSimilarityMarginLoss(o.margin));
   }
   if (!o.quiet) {
-    distance_model.summary();
+    distance_model->summary();
     log << "loss: " << o.loss << " (margin " << o.margin << "), head: " << o.head << ", Adam(" << o.lr
         << "), dropout " << o.dropout << ", batch " << o.batch << ", " << o.epochs << " epochs\n";
   }
@@ -301,7 +301,7 @@ int run(const Options& o) {
   fit.verbose = o.quiet ? 0 : 2;
   fit.callbacks = {batch_losses};
   const auto start = std::chrono::steady_clock::now();
-  const tg::History history = trained.fit({train_a, train_b}, labels_tensor(train_pairs, o.loss), fit);
+  const tg::History history = trained->fit({train_a, train_b}, labels_tensor(train_pairs, o.loss), fit);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   // ---- pair accuracy: threshold on the training pairs, accuracy on the held-out ones ----
@@ -387,7 +387,7 @@ int run(const Options& o) {
                              {"training loss (epoch mean)", epoch_axis, epoch_loss, "#1f77b4", true},
                              {"held-out loss", epoch_axis, epoch_val_loss, "#d62728", true}},
                             "Siamese digits: " + o.loss + " loss", "epoch", "loss");
-  distance_model.save_weights(out + "siamese.weights.npz");
+  distance_model->save_weights(out + "siamese.weights.npz");
 
   // ---- report ----
   const double steps = static_cast<double>(batch_losses->loss.size());

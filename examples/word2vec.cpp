@@ -158,7 +158,7 @@ int main(int argc, char** argv) try {
 
   tg::set_seed(a.seed);
   w2v::SkipGramModel m(vocab.size(), a.dim, a.negative);
-  m.model.summary();
+  m.model->summary();
   const tg::data::SkipGramOptions batch_options{.window = a.window, .negative = a.negative, .sample = a.sample,
                                                 .batch_size = a.batch_size, .seed = a.seed};
   tg::data::SkipGramBatcher batcher(sentences, vocab, batch_options);
@@ -170,8 +170,8 @@ int main(int argc, char** argv) try {
                                                    .alpha = a.alpha, .min_alpha = a.min_alpha, .threads = a.threads,
                                                    .seed = a.seed, .hot_rows = a.hot_rows,
                                                    .sync_words = a.sync_words};
-    fused = std::make_unique<tg::data::SkipGramTrainer>(sentences, vocab, m.target_embedding.embeddings(),
-                                                        m.context_embedding.embeddings(), options, a.epochs);
+    fused = std::make_unique<tg::data::SkipGramTrainer>(sentences, vocab, m.target_embedding->embeddings(),
+                                                        m.context_embedding->embeddings(), options, a.epochs);
   } else {
     // The schedule runs over optimizer steps: count one epoch's batches (a
     // dry run of an identically seeded batcher) to know the total.

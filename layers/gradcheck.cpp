@@ -11,18 +11,18 @@ namespace tg {
 
 namespace {
 
-std::string who(const Layer& layer) {
-  return "gradcheck(" + layer.name() + " (" + layer.impl().class_name() + "))";
+std::string who(const Ref<Layer>& layer) {
+  return "gradcheck(" + layer->name() + " (" + layer->class_name() + "))";
 }
 
 }  // namespace
 
-GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
+GradcheckResult gradcheck(const Ref<Layer>& layer, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
   detail::validate_gradcheck_options(o, inputs, who(layer));
   // The layer as a function of its inputs: one tensor (several outputs are
   // flattened and concatenated), in inference mode.
   TensorFunction f = [layer](const std::vector<Tensor>& xs) -> Tensor {
-    std::vector<Tensor> outs = layer.call_all(xs, /*training=*/false);
+    std::vector<Tensor> outs = layer->call_all(xs, /*training=*/false);
     if (outs.size() == 1) return outs[0];
     std::vector<Tensor> flat;
     for (const Tensor& y : outs) flat.push_back(reshape(y, {y.numel()}));
@@ -45,12 +45,12 @@ GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs,
             dtype_name(o.dtype) + " weights), build models on tg::Input(shape, tg::" + dtype_name(o.dtype) +
             "), give an Embedding dtype=tg::" + dtype_name(o.dtype));
   };
-  check_dtypes(layer.trainable_weights());  // a built layer: before calling it on converted inputs
+  check_dtypes(layer->trainable_weights());  // a built layer: before calling it on converted inputs
   {
     NoGradGuard no_grad;  // builds the layer (with o.dtype weights if it is fresh)
     f(xs);
   }
-  const std::vector<Tensor> weights = layer.trainable_weights();
+  const std::vector<Tensor> weights = layer->trainable_weights();
   check_dtypes(weights);
   if (!any_input && weights.empty())
     throw std::invalid_argument(who(layer) + ": nothing to check: no floating input requires a gradient and the "
@@ -71,7 +71,7 @@ GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs,
   return result;
 }
 
-GradcheckResult gradcheck(const Layer& layer, const Tensor& input, const GradcheckOptions& options) {
+GradcheckResult gradcheck(const Ref<Layer>& layer, const Tensor& input, const GradcheckOptions& options) {
   return gradcheck(layer, std::vector<Tensor>{input}, options);
 }
 

@@ -155,18 +155,18 @@ Initializer get(const std::string& name) {
 
 }  // namespace initializers
 
-// ---- LayerImpl ----------------------------------------------------------------
+// ---- Layer --------------------------------------------------------------------
 
-LayerImpl::LayerImpl(std::string class_name, std::string name)
+Layer::Layer(std::string class_name, std::string name)
     : class_name_(std::move(class_name)),
       name_(name.empty() ? unique_name(snake_case(class_name_)) : std::move(name)),
       generator_(next_layer_seed()) {}
 
-void LayerImpl::build(const std::vector<Shape>&) {}
+void Layer::build(const std::vector<Shape>&) {}
 
 namespace {
 
-std::string count_error(const LayerImpl& layer, std::size_t received) {
+std::string count_error(const Layer& layer, std::size_t received) {
   std::string expected = layer.min_inputs() == layer.max_inputs()
                              ? std::to_string(layer.min_inputs())
                              : (layer.max_inputs() < 0 ? "at least " + std::to_string(layer.min_inputs())
@@ -176,7 +176,7 @@ std::string count_error(const LayerImpl& layer, std::size_t received) {
          (expected == "1" ? "" : "s") + ", received " + std::to_string(received);
 }
 
-void check_count(const LayerImpl& layer, std::size_t n) {
+void check_count(const Layer& layer, std::size_t n) {
   const auto count = static_cast<int>(n);
   if (count < layer.min_inputs() || (layer.max_inputs() >= 0 && count > layer.max_inputs()))
     throw std::invalid_argument(count_error(layer, n));
@@ -184,7 +184,7 @@ void check_count(const LayerImpl& layer, std::size_t n) {
 
 }  // namespace
 
-std::vector<Tensor> LayerImpl::run(const std::vector<Tensor>& inputs, bool training) {
+std::vector<Tensor> Layer::run(const std::vector<Tensor>& inputs, bool training) {
   check_count(*this, inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined())
@@ -207,7 +207,7 @@ std::vector<Tensor> LayerImpl::run(const std::vector<Tensor>& inputs, bool train
   return call(inputs, training);
 }
 
-std::vector<std::pair<Shape, DType>> LayerImpl::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
+std::vector<std::pair<Shape, DType>> Layer::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
   std::vector<Tensor> zeros_batch;
   for (const SymbolicTensor& s : inputs) {
     Shape shape = s.shape();
@@ -232,12 +232,18 @@ std::vector<std::pair<Shape, DType>> LayerImpl::compute_output_spec(const std::v
   return specs;
 }
 
-std::vector<SymbolicTensor> LayerImpl::run_symbolic(const std::vector<SymbolicTensor>& inputs) {
+std::vector<SymbolicTensor> Layer::run_symbolic(const std::vector<SymbolicTensor>& inputs) {
   check_count(*this, inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i].defined())
       throw std::invalid_argument(name_ + " (" + class_name_ + "): symbolic input " + std::to_string(i) +
                                   " is undefined");
+  // The node owns its layer, so the layer must already be owned by a shared_ptr.
+  std::shared_ptr<Layer> self = weak_from_this().lock();
+  if (!self)
+    throw std::logic_error(name_ + " (" + class_name_ +
+                           "): a layer called on symbolic tensors must be owned by a std::shared_ptr: create it "
+                           "with its make() or tg::make_layer<T>(...)");
   // Build here, not only inside the default compute_output_spec (which runs
   // the layer): a layer overriding compute_output_spec must get its weights too.
   if (!built_) {
@@ -248,7 +254,7 @@ std::vector<SymbolicTensor> LayerImpl::run_symbolic(const std::vector<SymbolicTe
     built_ = true;
   }
   auto node = std::make_shared<LayerNode>();
-  node->layer = shared_from_this();
+  node->layer = std::move(self);
   node->inputs = inputs;
   node->output_specs = compute_output_spec(inputs);
   std::vector<SymbolicTensor> outputs;
@@ -264,7 +270,7 @@ std::vector<SymbolicTensor> LayerImpl::run_symbolic(const std::vector<SymbolicTe
   return outputs;
 }
 
-Tensor LayerImpl::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
+Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
                              bool trainable, DType dtype) {
   if (!is_floating(dtype))
     throw std::invalid_argument(name_ + ": add_weight '" + name + "': weights must be float32 or float64");
@@ -282,7 +288,7 @@ Tensor LayerImpl::add_weight(const std::string& name, const Shape& shape, const 
   return w;
 }
 
-std::vector<Tensor> LayerImpl::weights() const {
+std::vector<Tensor> Layer::weights() const {
   std::vector<Tensor> all;
   std::unordered_set<const void*> seen;
   auto add = [&](const Tensor& w) {
@@ -294,38 +300,31 @@ std::vector<Tensor> LayerImpl::weights() const {
   return all;
 }
 
-std::vector<Tensor> LayerImpl::trainable_weights() const {
+std::vector<Tensor> Layer::trainable_weights() const {
   std::vector<Tensor> out;
   for (const Tensor& w : weights())
     if (w.trainable()) out.push_back(w);
   return out;
 }
 
-std::vector<Tensor> LayerImpl::non_trainable_weights() const {
+std::vector<Tensor> Layer::non_trainable_weights() const {
   std::vector<Tensor> out;
   for (const Tensor& w : weights())
     if (!w.trainable()) out.push_back(w);
   return out;
 }
 
-std::string LayerImpl::repr() const {
+std::string Layer::repr() const {
   std::string c = config();
   return class_name_ + "(name=" + name_ + (c.empty() ? "" : ", " + c) + ")";
 }
 
-// ---- Layer ----------------------------------------------------------------------
-
-Layer::Layer(std::shared_ptr<LayerImpl> impl) : impl_(std::move(impl)) {}
-
-LayerImpl& Layer::impl() const {
-  if (!impl_) throw std::logic_error("Layer: the layer is undefined (default-constructed)");
-  return *impl_;
-}
+// ---- calls ------------------------------------------------------------------------
 
 namespace {
 
 template <class T>
-const T& single(const std::vector<T>& outputs, const LayerImpl& layer) {
+const T& single(const std::vector<T>& outputs, const Layer& layer) {
   if (outputs.size() != 1)
     throw std::invalid_argument(layer.name() + " (" + layer.class_name() + ") has " + std::to_string(outputs.size()) +
                                 " outputs; use call_all() to get all of them");
@@ -334,23 +333,19 @@ const T& single(const std::vector<T>& outputs, const LayerImpl& layer) {
 
 }  // namespace
 
-Tensor Layer::operator()(const Tensor& input, bool training) const {
-  return single(impl().run({input}, training), impl());
+Tensor Layer::operator()(const Tensor& input, bool training) { return single(run({input}, training), *this); }
+Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) {
+  return single(run(inputs, training), *this);
 }
-Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {
-  return single(impl().run(inputs, training), impl());
+std::vector<Tensor> Layer::call_all(const std::vector<Tensor>& inputs, bool training) {
+  return run(inputs, training);
 }
-std::vector<Tensor> Layer::call_all(const std::vector<Tensor>& inputs, bool training) const {
-  return impl().run(inputs, training);
+SymbolicTensor Layer::operator()(const SymbolicTensor& input) { return single(run_symbolic({input}), *this); }
+SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs) {
+  return single(run_symbolic(inputs), *this);
 }
-SymbolicTensor Layer::operator()(const SymbolicTensor& input) const {
-  return single(impl().run_symbolic({input}), impl());
-}
-SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& inputs) const {
-  return single(impl().run_symbolic(inputs), impl());
-}
-std::vector<SymbolicTensor> Layer::call_all(const std::vector<SymbolicTensor>& inputs) const {
-  return impl().run_symbolic(inputs);
+std::vector<SymbolicTensor> Layer::call_all(const std::vector<SymbolicTensor>& inputs) {
+  return run_symbolic(inputs);
 }
 
 std::ostream& operator<<(std::ostream& os, const Layer& layer) { return os << layer.repr(); }

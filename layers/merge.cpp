@@ -11,7 +11,8 @@
 
 namespace tg::layers {
 
-namespace detail {
+using namespace detail;
+
 namespace {
 
 std::string shapes_str(const std::vector<Tensor>& xs) {
@@ -21,7 +22,7 @@ std::string shapes_str(const std::vector<Tensor>& xs) {
 }
 
 // What every merge checks: floating inputs of one dtype and one batch size.
-void check_common(const LayerImpl& layer, const std::vector<Tensor>& xs) {
+void check_common(const Layer& layer, const std::vector<Tensor>& xs) {
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if (!xs[i].is_floating())
       throw std::invalid_argument(who(layer) + ": expects float32 or float64 inputs, received int64 for input " +
@@ -37,7 +38,7 @@ void check_common(const LayerImpl& layer, const std::vector<Tensor>& xs) {
 
 // Axis of the full shape (batch axis included), negative from the end; the
 // batch axis itself is refused.
-int normalize_axis(const LayerImpl& layer, int axis, const Tensor& x, const char* what) {
+int normalize_axis(const Layer& layer, int axis, const Tensor& x, const char* what) {
   const int rank = x.rank();
   const int a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank)
@@ -50,197 +51,162 @@ int normalize_axis(const LayerImpl& layer, int axis, const Tensor& x, const char
   return a;
 }
 
+}  // namespace
+
 // ---- elementwise merges -------------------------------------------------------------
 
-class ElementwiseImpl : public LayerImpl {
- public:
-  using Op = std::function<Tensor(const Tensor&, const Tensor&)>;
-  ElementwiseImpl(std::string class_name, const std::string& name, Op op, int max_inputs, bool average)
-      : LayerImpl(std::move(class_name), name), op_(std::move(op)), max_inputs_(max_inputs), average_(average) {}
+ElementwiseMerge::ElementwiseMerge(std::string class_name, const std::string& name, Op op, int max_inputs,
+                                   bool average)
+    : Layer(std::move(class_name), name), op_(std::move(op)), max_inputs_(max_inputs), average_(average) {}
 
-  int min_inputs() const override { return 2; }
-  int max_inputs() const override { return max_inputs_; }
-
-  std::vector<Tensor> call(const std::vector<Tensor>& xs, bool) override {
-    check_common(*this, xs);
-    for (const Tensor& x : xs)
-      if (x.rank() != xs[0].rank())
-        throw std::invalid_argument(who(*this) + ": the inputs must have the same rank, received shapes " +
-                                    shapes_str(xs));
-    Shape out = xs[0].shape();
-    try {
-      for (const Tensor& x : xs) out = broadcast_shapes(out, x.shape());
-    } catch (const std::invalid_argument&) {
-      throw std::invalid_argument(who(*this) + ": the input shapes cannot be broadcast together, received " +
+std::vector<Tensor> ElementwiseMerge::call(const std::vector<Tensor>& xs, bool) {
+  check_common(*this, xs);
+  for (const Tensor& x : xs)
+    if (x.rank() != xs[0].rank())
+      throw std::invalid_argument(who(*this) + ": the inputs must have the same rank, received shapes " +
                                   shapes_str(xs));
-    }
-    Tensor y = xs[0];
-    for (std::size_t i = 1; i < xs.size(); ++i) y = op_(y, xs[i]);
-    if (average_) y = y * (1.0 / static_cast<double>(xs.size()));
-    return {y};
+  Shape out = xs[0].shape();
+  try {
+    for (const Tensor& x : xs) out = broadcast_shapes(out, x.shape());
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument(who(*this) + ": the input shapes cannot be broadcast together, received " +
+                                shapes_str(xs));
   }
-
- private:
-  Op op_;
-  int max_inputs_;
-  bool average_;
-};
-
-std::shared_ptr<LayerImpl> elementwise(const char* class_name, const std::string& name, ElementwiseImpl::Op op,
-                                       int max_inputs = -1, bool average = false) {
-  return std::make_shared<ElementwiseImpl>(class_name, name, std::move(op), max_inputs, average);
+  Tensor y = xs[0];
+  for (std::size_t i = 1; i < xs.size(); ++i) y = op_(y, xs[i]);
+  if (average_) y = y * (1.0 / static_cast<double>(xs.size()));
+  return {y};
 }
+
+Add::Add(const std::string& name)
+    : ElementwiseMerge("Add", name, [](const Tensor& a, const Tensor& b) { return add(a, b); }) {}
+Subtract::Subtract(const std::string& name)
+    : ElementwiseMerge("Subtract", name, [](const Tensor& a, const Tensor& b) { return sub(a, b); }, 2) {}
+Multiply::Multiply(const std::string& name)
+    : ElementwiseMerge("Multiply", name, [](const Tensor& a, const Tensor& b) { return mul(a, b); }) {}
+Average::Average(const std::string& name)
+    : ElementwiseMerge("Average", name, [](const Tensor& a, const Tensor& b) { return add(a, b); }, -1, true) {}
+Maximum::Maximum(const std::string& name)
+    : ElementwiseMerge("Maximum", name, [](const Tensor& a, const Tensor& b) { return maximum(a, b); }) {}
+Minimum::Minimum(const std::string& name)
+    : ElementwiseMerge("Minimum", name, [](const Tensor& a, const Tensor& b) { return minimum(a, b); }) {}
 
 // ---- Concatenate --------------------------------------------------------------------
 
-class ConcatenateImpl : public LayerImpl {
- public:
-  ConcatenateImpl(int axis, const std::string& name) : LayerImpl("Concatenate", name), axis_(axis) {}
-  int min_inputs() const override { return 2; }
-  int max_inputs() const override { return -1; }
-
-  std::vector<Tensor> call(const std::vector<Tensor>& xs, bool) override {
-    check_common(*this, xs);
-    const int a = normalize_axis(*this, axis_, xs[0], "axis");
-    for (const Tensor& x : xs) {
-      bool ok = x.rank() == xs[0].rank();
-      for (int d = 0; ok && d < x.rank(); ++d) ok = d == a || x.dim(d) == xs[0].dim(d);
-      if (!ok)
-        throw std::invalid_argument(who(*this) + ": the inputs must have the same shape except along axis " +
-                                    std::to_string(axis_) + ", received shapes " + shapes_str(xs));
-    }
-    return {concat(xs, a)};
-  }
-
-  std::string config() const override { return "axis=" + std::to_string(axis_); }
-
-  int axis_;
-};
-
-// ---- Dot ----------------------------------------------------------------------------
-
-class DotImpl : public LayerImpl {
- public:
-  DotImpl(std::pair<int, int> axes, bool normalize, const std::string& name)
-      : LayerImpl("Dot", name), axes_(axes), normalize_(normalize) {}
-  int min_inputs() const override { return 2; }
-  int max_inputs() const override { return 2; }
-
-  std::vector<Tensor> call(const std::vector<Tensor>& xs, bool) override {
-    check_common(*this, xs);
-    for (const Tensor& x : xs)
-      if (x.rank() < 2)
-        throw std::invalid_argument(who(*this) + ": expects inputs of rank >= 2, (batch, ...), received shapes " +
-                                    shapes_str(xs));
-    Tensor x = xs[0], y = xs[1];
-    const int ax = normalize_axis(*this, axes_.first, x, "axis");
-    const int ay = normalize_axis(*this, axes_.second, y, "axis");
-    const std::int64_t d = x.dim(ax);
-    if (y.dim(ay) != d)
-      throw std::invalid_argument(who(*this) + ": cannot contract axis " + std::to_string(ax) + " of " +
-                                  x.shape().str() + " with axis " + std::to_string(ay) + " of " + y.shape().str() +
-                                  " (" + std::to_string(d) + " vs " + std::to_string(y.dim(ay)) + ")");
-    if (normalize_) {
-      x = l2_normalize(x, ax);
-      y = l2_normalize(y, ay);
-    }
-    // Batched matrices: x as (B, X, d) (or (B, d, X) with transpose_a), y as
-    // (B, d, Y) (or (B, Y, d) with transpose_b); other positions of the axis
-    // are moved by a permute first.
-    const std::int64_t batch = x.dim(0);
-    const std::int64_t rows_x = rest(x, ax), rows_y = rest(y, ay);
-    std::vector<std::int64_t> out_shape = {batch};
-    for (int i = 1; i < x.rank(); ++i)
-      if (i != ax) out_shape.push_back(x.dim(i));
-    for (int i = 1; i < y.rank(); ++i)
-      if (i != ay) out_shape.push_back(y.dim(i));
-    if (out_shape.size() == 1) out_shape.push_back(1);  // (batch,) -> (batch, 1), as Keras
-
-    Tensor x3, y3;
-    bool transpose_x = false, transpose_y = false;
-    if (ax == x.rank() - 1) {
-      x3 = reshape(x, {batch, rows_x, d});
-    } else if (ax == 1) {
-      x3 = reshape(x, {batch, d, rows_x});
-      transpose_x = true;
-    } else {
-      std::vector<int> perm = {0};
-      for (int i = 1; i < x.rank(); ++i)
-        if (i != ax) perm.push_back(i);
-      perm.push_back(ax);
-      x3 = reshape(permute(x, perm), {batch, rows_x, d});
-    }
-    if (ay == 1) {
-      y3 = reshape(y, {batch, d, rows_y});
-    } else if (ay == y.rank() - 1) {
-      y3 = reshape(y, {batch, rows_y, d});
-      transpose_y = true;
-    } else {
-      std::vector<int> perm = {0, ay};
-      for (int i = 1; i < y.rank(); ++i)
-        if (i != ay) perm.push_back(i);
-      y3 = reshape(permute(y, perm), {batch, d, rows_y});
-    }
-    return {reshape(matmul(x3, y3, transpose_x, transpose_y), out_shape)};
-  }
-
-  std::string config() const override {
-    return "axes=(" + std::to_string(axes_.first) + ", " + std::to_string(axes_.second) +
-           "), normalize=" + (normalize_ ? "true" : "false");
-  }
-
-  // Product of the dimensions of x other than the batch axis and `axis`.
-  static std::int64_t rest(const Tensor& x, int axis) {
-    std::int64_t n = 1;
-    for (int i = 1; i < x.rank(); ++i)
-      if (i != axis) n *= x.dim(i);
-    return n;
-  }
-
-  std::pair<int, int> axes_;
-  bool normalize_;
-};
-
-}  // namespace
-}  // namespace detail
-
-using namespace detail;
-
-Add::Add(const std::string& name)
-    : Layer(elementwise("Add", name, [](const Tensor& a, const Tensor& b) { return add(a, b); })) {}
-Subtract::Subtract(const std::string& name)
-    : Layer(elementwise("Subtract", name, [](const Tensor& a, const Tensor& b) { return sub(a, b); }, 2)) {}
-Multiply::Multiply(const std::string& name)
-    : Layer(elementwise("Multiply", name, [](const Tensor& a, const Tensor& b) { return mul(a, b); })) {}
-Average::Average(const std::string& name)
-    : Layer(elementwise("Average", name, [](const Tensor& a, const Tensor& b) { return add(a, b); }, -1, true)) {}
-Maximum::Maximum(const std::string& name)
-    : Layer(elementwise("Maximum", name, [](const Tensor& a, const Tensor& b) { return maximum(a, b); })) {}
-Minimum::Minimum(const std::string& name)
-    : Layer(elementwise("Minimum", name, [](const Tensor& a, const Tensor& b) { return minimum(a, b); })) {}
-
 namespace {
-std::shared_ptr<LayerImpl> make_concatenate(int axis, const std::string& name) {
+
+// Validated before the Layer base exists, so that a refused layer takes no
+// name and no seed.
+const std::string& concatenate_checked(int axis, const std::string& name) {
   if (axis == 0)
     throw std::invalid_argument(who("Concatenate", name) +
                                 ": axis 0 is the batch axis (axes count the batch axis, as Keras's); received axis=0");
-  return std::make_shared<ConcatenateImpl>(axis, name);
+  return name;
 }
-std::shared_ptr<LayerImpl> make_dot(std::pair<int, int> axes, bool normalize, const std::string& name) {
+
+const std::string& dot_checked(std::pair<int, int> axes, const std::string& name) {
   if (axes.first == 0 || axes.second == 0)
     throw std::invalid_argument(who("Dot", name) +
                                 ": axis 0 is the batch axis and cannot be contracted (axes count the batch axis, as "
                                 "Keras's); received axes=(" +
                                 std::to_string(axes.first) + ", " + std::to_string(axes.second) + ")");
-  return std::make_shared<DotImpl>(axes, normalize, name);
+  return name;
 }
+
 }  // namespace
 
-Concatenate::Concatenate(int axis, const std::string& name) : Layer(make_concatenate(axis, name)) {}
-int Concatenate::axis() const { return impl_as<ConcatenateImpl>().axis_; }
+Concatenate::Concatenate(int axis, const std::string& name)
+    : Layer("Concatenate", concatenate_checked(axis, name)), axis_(axis) {}
 
-Dot::Dot(std::pair<int, int> axes, bool normalize, const std::string& name) : Layer(make_dot(axes, normalize, name)) {}
-std::pair<int, int> Dot::axes() const { return impl_as<DotImpl>().axes_; }
-bool Dot::normalize() const { return impl_as<DotImpl>().normalize_; }
+std::vector<Tensor> Concatenate::call(const std::vector<Tensor>& xs, bool) {
+  check_common(*this, xs);
+  const int a = normalize_axis(*this, axis_, xs[0], "axis");
+  for (const Tensor& x : xs) {
+    bool ok = x.rank() == xs[0].rank();
+    for (int d = 0; ok && d < x.rank(); ++d) ok = d == a || x.dim(d) == xs[0].dim(d);
+    if (!ok)
+      throw std::invalid_argument(who(*this) + ": the inputs must have the same shape except along axis " +
+                                  std::to_string(axis_) + ", received shapes " + shapes_str(xs));
+  }
+  return {concat(xs, a)};
+}
+
+std::string Concatenate::config() const { return "axis=" + std::to_string(axis_); }
+
+// ---- Dot ----------------------------------------------------------------------------
+
+Dot::Dot(std::pair<int, int> axes, bool normalize, const std::string& name)
+    : Layer("Dot", dot_checked(axes, name)), axes_(axes), normalize_(normalize) {}
+
+std::vector<Tensor> Dot::call(const std::vector<Tensor>& xs, bool) {
+  check_common(*this, xs);
+  for (const Tensor& x : xs)
+    if (x.rank() < 2)
+      throw std::invalid_argument(who(*this) + ": expects inputs of rank >= 2, (batch, ...), received shapes " +
+                                  shapes_str(xs));
+  Tensor x = xs[0], y = xs[1];
+  const int ax = normalize_axis(*this, axes_.first, x, "axis");
+  const int ay = normalize_axis(*this, axes_.second, y, "axis");
+  const std::int64_t d = x.dim(ax);
+  if (y.dim(ay) != d)
+    throw std::invalid_argument(who(*this) + ": cannot contract axis " + std::to_string(ax) + " of " +
+                                x.shape().str() + " with axis " + std::to_string(ay) + " of " + y.shape().str() +
+                                " (" + std::to_string(d) + " vs " + std::to_string(y.dim(ay)) + ")");
+  if (normalize_) {
+    x = l2_normalize(x, ax);
+    y = l2_normalize(y, ay);
+  }
+  // Batched matrices: x as (B, X, d) (or (B, d, X) with transpose_a), y as
+  // (B, d, Y) (or (B, Y, d) with transpose_b); other positions of the axis
+  // are moved by a permute first.
+  const std::int64_t batch = x.dim(0);
+  const std::int64_t rows_x = rest(x, ax), rows_y = rest(y, ay);
+  std::vector<std::int64_t> out_shape = {batch};
+  for (int i = 1; i < x.rank(); ++i)
+    if (i != ax) out_shape.push_back(x.dim(i));
+  for (int i = 1; i < y.rank(); ++i)
+    if (i != ay) out_shape.push_back(y.dim(i));
+  if (out_shape.size() == 1) out_shape.push_back(1);  // (batch,) -> (batch, 1), as Keras
+
+  Tensor x3, y3;
+  bool transpose_x = false, transpose_y = false;
+  if (ax == x.rank() - 1) {
+    x3 = reshape(x, {batch, rows_x, d});
+  } else if (ax == 1) {
+    x3 = reshape(x, {batch, d, rows_x});
+    transpose_x = true;
+  } else {
+    std::vector<int> perm = {0};
+    for (int i = 1; i < x.rank(); ++i)
+      if (i != ax) perm.push_back(i);
+    perm.push_back(ax);
+    x3 = reshape(permute(x, perm), {batch, rows_x, d});
+  }
+  if (ay == 1) {
+    y3 = reshape(y, {batch, d, rows_y});
+  } else if (ay == y.rank() - 1) {
+    y3 = reshape(y, {batch, rows_y, d});
+    transpose_y = true;
+  } else {
+    std::vector<int> perm = {0, ay};
+    for (int i = 1; i < y.rank(); ++i)
+      if (i != ay) perm.push_back(i);
+    y3 = reshape(permute(y, perm), {batch, d, rows_y});
+  }
+  return {reshape(matmul(x3, y3, transpose_x, transpose_y), out_shape)};
+}
+
+std::string Dot::config() const {
+  return "axes=(" + std::to_string(axes_.first) + ", " + std::to_string(axes_.second) +
+         "), normalize=" + (normalize_ ? "true" : "false");
+}
+
+// Product of the dimensions of x other than the batch axis and `axis`.
+std::int64_t Dot::rest(const Tensor& x, int axis) {
+  std::int64_t n = 1;
+  for (int i = 1; i < x.rank(); ++i)
+    if (i != axis) n *= x.dim(i);
+  return n;
+}
 
 }  // namespace tg::layers

@@ -11,7 +11,7 @@
 namespace tg::layers::detail {
 
 // "dense_1 (Dense)": how every error message names its layer.
-inline std::string who(const LayerImpl& layer) { return layer.name() + " (" + layer.class_name() + ")"; }
+inline std::string who(const Layer& layer) { return layer.name() + " (" + layer.class_name() + ")"; }
 
 // "Dense" or "Dense 'encoder'": for errors raised before the layer exists.
 inline std::string who(const std::string& class_name, const std::string& name) {

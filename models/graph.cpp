@@ -1,4 +1,4 @@
-#include "graph.hpp"
+#include "tapegrad/models/model.hpp"
 
 #include <map>
 #include <stdexcept>
@@ -6,15 +6,16 @@
 #include <unordered_set>
 
 #include "tapegrad/autodiff/format.hpp"
-#include "tapegrad/models/model.hpp"
 
 namespace tg {
 
-namespace detail {
+using detail::batch_shape_str;
 
-FunctionalImpl::FunctionalImpl(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
-                               std::string name)
-    : LayerImpl("Functional", std::move(name)), inputs_(std::move(inputs)), outputs_(std::move(outputs)) {
+// ---- Model: a graph of layer calls (training is in training.cpp) -------------------
+
+Model::Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+             const std::string& name)
+    : Layer("Functional", name), inputs_(inputs), outputs_(outputs) {
   if (inputs_.empty()) throw std::invalid_argument("Model: expected at least one input, received none");
   if (outputs_.empty()) throw std::invalid_argument("Model: expected at least one output, received none");
   std::unordered_set<const void*> input_ids;
@@ -60,7 +61,7 @@ FunctionalImpl::FunctionalImpl(std::vector<SymbolicTensor> inputs, std::vector<S
   set_built();
 }
 
-std::vector<Tensor> FunctionalImpl::call(const std::vector<Tensor>& inputs, bool training) {
+std::vector<Tensor> Model::call(const std::vector<Tensor>& inputs, bool training) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const SymbolicTensor& spec = inputs_[i];
     Shape per_sample = inputs[i].shape();
@@ -90,7 +91,7 @@ std::vector<Tensor> FunctionalImpl::call(const std::vector<Tensor>& inputs, bool
   return outs;
 }
 
-std::vector<std::pair<Shape, DType>> FunctionalImpl::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
+std::vector<std::pair<Shape, DType>> Model::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].shape() != inputs_[i].shape() || inputs[i].dtype() != inputs_[i].dtype())
       throw std::invalid_argument(name() + ": input " + std::to_string(i) + " expects " +
@@ -101,59 +102,13 @@ std::vector<std::pair<Shape, DType>> FunctionalImpl::compute_output_spec(const s
   return specs;
 }
 
-std::vector<std::shared_ptr<LayerImpl>> FunctionalImpl::sublayers() const {
-  std::vector<std::shared_ptr<LayerImpl>> layers;
-  std::unordered_set<const LayerImpl*> seen;
+std::vector<std::shared_ptr<Layer>> Model::sublayers() const {
+  std::vector<std::shared_ptr<Layer>> layers;
+  std::unordered_set<const Layer*> seen;
   for (const auto& node : nodes_)
     if (seen.insert(node->layer.get()).second) layers.push_back(node->layer);
   return layers;
 }
-
-SequentialImpl::SequentialImpl(std::vector<Layer> layers, std::string name)
-    : LayerImpl("Sequential", std::move(name)) {
-  for (const Layer& l : layers) add(l);
-}
-
-void SequentialImpl::add(const Layer& layer) {
-  if (!layer.defined()) throw std::invalid_argument(this->name() + ": cannot add an undefined layer");
-  if (layer.impl().min_inputs() > 1)
-    throw std::invalid_argument(this->name() + ": " + layer.name() + " (" + layer.impl().class_name() + ") takes " +
-                                std::to_string(layer.impl().min_inputs()) +
-                                " inputs; a Sequential layer gets exactly one (use the functional Model)");
-  layers_.push_back(layer);
-}
-
-void SequentialImpl::build(const std::vector<Shape>& input_shapes) {
-  input_shape_ = input_shapes.at(0);
-  has_input_shape_ = true;
-}
-
-std::vector<Tensor> SequentialImpl::call(const std::vector<Tensor>& inputs, bool training) {
-  if (layers_.empty()) throw std::invalid_argument(name() + ": the model has no layers");
-  input_dtype_ = inputs[0].dtype();
-  std::vector<Tensor> x = inputs;
-  for (const Layer& layer : layers_) {
-    x = layer.impl().run(x, training);
-    if (x.size() != 1)
-      throw std::invalid_argument(name() + ": " + layer.name() + " returned " + std::to_string(x.size()) +
-                                  " outputs; each layer of a Sequential must return one");
-  }
-  return x;
-}
-
-std::vector<std::shared_ptr<LayerImpl>> SequentialImpl::sublayers() const {
-  std::vector<std::shared_ptr<LayerImpl>> out;
-  for (const Layer& l : layers_) out.push_back(l.impl_ptr());
-  return out;
-}
-
-}  // namespace detail
-
-// ---- Model / Sequential handles (graph side; training is in training.cpp) --------
-
-Model::Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
-             const std::string& name)
-    : Layer(std::make_shared<detail::FunctionalImpl>(inputs, outputs, name)) {}
 
 Model::Model(const std::vector<SymbolicTensor>& inputs, const SymbolicTensor& output, const std::string& name)
     : Model(inputs, std::vector<SymbolicTensor>{output}, name) {}
@@ -161,44 +116,73 @@ Model::Model(const std::vector<SymbolicTensor>& inputs, const SymbolicTensor& ou
 Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, const std::string& name)
     : Model(std::vector<SymbolicTensor>{input}, std::vector<SymbolicTensor>{output}, name) {}
 
-Model::Model(std::shared_ptr<LayerImpl> impl) : Layer(std::move(impl)) {}
-
-namespace {
-
-const detail::FunctionalImpl* functional(const Layer& model) {
-  return dynamic_cast<const detail::FunctionalImpl*>(&model.impl());
-}
-
-}  // namespace
+Model::Model(std::string class_name, std::string name) : Layer(std::move(class_name), std::move(name)) {}
 
 const std::vector<SymbolicTensor>& Model::inputs() const {
-  if (const auto* f = functional(*this)) return f->inputs();
+  if (functional()) return inputs_;
   throw std::logic_error(name() + ": a Sequential model has no symbolic inputs");
 }
 
 const std::vector<SymbolicTensor>& Model::outputs() const {
-  if (const auto* f = functional(*this)) return f->outputs();
+  if (functional()) return outputs_;
   throw std::logic_error(name() + ": a Sequential model has no symbolic outputs");
 }
 
-std::vector<Layer> Model::layers() const {
-  std::vector<Layer> out;
-  for (const auto& l : impl().sublayers()) out.emplace_back(l);
+std::vector<Ref<Layer>> Model::layers() const {
+  std::vector<Ref<Layer>> out;
+  for (const auto& l : sublayers()) out.emplace_back(l);
   return out;
 }
 
-Layer Model::get_layer(const std::string& name) const {
+Ref<Layer> Model::get_layer(const std::string& name) const {
   std::string known;
-  for (const Layer& l : layers()) {
-    if (l.name() == name) return l;
-    known += (known.empty() ? "" : ", ") + l.name();
+  for (const Ref<Layer>& l : layers()) {
+    if (l->name() == name) return l;
+    known += (known.empty() ? "" : ", ") + l->name();
   }
   throw std::invalid_argument(this->name() + ": no layer named '" + name + "' (layers: " + known + ")");
 }
 
-Sequential::Sequential(std::vector<Layer> layers, const std::string& name)
-    : Model(std::make_shared<detail::SequentialImpl>(std::move(layers), name)) {}
+// ---- Sequential ----------------------------------------------------------------------
 
-void Sequential::add(const Layer& layer) { static_cast<detail::SequentialImpl&>(impl()).add(layer); }
+Sequential::Sequential(std::vector<Ref<Layer>> layers, const std::string& name) : Model("Sequential", name) {
+  for (const Ref<Layer>& l : layers) add(l);
+}
+
+void Sequential::add(const Ref<Layer>& layer) {
+  if (!layer) throw std::invalid_argument(this->name() + ": cannot add an undefined layer");
+  if (layer->min_inputs() > 1)
+    throw std::invalid_argument(this->name() + ": " + layer->name() + " (" + layer->class_name() + ") takes " +
+                                std::to_string(layer->min_inputs()) +
+                                " inputs; a Sequential layer gets exactly one (use the functional Model)");
+  layers_.push_back(layer);
+}
+
+void Sequential::build(const std::vector<Shape>& input_shapes) {
+  input_shape_ = input_shapes.at(0);
+  has_input_shape_ = true;
+}
+
+std::vector<Tensor> Sequential::call(const std::vector<Tensor>& inputs, bool training) {
+  if (layers_.empty()) throw std::invalid_argument(name() + ": the model has no layers");
+  last_input_dtype_ = inputs[0].dtype();
+  std::vector<Tensor> x = inputs;
+  for (const Ref<Layer>& layer : layers_) {
+    x = layer->run(x, training);
+    if (x.size() != 1)
+      throw std::invalid_argument(name() + ": " + layer->name() + " returned " + std::to_string(x.size()) +
+                                  " outputs; each layer of a Sequential must return one");
+  }
+  return x;
+}
+
+// Not Model's (a graph's outputs): the stack is run on one zero sample.
+std::vector<std::pair<Shape, DType>> Sequential::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
+  return Layer::compute_output_spec(inputs);
+}
+
+std::vector<std::shared_ptr<Layer>> Sequential::sublayers() const {
+  return std::vector<std::shared_ptr<Layer>>(layers_.begin(), layers_.end());
+}
 
 }  // namespace tg

@@ -29,7 +29,6 @@
 #include <string>
 #include <vector>
 
-#include "graph.hpp"
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/models/model.hpp"
@@ -67,7 +66,7 @@ std::string format_bytes(std::int64_t bytes) {
   return buffer;
 }
 
-std::string param_cell(const LayerImpl& layer) {
+std::string param_cell(const Layer& layer) {
   if (!layer.built()) return "0 (unbuilt)";
   return std::to_string(numel_of(layer.weights()));
 }
@@ -113,13 +112,13 @@ void print_table(std::ostream& os, const std::string& title, const std::vector<s
   if (!note.empty()) os << note << "\n";
 }
 
-void summarize_functional(std::ostream& os, const Model& model, const detail::FunctionalImpl& f) {
+void summarize_functional(std::ostream& os, const Model& f) {
   std::vector<Row> rows;
   for (const SymbolicTensor& input : f.inputs())
     rows.push_back({{input.name() + " (InputLayer)"}, {input.shape_str()}, {"0"}, {"-"}});
   // Which call of its layer each node is, in this model.
   std::map<const LayerNode*, int> node_index;
-  std::map<const LayerImpl*, int> calls;
+  std::map<const Layer*, int> calls;
   for (const auto& node : f.nodes()) node_index[node.get()] = calls[node->layer.get()]++;
   for (const auto& node : f.nodes()) {
     Cell shapes;
@@ -136,20 +135,21 @@ void summarize_functional(std::ostream& os, const Model& model, const detail::Fu
                     {param_cell(*node->layer)},
                     connected});
   }
-  print_table(os, model.name(), {"Layer (type)", "Output Shape", "Param #", "Connected to"}, rows, model, "");
+  print_table(os, f.name(), {"Layer (type)", "Output Shape", "Param #", "Connected to"}, rows, f, "");
 }
 
-void summarize_sequential(std::ostream& os, const Model& model, const detail::SequentialImpl& s) {
+void summarize_sequential(std::ostream& os, const Sequential& s) {
+  const std::vector<Ref<Layer>> layers = s.layers();
   std::vector<Row> rows;
-  std::vector<std::string> shapes(s.layers().size(), "?");
+  std::vector<std::string> shapes(layers.size(), "?");
   if (s.has_input_shape()) {
     try {
       NoGradGuard no_grad;
       Shape shape = s.input_shape();
       shape.insert(0, 1);
-      Tensor x = zeros(shape, s.input_dtype());
-      for (std::size_t i = 0; i < s.layers().size(); ++i) {
-        x = s.layers()[i].impl().run({x}, /*training=*/false).at(0);
+      Tensor x = zeros(shape, s.last_input_dtype());
+      for (std::size_t i = 0; i < layers.size(); ++i) {
+        x = layers[i]->run({x}, /*training=*/false).at(0);
         Shape per_sample = x.shape();
         per_sample.erase(0);
         shapes[i] = detail::batch_shape_str(per_sample);
@@ -158,25 +158,25 @@ void summarize_sequential(std::ostream& os, const Model& model, const detail::Se
       // Shapes not found stay "?": a summary never throws for them.
     }
   }
-  for (std::size_t i = 0; i < s.layers().size(); ++i) {
-    const LayerImpl& layer = s.layers()[i].impl();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Layer& layer = *layers[i];
     rows.push_back({{layer.name() + " (" + layer.class_name() + ")"}, {shapes[i]}, {param_cell(layer)}});
   }
   const std::string note =
       s.has_input_shape() ? ""
                           : "The model is not built yet: its output shapes and parameters are known once it is "
                             "called on data (or fit).";
-  print_table(os, model.name(), {"Layer (type)", "Output Shape", "Param #"}, rows, model, note);
+  print_table(os, s.name(), {"Layer (type)", "Output Shape", "Param #"}, rows, s, note);
 }
 
 }  // namespace
 
 void Model::summary(std::ostream& os) const {
-  if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&impl())) return summarize_functional(os, *this, *f);
-  if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&impl())) return summarize_sequential(os, *this, *s);
+  if (functional()) return summarize_functional(os, *this);
+  if (const auto* s = dynamic_cast<const Sequential*>(this)) return summarize_sequential(os, *s);
   // A model type of its own: one row per sublayer.
   std::vector<Row> rows;
-  for (const Layer& l : layers()) rows.push_back({{l.name() + " (" + l.impl().class_name() + ")"}, {param_cell(l.impl())}});
+  for (const Ref<Layer>& l : layers()) rows.push_back({{l->name() + " (" + l->class_name() + ")"}, {param_cell(*l)}});
   print_table(os, name(), {"Layer (type)", "Param #"}, rows, *this, "");
 }
 

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "graph.hpp"
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/losses.hpp"
@@ -152,9 +151,9 @@ void Model::compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, Train
         throw std::invalid_argument(name() + ": compile: the metric '" + metrics[i].name() +
                                     "' is listed twice (each metric name is a key of the logs)");
   if (!metrics.empty()) {
-    if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&impl()); f && f->outputs().size() != 1)
+    if (functional() && outputs().size() != 1)
       throw std::invalid_argument(name() + ": compile: metrics compare y with the model's output, but the model has " +
-                                  plural(f->outputs().size(), "output") + "; compile it without metrics");
+                                  plural(outputs().size(), "output") + "; compile it without metrics");
   }
   auto training = std::make_shared<Training>();
   training->optimizer = std::move(optimizer);
@@ -196,7 +195,7 @@ optimizers::Optimizer& Model::optimizer() {
 }
 
 std::size_t Model::num_inputs() const {
-  if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&impl())) return f->inputs().size();
+  if (functional()) return inputs().size();
   return 1;
 }
 
@@ -223,9 +222,9 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
                                   "shape " + x[0].shape().str() + " and x[" + std::to_string(i) + "] of shape " +
                                   x[i].shape().str());
   if (n == 0) throw std::invalid_argument(who + ": x has no samples (shape " + x[0].shape().str() + ")");
-  if (const auto* f = dynamic_cast<const detail::FunctionalImpl*>(&model.impl())) {
+  if (model.functional()) {
     for (std::size_t i = 0; i < x.size(); ++i) {
-      const SymbolicTensor& spec = f->inputs()[i];
+      const SymbolicTensor& spec = model.inputs()[i];
       if (per_sample_shape(x[i]) != spec.shape())
         throw std::invalid_argument(who + ": x[" + std::to_string(i) + "] has shape " + x[i].shape().str() +
                                     ", but the model's input " + std::to_string(i) + " ('" + spec.name() +
@@ -236,7 +235,7 @@ std::int64_t check_data(const Model& model, const std::string& who, const std::v
                                     "') expects " + dtype_name(spec.dtype()) + " (convert with x.to(tg::" +
                                     dtype_name(spec.dtype()) + "))");
     }
-  } else if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl());
+  } else if (const auto* s = dynamic_cast<const Sequential*>(&model);
              s && s->has_input_shape() && per_sample_shape(x[0]) != s->input_shape()) {
     throw std::invalid_argument(who + ": x has shape " + x[0].shape().str() + ", but the model '" + model.name() +
                                 "' was built for inputs of shape " + detail::batch_shape_str(s->input_shape()));

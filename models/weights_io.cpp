@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "graph.hpp"
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
 #include "tapegrad/io/npz.hpp"
@@ -27,7 +26,7 @@ namespace {
 using detail::describe;
 
 void check_built(const Model& model, const char* who) {
-  if (const auto* s = dynamic_cast<const detail::SequentialImpl*>(&model.impl()); s && !s->has_input_shape())
+  if (const auto* s = dynamic_cast<const Sequential*>(&model); s && !s->has_input_shape())
     throw std::logic_error(std::string(who) + ": the model '" + model.name() +
                            "' is not built yet, so it has no weights: call it on data (or fit it) first");
 }

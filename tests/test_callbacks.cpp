@@ -41,26 +41,26 @@ struct Recorder : callbacks::Callback {
   void on_train_batch_end(int b, const tg::Logs&) override { calls.push_back("batch_end " + std::to_string(b)); }
 };
 
-tg::Sequential xor_model(std::uint64_t seed, const std::string& prefix = "") {
+tg::Ref<tg::Sequential> xor_model(std::uint64_t seed, const std::string& prefix = "") {
   tg::set_seed(seed);
   // Explicit names when given: weights files are keyed by layer names.
-  tg::Sequential model({layers::Dense(8, "tanh", true, prefix.empty() ? "" : prefix + "_hidden"),
-                        layers::Dense(1, "sigmoid", true, prefix.empty() ? "" : prefix + "_out")});
-  model.compile(optimizers::Adam(0.05), "binary_crossentropy", {"accuracy"});
+  auto model = tg::Sequential::make({layers::Dense::make(8, "tanh", true, prefix.empty() ? "" : prefix + "_hidden"),
+                        layers::Dense::make(1, "sigmoid", true, prefix.empty() ? "" : prefix + "_out")});
+  model->compile(optimizers::Adam(0.05), "binary_crossentropy", {"accuracy"});
   return model;
 }
 
 // Sets every weight to `value` (to tell epochs apart by their weights).
-void fill_weights(const tg::Layer& model, double value) {
-  for (Tensor w : model.weights()) w.assign(tg::full(w.shape(), value, w.dtype()));
+void fill_weights(const tg::Ref<tg::Layer>& model, double value) {
+  for (Tensor w : model->weights()) w.assign(tg::full(w.shape(), value, w.dtype()));
 }
 
 }  // namespace
 
 TEST_CASE("callbacks: the order of the calls; epochs and batches are 0-based") {
-  tg::Sequential model = xor_model(30);
+  auto model = xor_model(30);
   auto recorder = std::make_shared<Recorder>();
-  model.fit(xor_x(), xor_y(), {.epochs = 2, .batch_size = 2, .verbose = 0, .callbacks = {recorder}});
+  model->fit(xor_x(), xor_y(), {.epochs = 2, .batch_size = 2, .verbose = 0, .callbacks = {recorder}});
   const std::vector<std::string> expected = {
       "train_begin", "epoch_begin 0", "batch_begin 0", "batch_end 0", "batch_begin 1", "batch_end 1", "epoch_end 0",
       "epoch_begin 1", "batch_begin 0", "batch_end 0", "batch_begin 1", "batch_end 1", "epoch_end 1", "train_end"};
@@ -72,18 +72,18 @@ TEST_CASE("callbacks: the order of the calls; epochs and batches are 0-based") {
 }
 
 TEST_CASE("callbacks: stop_training set after a batch ends fit after that batch; the epoch is still closed") {
-  tg::Sequential model = xor_model(31);
+  auto model = xor_model(31);
   struct StopAtBatch1 : callbacks::Callback {
     void on_train_batch_end(int batch, const tg::Logs&) override {
       if (batch == 1) model().stop_training = true;
     }
   };
   auto recorder = std::make_shared<Recorder>();
-  const tg::History history = model.fit(
+  const tg::History history = model->fit(
       xor_x(), xor_y(),
       {.epochs = 5, .batch_size = 1, .verbose = 0, .callbacks = {std::make_shared<StopAtBatch1>(), recorder}});
   CHECK(history.epochs() == 1);
-  CHECK(model.optimizer().iterations() == 2);
+  CHECK(model->optimizer().iterations() == 2);
   CHECK(recorder->calls.back() == "train_end");
   CHECK(recorder->calls[recorder->calls.size() - 2] == "epoch_end 0");
 }
@@ -101,53 +101,53 @@ TEST_CASE("callbacks: History: values per key; an unknown key names the recorded
 // ---- EarlyStopping ----------------------------------------------------------------------------
 
 TEST_CASE("callbacks: EarlyStopping: stops after `patience` epochs without improvement and restores the best weights") {
-  tg::Sequential model({layers::Dense(1)});
-  model.predict(tg::zeros({1, 2}));
+  auto model = tg::Sequential::make({layers::Dense::make(1)});
+  model->predict(tg::zeros({1, 2}));
   callbacks::EarlyStopping stopping("val_loss", /*patience=*/2, /*min_delta=*/0.0, "auto",
                                     /*restore_best_weights=*/true);
-  stopping.set_model(&model);
+  stopping.set_model(model.get());
   stopping.on_train_begin({});
   // val_loss per epoch: 1.0 (best), 0.5 (best), 0.6 (wait 1), 0.55 (wait 2: stop).
   const std::vector<double> losses = {1.0, 0.5, 0.6, 0.55};
   for (int epoch = 0; epoch < 4; ++epoch) {
     fill_weights(model, epoch);  // the weights "after" this epoch
-    CHECK_FALSE(model.stop_training);
+    CHECK_FALSE(model->stop_training);
     stopping.on_epoch_end(epoch, {{"loss", 0.0}, {"val_loss", losses[static_cast<std::size_t>(epoch)]}});
   }
-  CHECK(model.stop_training);
+  CHECK(model->stop_training);
   CHECK(stopping.stopped_epoch() == 3);
   CHECK(stopping.best_epoch() == 1);
   CHECK(stopping.best() == 0.5);
   stopping.on_train_end({});
-  for (const Tensor& w : model.weights())
+  for (const Tensor& w : model->weights())
     for (double v : values(w)) CHECK(v == 1.0);  // epoch 1's weights
 }
 
 TEST_CASE("callbacks: EarlyStopping: min_delta, mode max, and a monitor missing from the logs") {
-  tg::Sequential model({layers::Dense(1)});
-  model.predict(tg::zeros({1, 2}));
+  auto model = tg::Sequential::make({layers::Dense::make(1)});
+  model->predict(tg::zeros({1, 2}));
   callbacks::EarlyStopping delta("loss", /*patience=*/1, /*min_delta=*/0.1);
-  delta.set_model(&model);
+  delta.set_model(model.get());
   delta.on_train_begin({});
   delta.on_epoch_end(0, {{"loss", 1.0}});
   delta.on_epoch_end(1, {{"loss", 0.95}});  // better, but by less than 0.1: no improvement
-  CHECK(model.stop_training);
+  CHECK(model->stop_training);
   CHECK(delta.stopped_epoch() == 1);
   CHECK(delta.best_epoch() == 0);
 
-  model.stop_training = false;
+  model->stop_training = false;
   callbacks::EarlyStopping accuracy("val_accuracy", /*patience=*/1);  // auto: max for accuracies
-  accuracy.set_model(&model);
+  accuracy.set_model(model.get());
   accuracy.on_train_begin({});
   accuracy.on_epoch_end(0, {{"val_accuracy", 0.5}});
   accuracy.on_epoch_end(1, {{"val_accuracy", 0.7}});
-  CHECK_FALSE(model.stop_training);
+  CHECK_FALSE(model->stop_training);
   CHECK(accuracy.best_epoch() == 1);
   accuracy.on_epoch_end(2, {{"val_accuracy", 0.6}});
-  CHECK(model.stop_training);
+  CHECK(model->stop_training);
 
   callbacks::EarlyStopping missing;  // val_loss
-  missing.set_model(&model);
+  missing.set_model(model.get());
   missing.on_train_begin({});
   CHECK_THROWS_WITH_AS(missing.on_epoch_end(0, {{"loss", 1.0}}),
                        "EarlyStopping: the monitored value 'val_loss' is not in the epoch's logs (available: loss); "
@@ -162,11 +162,11 @@ TEST_CASE("callbacks: EarlyStopping: min_delta, mode max, and a monitor missing 
 
 TEST_CASE("callbacks: EarlyStopping in fit: a loss that stops improving stops training at the right epoch") {
   tg::set_seed(32);
-  tg::Sequential model({layers::Dense(1)});
-  model.compile(optimizers::SGD(0.0), "mse");  // lr 0: the loss never changes
+  auto model = tg::Sequential::make({layers::Dense::make(1)});
+  model->compile(optimizers::SGD(0.0), "mse");  // lr 0: the loss never changes
   auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/2);
   const tg::History history =
-      model.fit(tg::randn({8, 2}, 1), tg::randn({8, 1}, 2), {.epochs = 10, .verbose = 0, .callbacks = {stopping}});
+      model->fit(tg::randn({8, 2}, 1), tg::randn({8, 1}, 2), {.epochs = 10, .verbose = 0, .callbacks = {stopping}});
   // Epoch 0 improves on +inf; epochs 1 and 2 do not: stop at epoch 2.
   CHECK(history.epochs() == 3);
   CHECK(stopping->stopped_epoch() == 2);
@@ -191,10 +191,10 @@ struct Sabotage : callbacks::Callback {
 }  // namespace
 
 TEST_CASE("callbacks: EarlyStopping in fit: restore_best_weights puts back the best epoch's weights") {
-  tg::Sequential model = xor_model(33);
+  auto model = xor_model(33);
   auto recorder = std::make_shared<Recorder>();
   auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/2, 0.0, "auto", true);
-  model.fit(xor_x(), xor_y(),
+  model->fit(xor_x(), xor_y(),
             {.epochs = 20, .batch_size = 4, .verbose = 0,
              .callbacks = {std::make_shared<Sabotage>(4, -1), recorder, stopping}});
   REQUIRE(stopping->stopped_epoch() == 5);  // epochs 4 and 5 are sabotaged
@@ -206,10 +206,10 @@ TEST_CASE("callbacks: EarlyStopping in fit: restore_best_weights puts back the b
 
 TEST_CASE("callbacks: EarlyStopping: restore_best_weights also when training runs to the end, and when fit throws") {
   SUBCASE("runs to the end with a worse last epoch") {
-    tg::Sequential model = xor_model(34);
+    auto model = xor_model(34);
     auto recorder = std::make_shared<Recorder>();
     auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/5, 0.0, "auto", true);
-    model.fit(xor_x(), xor_y(),
+    model->fit(xor_x(), xor_y(),
               {.epochs = 5, .batch_size = 4, .verbose = 0,
                .callbacks = {std::make_shared<Sabotage>(4, -1), recorder, stopping}});
     CHECK(stopping->stopped_epoch() == -1);
@@ -217,10 +217,10 @@ TEST_CASE("callbacks: EarlyStopping: restore_best_weights also when training run
     CHECK(snapshot(model) == recorder->weights[3]);
   }
   SUBCASE("fit throws: the best weights are back before the exception propagates") {
-    tg::Sequential model = xor_model(35);
+    auto model = xor_model(35);
     auto recorder = std::make_shared<Recorder>();
     auto stopping = std::make_shared<callbacks::EarlyStopping>("loss", /*patience=*/10, 0.0, "auto", true);
-    CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(),
+    CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(),
                                    {.epochs = 20, .batch_size = 4, .verbose = 0,
                                     .callbacks = {std::make_shared<Sabotage>(3, 5), recorder, stopping}}),
                          "sabotage", std::runtime_error);
@@ -228,7 +228,7 @@ TEST_CASE("callbacks: EarlyStopping: restore_best_weights also when training run
     CHECK(stopping->best_epoch() == 2);
     CHECK(snapshot(model) == recorder->weights[2]);
     // The model is usable: it trains on.
-    const tg::History history = model.fit(xor_x(), xor_y(), {.epochs = 2, .batch_size = 4, .verbose = 0});
+    const tg::History history = model->fit(xor_x(), xor_y(), {.epochs = 2, .batch_size = 4, .verbose = 0});
     CHECK(history.epochs() == 2);
   }
 }
@@ -237,17 +237,17 @@ TEST_CASE("callbacks: EarlyStopping: restore_best_weights also when training run
 
 TEST_CASE("callbacks: ModelCheckpoint: one file per epoch, {epoch} filled in (1-based)") {
   TempDir dir;
-  tg::Sequential model = xor_model(36, "ckpt");
+  auto model = xor_model(36, "ckpt");
   auto checkpoint = std::make_shared<callbacks::ModelCheckpoint>(dir.file("w_{epoch:02d}.npz"), "loss");
   auto recorder = std::make_shared<Recorder>();
-  model.fit(xor_x(), xor_y(), {.epochs = 3, .batch_size = 4, .verbose = 0, .callbacks = {recorder, checkpoint}});
+  model->fit(xor_x(), xor_y(), {.epochs = 3, .batch_size = 4, .verbose = 0, .callbacks = {recorder, checkpoint}});
   REQUIRE(checkpoint->saved() ==
           std::vector<std::string>{dir.file("w_01.npz"), dir.file("w_02.npz"), dir.file("w_03.npz")});
   // Each file holds that epoch's weights.
-  tg::Sequential copy = xor_model(36, "ckpt");  // same layer names: the file's keys
-  copy.predict(xor_x());
+  auto copy = xor_model(36, "ckpt");  // same layer names: the file's keys
+  copy->predict(xor_x());
   for (int epoch = 0; epoch < 3; ++epoch) {
-    copy.load_weights(checkpoint->saved()[static_cast<std::size_t>(epoch)]);
+    copy->load_weights(checkpoint->saved()[static_cast<std::size_t>(epoch)]);
     CHECK(snapshot(copy) == recorder->weights[static_cast<std::size_t>(epoch)]);
   }
   callbacks::ModelCheckpoint names("run/{epoch}/w-{epoch:03d}.npz");
@@ -300,10 +300,10 @@ TEST_CASE("callbacks: ModelCheckpoint: a pattern it cannot fill in is refused wh
 
 TEST_CASE("callbacks: ModelCheckpoint: save_best_only writes only when the monitored value improves") {
   TempDir dir;
-  tg::Sequential model({layers::Dense(1)});
-  model.predict(tg::zeros({1, 2}));
+  auto model = tg::Sequential::make({layers::Dense::make(1)});
+  model->predict(tg::zeros({1, 2}));
   callbacks::ModelCheckpoint checkpoint(dir.file("best_{epoch}.npz"), "val_loss", /*save_best_only=*/true);
-  checkpoint.set_model(&model);
+  checkpoint.set_model(model.get());
   checkpoint.on_train_begin({});
   const std::vector<double> losses = {1.0, 0.5, 0.7, 0.4, 0.4};
   for (int epoch = 0; epoch < 5; ++epoch) {
@@ -345,11 +345,11 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path, char sep
 
 TEST_CASE("callbacks: CSVLogger: a header, then one row per epoch with exactly the History's values") {
   TempDir dir;
-  tg::Sequential model = xor_model(37);
+  auto model = xor_model(37);
   const Tensor x = tg::concat({xor_x(), xor_x(), xor_x()}, 0), y = tg::concat({xor_y(), xor_y(), xor_y()}, 0);
   const std::string path = dir.file("log.csv");
   auto logger = std::make_shared<callbacks::CSVLogger>(path);
-  const tg::History history = model.fit(
+  const tg::History history = model->fit(
       x, y, {.epochs = 3, .batch_size = 4, .validation_split = 0.25, .verbose = 0, .callbacks = {logger}});
   auto rows = read_csv(path, ',');
   REQUIRE(rows.size() == 4);
@@ -366,14 +366,14 @@ TEST_CASE("callbacks: CSVLogger: a header, then one row per epoch with exactly t
   }
   // append: the next fit continues the file without a second header.
   auto appender = std::make_shared<callbacks::CSVLogger>(path, ',', /*append=*/true);
-  model.fit(x, y, {.epochs = 2, .batch_size = 4, .validation_split = 0.25, .verbose = 0, .callbacks = {appender}});
+  model->fit(x, y, {.epochs = 2, .batch_size = 4, .validation_split = 0.25, .verbose = 0, .callbacks = {appender}});
   rows = read_csv(path, ',');
   REQUIRE(rows.size() == 6);
   CHECK(rows[4][0] == "0");
   CHECK(rows[5][0] == "1");
   // Without append, a new fit starts the file over; another separator.
   auto semicolons = std::make_shared<callbacks::CSVLogger>(path, ';');
-  model.fit(x, y, {.epochs = 1, .batch_size = 4, .verbose = 0, .callbacks = {semicolons}});
+  model->fit(x, y, {.epochs = 1, .batch_size = 4, .verbose = 0, .callbacks = {semicolons}});
   rows = read_csv(path, ';');
   REQUIRE(rows.size() == 2);
   CHECK(rows[0] == std::vector<std::string>{"epoch", "accuracy", "loss"});
@@ -400,13 +400,13 @@ TEST_CASE("callbacks: CSVLogger: separators that break the columns are refused, 
 
 TEST_CASE("callbacks: CSVLogger: a metric name containing the separator is refused before the header is written") {
   TempDir dir;
-  tg::Sequential model = xor_model(39);
+  auto model = xor_model(39);
   const tg::Metric plain = tg::metrics::mean_squared_error();
   auto same = [plain](const Tensor& t, const Tensor& p) { return plain(t, p); };
-  model.compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse,clipped", same)});
+  model->compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse,clipped", same)});
   const std::string path = dir.file("log.csv");
   auto logger = std::make_shared<callbacks::CSVLogger>(path);
-  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 2, .verbose = 0, .callbacks = {logger}}),
+  CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(), {.epochs = 2, .verbose = 0, .callbacks = {logger}}),
                        "CSVLogger: the log key 'mse,clipped' (a metric's name) contains the separator ',', which "
                        "would break the CSV file's columns; rename the metric or choose another separator",
                        std::invalid_argument);
@@ -414,10 +414,10 @@ TEST_CASE("callbacks: CSVLogger: a metric name containing the separator is refus
   CHECK(read_file(path).empty());
   // Another separator takes the same name; a quote or a line break is refused with any separator.
   auto semicolons = std::make_shared<callbacks::CSVLogger>(path, ';');
-  model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}});
+  model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}});
   CHECK(read_csv(path, ';')[0] == std::vector<std::string>{"epoch", "loss", "mse,clipped"});
-  model.compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse\nx", same)});
-  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}}),
+  model->compile(optimizers::Adam(0.05), "binary_crossentropy", {tg::Metric("mse\nx", same)});
+  CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {semicolons}}),
                        "CSVLogger: the log key 'mse\nx' (a metric's name) contains '\\n', which would break the "
                        "CSV file's columns; rename the metric",
                        std::invalid_argument);
@@ -425,38 +425,38 @@ TEST_CASE("callbacks: CSVLogger: a metric name containing the separator is refus
 
 TEST_CASE("callbacks: CSVLogger: a path that cannot be written fails before any training") {
   TempDir dir;
-  tg::Sequential model = xor_model(38);
+  auto model = xor_model(38);
   auto logger = std::make_shared<callbacks::CSVLogger>(dir.file("no/such/dir/log.csv"));
-  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {logger}}),
+  CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {logger}}),
                        doctest::Contains("CSVLogger: cannot open '"), std::runtime_error);
-  CHECK(model.optimizer().iterations() == 0);
+  CHECK(model->optimizer().iterations() == 0);
 }
 
 // ---- TerminateOnNaN ----------------------------------------------------------------------------------
 
 TEST_CASE("callbacks: TerminateOnNaN: stops at the first batch whose loss is NaN and says where") {
   tg::set_seed(39);
-  tg::Sequential model({layers::Dense(1)});
-  model.compile(optimizers::SGD(0.01), "mse");
+  auto model = tg::Sequential::make({layers::Dense::make(1)});
+  model->compile(optimizers::SGD(0.01), "mse");
   std::vector<double> xs(20, 0.5);
   xs[11] = std::nan("");  // sample 5 (row 5 of (10, 2)): batch 2 with batches of 2, not shuffled
   const Tensor x = f32(xs, {10, 2}), y = tg::zeros({10, 1});
   std::ostringstream out;
   auto terminate = std::make_shared<callbacks::TerminateOnNaN>(out);
   const tg::History history =
-      model.fit(x, y, {.epochs = 3, .batch_size = 2, .shuffle = false, .verbose = 0, .callbacks = {terminate}});
+      model->fit(x, y, {.epochs = 3, .batch_size = 2, .shuffle = false, .verbose = 0, .callbacks = {terminate}});
   CHECK(terminate->stopped_epoch() == 0);
   CHECK(terminate->stopped_batch() == 2);
   CHECK(terminate->message() == "TerminateOnNaN: epoch 1/3, batch 3/5: the loss is nan; training stopped");
   CHECK(out.str() == terminate->message() + "\n");
   CHECK(history.epochs() == 1);
-  CHECK(model.optimizer().iterations() == 3);  // as Keras, the NaN batch's step was taken
+  CHECK(model->optimizer().iterations() == 3);  // as Keras, the NaN batch's step was taken
   // A finite run says nothing.
-  tg::Sequential clean({layers::Dense(1)});
-  clean.compile(optimizers::SGD(0.01), "mse");
+  auto clean = tg::Sequential::make({layers::Dense::make(1)});
+  clean->compile(optimizers::SGD(0.01), "mse");
   std::ostringstream quiet;
   auto watcher = std::make_shared<callbacks::TerminateOnNaN>(quiet);
-  clean.fit(tg::ones({4, 2}), tg::zeros({4, 1}), {.epochs = 2, .verbose = 0, .callbacks = {watcher}});
+  clean->fit(tg::ones({4, 2}), tg::zeros({4, 1}), {.epochs = 2, .verbose = 0, .callbacks = {watcher}});
   CHECK(watcher->stopped_batch() == -1);
   CHECK(quiet.str().empty());
 }
@@ -464,35 +464,35 @@ TEST_CASE("callbacks: TerminateOnNaN: stops at the first batch whose loss is NaN
 // ---- LearningRateScheduler -----------------------------------------------------------------------------
 
 TEST_CASE("callbacks: LearningRateScheduler: sets the optimizer's learning rate at the start of each epoch") {
-  tg::Sequential model = xor_model(40);
-  model.compile(optimizers::SGD(1.0), "binary_crossentropy");
+  auto model = xor_model(40);
+  model->compile(optimizers::SGD(1.0), "binary_crossentropy");
   auto scheduler = std::make_shared<callbacks::LearningRateScheduler>(
       [](int epoch, double lr) { return epoch == 0 ? 0.1 : lr * 0.5; });
   auto recorder = std::make_shared<Recorder>();
-  model.fit(xor_x(), xor_y(), {.epochs = 3, .verbose = 0, .callbacks = {scheduler, recorder}});
+  model->fit(xor_x(), xor_y(), {.epochs = 3, .verbose = 0, .callbacks = {scheduler, recorder}});
   CHECK(recorder->learning_rates == std::vector<double>{0.1, 0.05, 0.025});
-  CHECK(model.optimizer().learning_rate() == 0.025);
+  CHECK(model->optimizer().learning_rate() == 0.025);
 
   auto negative = std::make_shared<callbacks::LearningRateScheduler>([](int, double) { return -1.0; });
-  CHECK_THROWS_WITH_AS(model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {negative}}),
+  CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {negative}}),
                        "LearningRateScheduler: the schedule returned -1 at epoch 0; a learning rate must be a finite "
                        "number >= 0",
                        std::invalid_argument);
   // An optimizer driven by a schedule object refuses to have its rate set.
-  model.compile(optimizers::SGD(optimizers::ExponentialDecay(0.1, 10, 0.5)), "binary_crossentropy");
-  CHECK_THROWS_AS(model.fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {scheduler}}),
+  model->compile(optimizers::SGD(optimizers::ExponentialDecay(0.1, 10, 0.5)), "binary_crossentropy");
+  CHECK_THROWS_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {scheduler}}),
                   std::logic_error);
 }
 
 // ---- ProgressBar ---------------------------------------------------------------------------------------
 
 TEST_CASE("callbacks: ProgressBar: one line per epoch when the output is not a terminal") {
-  tg::Sequential model = xor_model(41);
+  auto model = xor_model(41);
   std::ostringstream out;
   auto bar = std::make_shared<callbacks::ProgressBar>(out);
   const Tensor x = tg::concat({xor_x(), xor_x(), xor_x(), xor_x()}, 0);
   const Tensor y = tg::concat({xor_y(), xor_y(), xor_y(), xor_y()}, 0);
-  const tg::History history = model.fit(
+  const tg::History history = model->fit(
       x, y, {.epochs = 2, .batch_size = 4, .validation_split = 0.25, .verbose = 0, .callbacks = {bar}});
   // 12 training samples in batches of 4: 3 steps.
   const std::string text = out.str();
@@ -515,11 +515,11 @@ TEST_CASE("callbacks: ProgressBar: one line per epoch when the output is not a t
 }
 
 TEST_CASE("callbacks: ProgressBar: on a terminal the bar is redrawn in place with an ETA") {
-  tg::Sequential model = xor_model(42);
+  auto model = xor_model(42);
   std::ostringstream out;
   auto bar = std::make_shared<callbacks::ProgressBar>(out);
   bar->set_terminal(true);
-  model.fit(xor_x(), xor_y(), {.epochs = 1, .batch_size = 1, .shuffle = false, .verbose = 0, .callbacks = {bar}});
+  model->fit(xor_x(), xor_y(), {.epochs = 1, .batch_size = 1, .shuffle = false, .verbose = 0, .callbacks = {bar}});
   const std::string text = out.str();
   INFO(text);
   CHECK(text.rfind("Epoch 1/1\n\r1/4 [======>.......................] - ETA: ", 0) == 0);

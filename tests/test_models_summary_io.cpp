@@ -19,9 +19,9 @@ namespace {
 
 // A layer with one trainable and one non-trainable weight (a running scale,
 // say), for the non-trainable count.
-class FrozenScaleImpl : public tg::LayerImpl {
+class FrozenScale : public tg::Layer {
  public:
-  explicit FrozenScaleImpl(std::string name) : LayerImpl("FrozenScale", std::move(name)) {}
+  explicit FrozenScale(std::string name) : Layer("FrozenScale", std::move(name)) {}
   void build(const std::vector<tg::Shape>& shapes) override {
     gain_ = add_weight("gain", {shapes[0].back()}, tg::initializers::ones());
     scale_ = add_weight("scale", {shapes[0].back()}, tg::initializers::constant(2.0), /*trainable=*/false);
@@ -34,7 +34,7 @@ class FrozenScaleImpl : public tg::LayerImpl {
   Tensor gain_, scale_;
 };
 
-tg::Layer frozen_scale(const std::string& name) { return tg::Layer(std::make_shared<FrozenScaleImpl>(name)); }
+tg::Ref<tg::Layer> frozen_scale(const std::string& name) { return tg::make_layer<FrozenScale>(name); }
 
 // The line of `text` that contains `needle` (empty if none).
 std::string line_with(const std::string& text, const std::string& needle) {
@@ -53,10 +53,10 @@ std::string squeeze(const std::string& s) {
 }  // namespace
 
 TEST_CASE("models: summary: a Sequential Dense(64 -> 128) has 8320 parameters") {
-  tg::Sequential model({layers::Dense(128, "relu", true, "hidden"), layers::Dense(10, "", true, "logits")},
+  auto model = tg::Sequential::make({layers::Dense::make(128, "relu", true, "hidden"), layers::Dense::make(10, "", true, "logits")},
                        "classifier");
-  model.predict(tg::zeros({1, 64}));
-  const std::string text = model.summary_string();
+  model->predict(tg::zeros({1, 64}));
+  const std::string text = model->summary_string();
   INFO(text);
   CHECK(text.rfind("Model: \"classifier\"\n", 0) == 0);
   CHECK(squeeze(line_with(text, "Layer (type)")) == " Layer (type) Output Shape Param #");
@@ -66,15 +66,15 @@ TEST_CASE("models: summary: a Sequential Dense(64 -> 128) has 8320 parameters") 
   CHECK(line_with(text, "Total params") == "Total params: 9610 (37.54 KB)");  // 9610 * 4 bytes / 1024
   CHECK(line_with(text, "Trainable params") == "Trainable params: 9610 (37.54 KB)");
   CHECK(line_with(text, "Non-trainable params") == "Non-trainable params: 0 (0.00 B)");
-  CHECK(model.count_params() == 9610);
+  CHECK(model->count_params() == 9610);
   // The rows come in order, between the header's '=' line and the closing one.
   CHECK(text.find("hidden (Dense)") < text.find("logits (Dense)"));
   CHECK(text.find("=\n hidden") != std::string::npos);
 }
 
 TEST_CASE("models: summary: a Sequential that is not built says so") {
-  tg::Sequential model({layers::Dense(4, "", true, "later")}, "unbuilt");
-  const std::string text = model.summary_string();
+  auto model = tg::Sequential::make({layers::Dense::make(4, "", true, "later")}, "unbuilt");
+  const std::string text = model->summary_string();
   INFO(text);
   CHECK(squeeze(line_with(text, "later")) == " later (Dense) ? 0 (unbuilt)");
   CHECK(text.find("The model is not built yet") != std::string::npos);
@@ -82,9 +82,9 @@ TEST_CASE("models: summary: a Sequential that is not built says so") {
 }
 
 TEST_CASE("models: summary: non-trainable weights are counted apart") {
-  tg::Sequential model({frozen_scale("frozen")}, "with_frozen");
-  model.predict(tg::zeros({1, 5}));
-  const std::string text = model.summary_string();
+  auto model = tg::Sequential::make({frozen_scale("frozen")}, "with_frozen");
+  model->predict(tg::zeros({1, 5}));
+  const std::string text = model->summary_string();
   INFO(text);
   CHECK(squeeze(line_with(text, "frozen (FrozenScale)")) == " frozen (FrozenScale) (None, 5) 10");
   CHECK(line_with(text, "Total params") == "Total params: 10 (40.00 B)");
@@ -95,11 +95,11 @@ TEST_CASE("models: summary: non-trainable weights are counted apart") {
 TEST_CASE("models: summary: a functional Siamese model lists inputs, each call of the shared base, and connections") {
   auto a = tg::Input({64}, tg::float32, "left");
   auto b = tg::Input({64}, tg::float32, "right");
-  tg::Sequential base({layers::Dense(128, "relu"), layers::Dense(32)}, "base");
+  auto base = tg::Sequential::make({layers::Dense::make(128, "relu"), layers::Dense::make(32)}, "base");
   auto cosine = [](const std::vector<Tensor>& v) { return tg::sum(v[0] * v[1], {-1}, true); };
-  auto d = layers::Lambda(cosine, tg::Shape{1}, "distance")({base(a), base(b)});
-  tg::Model model({a, b}, d, "siamese");
-  const std::string text = model.summary_string();
+  auto d = layers::Lambda::make(cosine, tg::Shape{1}, "distance")({base(a), base(b)});
+  auto model = tg::Model::make({a, b}, d, "siamese");
+  const std::string text = model->summary_string();
   INFO(text);
   CHECK(text.rfind("Model: \"siamese\"\n", 0) == 0);
   CHECK(squeeze(line_with(text, "Layer (type)")) == " Layer (type) Output Shape Param # Connected to");
@@ -113,9 +113,9 @@ TEST_CASE("models: summary: a functional Siamese model lists inputs, each call o
   CHECK(squeeze(line_with(text, "base[1][0]")) == " base[1][0]");
   // Shared weights count once in the totals.
   CHECK(line_with(text, "Total params") == "Total params: 12448 (48.62 KB)");
-  CHECK(model.count_params() == 12448);
+  CHECK(model->count_params() == 12448);
   std::ostringstream os;
-  model.summary(os);
+  model->summary(os);
   CHECK(os.str() == text);
 }
 
@@ -123,13 +123,13 @@ TEST_CASE("models: summary: a functional Siamese model lists inputs, each call o
 
 namespace {
 
-tg::Model small_siamese(const std::string& prefix, std::int64_t units) {
+tg::Ref<tg::Model> small_siamese(const std::string& prefix, std::int64_t units) {
   auto a = tg::Input({3});
   auto b = tg::Input({3});
-  tg::Sequential base({layers::Dense(units, "tanh", true, prefix + "_hidden"), layers::Dense(2, "", true, prefix + "_out")},
+  auto base = tg::Sequential::make({layers::Dense::make(units, "tanh", true, prefix + "_hidden"), layers::Dense::make(2, "", true, prefix + "_out")},
                       prefix + "_base");
-  auto diff = layers::Subtract(prefix + "_diff")({base(a), base(b)});
-  return tg::Model({a, b}, diff, prefix);
+  auto diff = layers::Subtract::make(prefix + "_diff")({base(a), base(b)});
+  return tg::Model::make({a, b}, diff, prefix);
 }
 
 }  // namespace
@@ -137,8 +137,8 @@ tg::Model small_siamese(const std::string& prefix, std::int64_t units) {
 TEST_CASE("models: save_weights / load_weights: round trip; values restored in place, identities kept") {
   TempDir dir;
   tg::set_seed(20);
-  tg::Model model = small_siamese("rt", 4);
-  const auto named = model.named_weights();
+  auto model = small_siamese("rt", 4);
+  const auto named = model->named_weights();
   REQUIRE(named.size() == 4);
   CHECK(named[0].first == "rt_hidden/kernel");
   CHECK(named[1].first == "rt_hidden/bias");
@@ -148,16 +148,16 @@ TEST_CASE("models: save_weights / load_weights: round trip; values restored in p
   for (auto [name, w] : named) w.assign(tg::randn(w.shape(), 7));
   const auto saved = snapshot(model);
   std::vector<const void*> ids;
-  for (const Tensor& w : model.weights()) ids.push_back(w.id());
+  for (const Tensor& w : model->weights()) ids.push_back(w.id());
 
   const std::string path = dir.file("weights.npz");
-  model.save_weights(path);
-  for (Tensor w : model.weights()) w.assign(tg::zeros(w.shape()));
+  model->save_weights(path);
+  for (Tensor w : model->weights()) w.assign(tg::zeros(w.shape()));
   CHECK(snapshot(model) != saved);
-  model.load_weights(path);
+  model->load_weights(path);
   CHECK(snapshot(model) == saved);
   std::vector<const void*> ids_after;
-  for (const Tensor& w : model.weights()) ids_after.push_back(w.id());
+  for (const Tensor& w : model->weights()) ids_after.push_back(w.id());
   CHECK(ids_after == ids);
   // The file holds exactly the named weights, in order, with their values.
   const auto arrays = tg::io::load_npz(path);
@@ -171,30 +171,30 @@ TEST_CASE("models: save_weights / load_weights: round trip; values restored in p
 TEST_CASE("models: load_weights: a file that does not match leaves the model unchanged and names the weight") {
   TempDir dir;
   tg::set_seed(21);
-  tg::Model four = small_siamese("mm", 4);
+  auto four = small_siamese("mm", 4);
   const std::string path = dir.file("four.npz");
-  four.save_weights(path);
+  four->save_weights(path);
 
-  tg::Model five = small_siamese("mm", 5);  // the same names, other shapes
+  auto five = small_siamese("mm", 5);  // the same names, other shapes
   const auto before = snapshot(five);
-  CHECK_THROWS_WITH_AS(five.load_weights(path),
+  CHECK_THROWS_WITH_AS(five->load_weights(path),
                        doctest::Contains("weight 'mm_hidden/kernel' is (3, 5) float32 in the model but (3, 4) float32 "
                                          "in the file"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(five.load_weights(path), doctest::Contains("(the model is unchanged)"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(five->load_weights(path), doctest::Contains("(the model is unchanged)"), std::invalid_argument);
   CHECK(snapshot(five) == before);
 
   // Missing and extra arrays: a model with another layer name.
-  tg::Model other = small_siamese("zz", 4);
+  auto other = small_siamese("zz", 4);
   const auto other_before = snapshot(other);
-  CHECK_THROWS_WITH_AS(other.load_weights(path),
+  CHECK_THROWS_WITH_AS(other->load_weights(path),
                        doctest::Contains("weight 'zz_hidden/kernel' of shape (3, 4) float32 is missing from the file"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(other.load_weights(path),
+  CHECK_THROWS_WITH_AS(other->load_weights(path),
                        doctest::Contains("the file's array 'mm_hidden/kernel' of shape (3, 4) float32 is not a weight of the "
                                          "model"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(other.load_weights(path), doctest::Contains("No name matches: names are the keys"),
+  CHECK_THROWS_WITH_AS(other->load_weights(path), doctest::Contains("No name matches: names are the keys"),
                        std::invalid_argument);
   CHECK(snapshot(other) == other_before);
 
@@ -203,49 +203,49 @@ TEST_CASE("models: load_weights: a file that does not match leaves the model unc
   arrays[1].second = arrays[1].second.to(tg::float64);
   const std::string wrong_dtype = dir.file("dtype.npz");
   tg::io::save_npz(wrong_dtype, arrays);
-  tg::Model same = small_siamese("mm", 4);
+  auto same = small_siamese("mm", 4);
   const auto same_before = snapshot(same);
-  CHECK_THROWS_WITH_AS(same.load_weights(wrong_dtype),
+  CHECK_THROWS_WITH_AS(same->load_weights(wrong_dtype),
                        doctest::Contains("weight 'mm_hidden/bias' is (4,) float32 in the model but (4,) float64 in the file"),
                        std::invalid_argument);
   CHECK(snapshot(same) == same_before);
-  same.load_weights(path);  // the right file loads
+  same->load_weights(path);  // the right file loads
   CHECK(snapshot(same) == snapshot(four));
 }
 
 TEST_CASE("models: load_weights: missing, empty, truncated or foreign files give an error and change nothing") {
   TempDir dir;
   tg::set_seed(22);
-  tg::Model model = small_siamese("bad", 3);
+  auto model = small_siamese("bad", 3);
   const auto before = snapshot(model);
   const std::string missing = dir.file("missing.npz");
-  CHECK_THROWS_WITH_AS(model.load_weights(missing), doctest::Contains("load_weights: "), std::runtime_error);
-  CHECK_THROWS_WITH_AS(model.load_weights(missing), doctest::Contains("missing.npz"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(model->load_weights(missing), doctest::Contains("load_weights: "), std::runtime_error);
+  CHECK_THROWS_WITH_AS(model->load_weights(missing), doctest::Contains("missing.npz"), std::runtime_error);
   const std::string empty = dir.file("empty.npz");
   std::ofstream(empty).close();
-  CHECK_THROWS_AS(model.load_weights(empty), std::runtime_error);
+  CHECK_THROWS_AS(model->load_weights(empty), std::runtime_error);
   const std::string text = dir.file("text.npz");
   std::ofstream(text) << "not an npz file at all";
-  CHECK_THROWS_AS(model.load_weights(text), std::runtime_error);
+  CHECK_THROWS_AS(model->load_weights(text), std::runtime_error);
   // A valid file cut in half.
   const std::string good = dir.file("good.npz");
-  model.save_weights(good);
+  model->save_weights(good);
   const std::string bytes = read_file(good);
   const std::string cut = dir.file("cut.npz");
   std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  CHECK_THROWS_AS(model.load_weights(cut), std::runtime_error);
+  CHECK_THROWS_AS(model->load_weights(cut), std::runtime_error);
   CHECK(snapshot(model) == before);
   // Saving into a directory that does not exist: an error, nothing written.
-  CHECK_THROWS_WITH_AS(model.save_weights(dir.file("no/such/dir/w.npz")), doctest::Contains("save_weights: "),
+  CHECK_THROWS_WITH_AS(model->save_weights(dir.file("no/such/dir/w.npz")), doctest::Contains("save_weights: "),
                        std::runtime_error);
 }
 
 TEST_CASE("models: named_weights: colliding names get _1, _2 deterministically; save/load round-trips them") {
   TempDir dir;
   tg::set_seed(23);
-  tg::Sequential model({layers::Dense(2, "", true, "same"), layers::Dense(2, "", true, "same")}, "collide");
-  model.predict(tg::zeros({1, 2}));
-  const auto named = model.named_weights();
+  auto model = tg::Sequential::make({layers::Dense::make(2, "", true, "same"), layers::Dense::make(2, "", true, "same")}, "collide");
+  model->predict(tg::zeros({1, 2}));
+  const auto named = model->named_weights();
   REQUIRE(named.size() == 4);
   CHECK(named[0].first == "same/kernel");
   CHECK(named[1].first == "same/bias");
@@ -253,16 +253,16 @@ TEST_CASE("models: named_weights: colliding names get _1, _2 deterministically; 
   CHECK(named[3].first == "same/bias_1");
   for (auto [name, w] : named) w.assign(tg::randn(w.shape(), 3));
   const auto saved = snapshot(model);
-  model.save_weights(dir.file("c.npz"));
-  for (Tensor w : model.weights()) w.assign(tg::zeros(w.shape()));
-  model.load_weights(dir.file("c.npz"));
+  model->save_weights(dir.file("c.npz"));
+  for (Tensor w : model->weights()) w.assign(tg::zeros(w.shape()));
+  model->load_weights(dir.file("c.npz"));
   CHECK(snapshot(model) == saved);
 }
 
 TEST_CASE("models: save_weights / load_weights on a Sequential that is not built: a clear error") {
-  tg::Sequential model({layers::Dense(2)});
-  CHECK_THROWS_WITH_AS(model.save_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
-  CHECK_THROWS_WITH_AS(model.load_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
+  auto model = tg::Sequential::make({layers::Dense::make(2)});
+  CHECK_THROWS_WITH_AS(model->save_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
+  CHECK_THROWS_WITH_AS(model->load_weights("/tmp/never.npz"), doctest::Contains("is not built yet"), std::logic_error);
 }
 
 TEST_CASE("models: save_weights: numpy reads the file and sees every key and value") {
@@ -272,11 +272,11 @@ TEST_CASE("models: save_weights: numpy reads the file and sees every key and val
   }
   TempDir dir;
   tg::set_seed(24);
-  tg::Model model = small_siamese("np", 3);
-  for (auto [name, w] : model.named_weights()) w.assign(tg::randn(w.shape(), 9));
+  auto model = small_siamese("np", 3);
+  for (auto [name, w] : model->named_weights()) w.assign(tg::randn(w.shape(), 9));
   const std::string path = dir.file("np.npz");
   const std::string out = dir.file("np.txt");
-  model.save_weights(path);
+  model->save_weights(path);
   const std::string command = "/usr/bin/python3 -c \"import numpy as np, sys; f = np.load(sys.argv[1]); "
                               "print(' '.join(f.files)); "
                               "[print(k, f[k].dtype, f[k].shape, repr(float(f[k].ravel()[0]))) for k in f.files]\" " +
@@ -286,7 +286,7 @@ TEST_CASE("models: save_weights: numpy reads the file and sees every key and val
   std::string keys;
   std::getline(lines, keys);
   CHECK(keys == "np_hidden/kernel np_hidden/bias np_out/kernel np_out/bias");
-  for (const auto& [name, w] : model.named_weights()) {
+  for (const auto& [name, w] : model->named_weights()) {
     std::string line;
     std::getline(lines, line);
     std::ostringstream shape;

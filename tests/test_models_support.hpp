@@ -46,6 +46,7 @@ inline std::vector<std::vector<double>> snapshot(const tg::Layer& model) {
   for (const Tensor& w : model.weights()) out.push_back(values(w));
   return out;
 }
+inline std::vector<std::vector<double>> snapshot(const tg::Ref<tg::Layer>& model) { return snapshot(*model); }
 
 // Bit-for-bit equality of the float32 values of two lists of weights.
 inline bool same_bits(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {

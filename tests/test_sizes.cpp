@@ -147,18 +147,18 @@ TEST_CASE("sizes: layers and Input refuse sizes no tensor can hold") {
                        "Dense: units must be at most 2305843009213693951 (a float32 bias of that many elements takes "
                        "2^63 - 1 bytes), received 4611686018427387904",
                        std::invalid_argument);
-  CHECK(L::Dense(std::int64_t{1} << 40).units() == std::int64_t{1} << 40);  // no weights until built
+  CHECK(L::Dense::make(std::int64_t{1} << 40)->units() == std::int64_t{1} << 40);  // no weights until built
   // The kernel (inputs, units) is checked when the layer is built, before its initializer runs.
-  L::Dense wide(std::int64_t{1} << 42, "", true, "wide");
+  auto wide = L::Dense::make(std::int64_t{1} << 42, "", true, "wide");
   CHECK_THROWS_WITH_AS(wide(tg::Input({std::int64_t{1} << 22})),
                        "wide: add_weight 'kernel': shape (4194304, 4398046511104) has about 1.84e+19 elements, more "
                        "than the 2^63 - 1 a tensor can have",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(L::Embedding(p32, p32),
+  CHECK_THROWS_WITH_AS(L::Embedding::make(p32, p32),
                        "Embedding: the table (input_dim, output_dim): shape (4294967296, 4294967296) has about "
                        "1.84e+19 elements, more than the 2^63 - 1 a tensor can have",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(L::Embedding(p62, 1, tg::initializers::zeros(), tg::float64),
+  CHECK_THROWS_WITH_AS(L::Embedding::make(p62, 1, tg::initializers::zeros(), tg::float64),
                        doctest::Contains("Embedding: the table (input_dim, output_dim): a float64 tensor"),
                        std::invalid_argument);
   // Input({2^32, 2^32}) built a model; building runs each layer on a batch of one.

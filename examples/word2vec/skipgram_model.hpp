@@ -28,47 +28,48 @@
 namespace w2v {
 
 struct SkipGramModel {
-  tg::layers::Embedding target_embedding;
-  tg::layers::Embedding context_embedding;
-  tg::Model model;       // (target, context) -> sigmoid probabilities (None, K)
-  tg::Model validation;  // (a, b) -> cosine similarity (None, 1), sharing target_embedding
+  tg::Ref<tg::layers::Embedding> target_embedding;
+  tg::Ref<tg::layers::Embedding> context_embedding;
+  tg::Ref<tg::Model> model;       // (target, context) -> sigmoid probabilities (None, K)
+  tg::Ref<tg::Model> validation;  // (a, b) -> cosine similarity (None, 1), sharing target_embedding
 
   SkipGramModel(std::int64_t vocab_size, std::int64_t dim, int negative)
       // gensim's initialization: input vectors uniform in [-1, 1) / dim, output vectors zero.
-      : target_embedding(vocab_size, dim, tg::initializers::random_uniform(-1.0 / dim, 1.0 / dim), tg::float32,
-                         "target_embedding"),
-        context_embedding(vocab_size, dim, tg::initializers::zeros(), tg::float32, "context_embedding"),
+      : target_embedding(tg::layers::Embedding::make(vocab_size, dim, tg::initializers::random_uniform(-1.0 / dim, 1.0 / dim), tg::float32,
+                                                         "target_embedding")),
+        context_embedding(
+            tg::layers::Embedding::make(vocab_size, dim, tg::initializers::zeros(), tg::float32, "context_embedding")),
         model(build_model(negative)),
         validation(build_validation()) {}
 
-  tg::Tensor vectors() const { return target_embedding.embeddings(); }
+  tg::Tensor vectors() const { return target_embedding->embeddings(); }
 
  private:
-  tg::Model build_model(int negative) {
+  tg::Ref<tg::Model> build_model(int negative) {
     const std::int64_t K = 1 + negative;
     auto target = tg::Input({1}, tg::int64, "target");
     auto context = tg::Input({K}, tg::int64, "context");
     auto t = target_embedding(target);                               // (None, 1, dim)
     auto c = context_embedding(context);                             // (None, K, dim)
-    auto dots = tg::layers::Dot({2, 2}, false, "dot")({t, c});       // (None, 1, K)
-    auto logits = tg::layers::Reshape({K}, "logits")(dots);          // (None, K)
-    auto probability = tg::layers::Activation("sigmoid", "probability")(logits);
-    return tg::Model({target, context}, probability, "skipgram");
+    auto dots = tg::layers::Dot::make({2, 2}, false, "dot")({t, c});       // (None, 1, K)
+    auto logits = tg::layers::Reshape::make({K}, "logits")(dots);          // (None, K)
+    auto probability = tg::layers::Activation::make("sigmoid", "probability")(logits);
+    return tg::Model::make({target, context}, probability, "skipgram");
   }
-  tg::Model build_validation() {
+  tg::Ref<tg::Model> build_validation() {
     auto a = tg::Input({1}, tg::int64, "word_a");
     auto b = tg::Input({1}, tg::int64, "word_b");
-    auto cosine = tg::layers::Dot({2, 2}, true, "cosine")({target_embedding(a), target_embedding(b)});  // (None, 1, 1)
-    return tg::Model({a, b}, tg::layers::Reshape({1}, "similarity")(cosine), "validation");
+    auto cosine = tg::layers::Dot::make({2, 2}, true, "cosine")({target_embedding(a), target_embedding(b)});  // (None, 1, 1)
+    return tg::Model::make({a, b}, tg::layers::Reshape::make({1}, "similarity")(cosine), "validation");
   }
 };
 
 // The nearest words of `word` by cosine similarity, computed by the validation model.
 inline std::vector<std::pair<std::int64_t, float>> nearest(SkipGramModel& m, std::int64_t word, int count) {
-  const std::int64_t V = m.target_embedding.input_dim();
+  const std::int64_t V = m.target_embedding->input_dim();
   auto a = tg::full({V, 1}, static_cast<double>(word), tg::int64);
   auto b = tg::reshape(tg::arange(0, static_cast<double>(V), 1, tg::int64), {V, 1});
-  auto sim = m.validation.predict({a, b}, static_cast<int>(V));
+  auto sim = m.validation->predict({a, b}, static_cast<int>(V));
   const float* s = sim.data<float>();
   std::vector<std::pair<std::int64_t, float>> all;
   for (std::int64_t i = 0; i < V; ++i)
@@ -91,7 +92,7 @@ inline KerasEpochStats train_epoch_keras(SkipGramModel& m, tg::data::SkipGramBat
                                          tg::optimizers::SGD& sgd) {
   const auto start = std::chrono::steady_clock::now();
   tg::losses::BinaryCrossentropy bce(/*from_logits=*/false, tg::losses::Reduction::sum);
-  const auto weights = m.model.trainable_weights();
+  const auto weights = m.model->trainable_weights();
   KerasEpochStats st;
   double loss_sum = 0;
   tg::data::SkipGramBatch batch;

@@ -1,12 +1,13 @@
 // The core Keras layers: Dense, Activation, Dropout, Flatten, Reshape,
 // Embedding and Lambda (namespace tg::layers).
 //
-//   tg::layers::Dense dense(3, "relu");
+//   auto dense = tg::layers::Dense::make(3, "relu");  // a tg::Ref<Dense>
 //   tg::Tensor y = dense(x);                   // x (batch, 4) -> y (batch, 3); builds a (4, 3) kernel
-//   tg::Tensor k = dense.kernel();             // the same tensor the layer uses (a tg::Variable)
+//   tg::Tensor k = dense->kernel();            // the same tensor the layer uses (a tg::Variable)
 //
-// Each class is a handle (copies share the layer, so one object called twice
-// shares its weights). Weights are created on the first call with the dtype of
+// Each class is a tg::Layer, made by its static make() (the constructor's
+// arguments) and shared by reference: one object called twice shares its
+// weights. Weights are created on the first call with the dtype of
 // its first input: float32 normally, float64 when the layer is first called on
 // float64 data (what a float64 gradcheck needs). Embedding, whose input is
 // int64 indices, takes its dtype as an argument instead. Every `name` argument
@@ -23,8 +24,10 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
+#include "tapegrad/layers/activations.hpp"
 #include "tapegrad/layers/layer.hpp"
 
 namespace tg::layers {
@@ -39,16 +42,41 @@ class Dense : public Layer {
   // `activation`: a name tg::activations::get() knows ("" or "linear": none).
   explicit Dense(std::int64_t units, const std::string& activation = "", bool use_bias = true,
                  const std::string& name = "");
-  std::int64_t units() const;
+  static Ref<Dense> make(std::int64_t units, const std::string& activation = "", bool use_bias = true,
+                         const std::string& name = "") {
+    return make_layer<Dense>(units, activation, use_bias, name);
+  }
+  std::int64_t units() const { return units_; }
   // The weights; throw std::logic_error before the layer is built (first call).
   Tensor kernel() const;
   Tensor bias() const;  // also throws when use_bias is false
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  std::int64_t units_;
+  std::string activation_;
+  activations::ActivationFunction fn_;
+  bool use_bias_;
+  Tensor kernel_, bias_;
 };
 
 // Applies a named activation: Activation("softmax")(x) == tg::softmax(x, -1).
 class Activation : public Layer {
  public:
   explicit Activation(const std::string& activation, const std::string& name = "");
+  static Ref<Activation> make(const std::string& activation, const std::string& name = "") {
+    return make_layer<Activation>(activation, name);
+  }
+
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  std::string activation_;
+  activations::ActivationFunction fn_;
 };
 
 // Inverted dropout. In training (layer(x, /*training=*/true)) each element is
@@ -62,13 +90,28 @@ class Activation : public Layer {
 class Dropout : public Layer {
  public:
   explicit Dropout(double rate, std::optional<std::uint64_t> seed = std::nullopt, const std::string& name = "");
-  double rate() const;
+  static Ref<Dropout> make(double rate, std::optional<std::uint64_t> seed = std::nullopt,
+                           const std::string& name = "") {
+    return make_layer<Dropout>(rate, seed, name);
+  }
+  double rate() const { return rate_; }
+
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  double rate_;
+  std::optional<std::uint64_t> seed_;
+  std::optional<Generator> own_generator_;
 };
 
 // (batch, d1, d2, ...) -> (batch, d1 * d2 * ...); (batch,) -> (batch, 1), as Keras.
 class Flatten : public Layer {
  public:
   explicit Flatten(const std::string& name = "");
+  static Ref<Flatten> make(const std::string& name = "") { return make_layer<Flatten>(name); }
+
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
 };
 
 // Reshapes each sample: (batch, ...) -> (batch, target_shape...). One entry of
@@ -77,6 +120,15 @@ class Flatten : public Layer {
 class Reshape : public Layer {
  public:
   explicit Reshape(std::vector<std::int64_t> target_shape, const std::string& name = "");
+  static Ref<Reshape> make(std::vector<std::int64_t> target_shape, const std::string& name = "") {
+    return make_layer<Reshape>(std::move(target_shape), name);
+  }
+
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  std::vector<std::int64_t> target_;
 };
 
 // A lookup table of `input_dim` rows of size `output_dim`: int64 indices
@@ -92,10 +144,27 @@ class Embedding : public Layer {
   Embedding(std::int64_t input_dim, std::int64_t output_dim,
             Initializer embeddings_initializer = initializers::random_uniform(-0.05, 0.05),
             DType dtype = DType::float32, const std::string& name = "");
-  std::int64_t input_dim() const;
-  std::int64_t output_dim() const;
+  static Ref<Embedding> make(std::int64_t input_dim, std::int64_t output_dim,
+                             Initializer embeddings_initializer = initializers::random_uniform(-0.05, 0.05),
+                             DType dtype = DType::float32, const std::string& name = "") {
+    return make_layer<Embedding>(input_dim, output_dim, std::move(embeddings_initializer), dtype, name);
+  }
+  std::int64_t input_dim() const { return input_dim_; }
+  std::int64_t output_dim() const { return output_dim_; }
   // The (input_dim, output_dim) table; throws std::logic_error before the first call.
   Tensor embeddings() const;
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  void check_dtype(DType dtype) const;
+
+  std::int64_t input_dim_, output_dim_;
+  Initializer init_;
+  DType dtype_;
+  Tensor table_;
 };
 
 // Lambda's output_shape argument: a per-sample shape, or none (inferred).
@@ -118,7 +187,7 @@ class OutputShape {
 //   auto cosine_distance = [](const std::vector<tg::Tensor>& v) {
 //     return -tg::mean(tg::l2_normalize(v[0], -1) * tg::l2_normalize(v[1], -1), {-1}, true);
 //   };
-//   auto d = tg::layers::Lambda(cosine_distance, /*output_shape=*/{1})({base(a), base(b)});
+//   auto d = tg::layers::Lambda::make(cosine_distance, /*output_shape=*/{1})({base(a), base(b)});
 //
 // `fn` takes `const std::vector<tg::Tensor>&` (any number >= 1 of inputs) or
 // `const tg::Tensor&` (exactly one input), and must be made of tg ops (so the
@@ -141,9 +210,21 @@ class Lambda : public Layer {
              std::is_invocable_r_v<Tensor, const F&, const Tensor&>)
   explicit Lambda(F fn, OutputShape output_shape = {}, const std::string& name = "")
       : Lambda(wrap(std::move(fn)), output_shape, name) {}
+  template <class F>
+    requires(std::is_invocable_r_v<Tensor, const F&, const std::vector<Tensor>&> ||
+             std::is_invocable_r_v<Tensor, const F&, const Tensor&>)
+  static Ref<Lambda> make(F fn, OutputShape output_shape = {}, const std::string& name = "") {
+    return make_layer<Lambda>(std::move(fn), output_shape, name);
+  }
 
   // The declared per-sample output shape, if any.
-  std::optional<Shape> output_shape() const;
+  std::optional<Shape> output_shape() const { return output_shape_; }
+
+  int min_inputs() const override { return 1; }
+  int max_inputs() const override { return unary_ ? 1 : -1; }
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::vector<std::pair<Shape, DType>> compute_output_spec(const std::vector<SymbolicTensor>& inputs) override;
+  std::string config() const override;
 
  private:
   struct Wrapped {
@@ -158,6 +239,10 @@ class Lambda : public Layer {
       return {[f = std::move(fn)](const std::vector<Tensor>& v) -> Tensor { return f(v[0]); }, true};
   }
   Lambda(Wrapped fn, OutputShape output_shape, const std::string& name);
+
+  ListFunction fn_;
+  bool unary_;
+  std::optional<Shape> output_shape_;
 };
 
 }  // namespace tg::layers

@@ -1,6 +1,6 @@
 // gradcheck of a layer or a model, through its inputs and its trainable weights.
 //
-//   tg::layers::Dense dense(3, "tanh");
+//   auto dense = tg::layers::Dense::make(3, "tanh");
 //   tg::Tensor x = tg::randn({4, 5}, 0, tg::float64);
 //   tg::GradcheckResult r = tg::gradcheck(dense, {x});   // builds float64 weights, checks x and them
 //   if (!r) std::cerr << r;
@@ -27,6 +27,7 @@
 // int64 inputs (indices) are passed through unchanged and not checked.
 #pragma once
 
+#include <type_traits>
 #include <vector>
 
 #include "tapegrad/checks/gradcheck.hpp"
@@ -34,7 +35,21 @@
 
 namespace tg {
 
-GradcheckResult gradcheck(const Layer& layer, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
-GradcheckResult gradcheck(const Layer& layer, const Tensor& input, const GradcheckOptions& options = {});
+GradcheckResult gradcheck(const Ref<Layer>& layer, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {});
+GradcheckResult gradcheck(const Ref<Layer>& layer, const Tensor& input, const GradcheckOptions& options = {});
+
+// A Ref<Dense>, Ref<Model>, ...: an exact match, so that it is not taken for a
+// TensorFunction (a Ref is callable on a list of tensors).
+template <class T>
+  requires(std::is_base_of_v<Layer, T> && !std::is_same_v<T, Layer>)
+GradcheckResult gradcheck(const Ref<T>& layer, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {}) {
+  return gradcheck(Ref<Layer>(layer), inputs, options);
+}
+template <class T>
+  requires(std::is_base_of_v<Layer, T> && !std::is_same_v<T, Layer>)
+GradcheckResult gradcheck(const Ref<T>& layer, const Tensor& input, const GradcheckOptions& options = {}) {
+  return gradcheck(Ref<Layer>(layer), input, options);
+}
 
 }  // namespace tg

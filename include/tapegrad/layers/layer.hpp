@@ -1,25 +1,30 @@
 // Layers, Keras style: hyperparameters in the constructor, weights created on
 // the first call (`build`, through `add_weight`), the computation in `call`.
 //
-//   tg::layers::Dense dense(3, "relu");
+//   auto dense = tg::layers::Dense::make(3, "relu");  // a tg::Ref<Dense>
 //   tg::Tensor y = dense(x);              // builds a (x.dim(-1), 3) kernel, then computes
 //   tg::Tensor z = dense(other);          // the same weights: calling a layer twice shares them
 //
-// A layer object is a handle: copying it (into a Sequential, a vector, a
-// lambda) shares the same layer and weights, like a Python reference. Its
-// behaviour lives in a LayerImpl; a custom layer derives from LayerImpl and is
-// wrapped with tg::Layer(std::make_shared<MyImpl>(...)) (docs/layers.md).
+// One class per layer: a layer is a subclass of tg::Layer, shared by
+// reference in a tg::Ref (a std::shared_ptr that adds the call syntax), so
+// copying the Ref (into a Sequential, a vector, a lambda) shares the same
+// layer and weights, like a Python reference. A custom layer is one subclass
+// overriding build and call, made with tg::make_layer<MyLayer>(...)
+// (docs/layers.md).
 //
 // Symbolic use (the functional API): `tg::Input(shape)` gives a SymbolicTensor,
 // a shape without data whose batch dimension is left open; calling a layer on
 // symbolic tensors records the call (a node of the layer graph) instead of
-// computing, and tg::Model(inputs, outputs) turns the graph into a model.
+// computing, and tg::Model::make(inputs, outputs) turns the graph into a model.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -27,7 +32,7 @@
 
 namespace tg {
 
-class LayerImpl;
+class Layer;
 struct LayerNode;
 
 // ---- symbolic tensors ---------------------------------------------------------
@@ -64,7 +69,7 @@ SymbolicTensor Input(const Shape& shape, DType dtype = DType::float32, const std
 // One call of a layer on symbolic tensors. Its outputs point to it (not the
 // other way round, so a graph holds no reference cycle).
 struct LayerNode {
-  std::shared_ptr<LayerImpl> layer;
+  std::shared_ptr<Layer> layer;
   std::vector<SymbolicTensor> inputs;
   std::vector<std::pair<Shape, DType>> output_specs;  // per-sample shapes and dtypes
 };
@@ -94,16 +99,22 @@ void set_seed(std::uint64_t seed);
 
 // ---- layers -------------------------------------------------------------------
 
-// The behaviour of a layer. Subclasses override build (create weights), call
-// (compute) and, when they can say it without computing, compute_output_shapes.
-class LayerImpl : public std::enable_shared_from_this<LayerImpl> {
+// A layer: the one base class of Dense, Dot, Model, ... and of custom layers.
+// Subclasses override build (create weights with add_weight), call (compute)
+// and, when they can say it without computing, compute_output_spec.
+//
+// Layers are shared by reference, as Keras's: one object called at several
+// places (graph nodes, a Sequential, user code) is one set of weights. So a
+// layer lives in a std::shared_ptr (a tg::Ref, below), made by the layer's
+// static make() or by tg::make_layer<MyLayer>(args...); it cannot be copied.
+class Layer : public std::enable_shared_from_this<Layer> {
  public:
   // `class_name` is the type shown by repr() and summary(); `name` defaults to a
   // unique snake_case name derived from it ("dense", "dense_1", ...).
-  explicit LayerImpl(std::string class_name, std::string name = "");
-  virtual ~LayerImpl() = default;
-  LayerImpl(const LayerImpl&) = delete;
-  LayerImpl& operator=(const LayerImpl&) = delete;
+  explicit Layer(std::string class_name, std::string name = "");
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
 
   // Creates the weights for inputs of these per-sample shapes; called once,
   // before the first call.
@@ -116,12 +127,25 @@ class LayerImpl : public std::enable_shared_from_this<LayerImpl> {
   // Hyperparameters as "units=128, activation=relu" (for repr and summary).
   virtual std::string config() const { return ""; }
   // Layers this one is made of (a model's layers), for weights and summaries.
-  virtual std::vector<std::shared_ptr<LayerImpl>> sublayers() const { return {}; }
+  virtual std::vector<std::shared_ptr<Layer>> sublayers() const { return {}; }
   // How many inputs call() accepts; -1 for "any number >= min".
   virtual int min_inputs() const { return 1; }
   virtual int max_inputs() const { return 1; }
 
-  // Builds if needed, checks the number of inputs, calls. What Layer::operator() runs.
+  // Concrete call, one input / several inputs; the layer must have one output.
+  // `training` switches layers such as Dropout to their training behaviour.
+  Tensor operator()(const Tensor& input, bool training = false);
+  Tensor operator()(const std::vector<Tensor>& inputs, bool training = false);
+  // All outputs, for layers (models) with several.
+  std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training = false);
+  // Symbolic call: records a node of the layer graph. The node keeps the layer
+  // alive, so the layer must be owned by a std::shared_ptr (made with make()
+  // or tg::make_layer); otherwise this throws std::logic_error.
+  SymbolicTensor operator()(const SymbolicTensor& input);
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs);
+  std::vector<SymbolicTensor> call_all(const std::vector<SymbolicTensor>& inputs);
+
+  // Builds if needed, checks the number of inputs, calls. What operator() runs.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, bool training);
   // Records a node for symbolic inputs and returns its outputs.
   std::vector<SymbolicTensor> run_symbolic(const std::vector<SymbolicTensor>& inputs);
@@ -160,43 +184,47 @@ class LayerImpl : public std::enable_shared_from_this<LayerImpl> {
   Generator generator_;
 };
 
-// A handle to a layer: copies share the layer. Concrete layers (Dense, Dot, ...)
-// derive from it and add typed accessors.
-class Layer {
+std::ostream& operator<<(std::ostream& os, const Layer& layer);
+
+// A shared layer: a std::shared_ptr<T> that is also called like a Keras layer,
+// `dense(x)`, `merge({a, b})`, while members are reached through it as
+// through any pointer, `dense->kernel()`, `model->fit(...)`. Ref<Derived>
+// converts to Ref<Layer> and to std::shared_ptr. Calling an empty Ref throws
+// std::logic_error.
+template <class T>
+class Ref : public std::shared_ptr<T> {
  public:
-  Layer() = default;
-  explicit Layer(std::shared_ptr<LayerImpl> impl);
+  Ref() = default;
+  Ref(std::nullptr_t) {}  // NOLINT: an empty Ref, as shared_ptr
+  template <class U>
+    requires std::is_convertible_v<U*, T*>
+  Ref(std::shared_ptr<U> layer) : std::shared_ptr<T>(std::move(layer)) {}  // NOLINT: Ref<Dense> -> Ref<Layer>
 
-  // Concrete call, one input / several inputs; the layer must have one output.
-  // `training` switches layers such as Dropout to their training behaviour.
-  Tensor operator()(const Tensor& input, bool training = false) const;
-  Tensor operator()(const std::vector<Tensor>& inputs, bool training = false) const;
-  // All outputs, for layers (models) with several.
-  std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training = false) const;
-  // Symbolic call: records a node of the layer graph.
-  SymbolicTensor operator()(const SymbolicTensor& input) const;
-  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs) const;
-  std::vector<SymbolicTensor> call_all(const std::vector<SymbolicTensor>& inputs) const;
-
-  const std::string& name() const { return impl().name(); }
-  std::vector<Tensor> weights() const { return impl().weights(); }
-  std::vector<Tensor> trainable_weights() const { return impl().trainable_weights(); }
-  std::vector<Tensor> non_trainable_weights() const { return impl().non_trainable_weights(); }
-  std::string repr() const { return impl().repr(); }
-  bool defined() const { return impl_ != nullptr; }
-  LayerImpl& impl() const;
-  const std::shared_ptr<LayerImpl>& impl_ptr() const { return impl_; }
-
- protected:
-  template <class T>
-  T& impl_as() const {
-    return static_cast<T&>(impl());
+  Tensor operator()(const Tensor& input, bool training = false) const { return layer()(input, training); }
+  Tensor operator()(const std::vector<Tensor>& inputs, bool training = false) const {
+    return layer()(inputs, training);
   }
+  SymbolicTensor operator()(const SymbolicTensor& input) const { return layer()(input); }
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs) const { return layer()(inputs); }
 
  private:
-  std::shared_ptr<LayerImpl> impl_;
+  T& layer() const {
+    if (!*this) throw std::logic_error("Layer: the layer is undefined (default-constructed)");
+    return **this;
+  }
 };
 
-std::ostream& operator<<(std::ostream& os, const Layer& layer);
+template <class T>
+std::ostream& operator<<(std::ostream& os, const Ref<T>& layer) {
+  if (!layer) return os << "Layer(undefined)";
+  return os << *layer;
+}
+
+// A custom layer (a subclass of tg::Layer) in a Ref: make_layer<Scale>(2.0).
+template <class T, class... Args>
+  requires std::is_base_of_v<Layer, T>
+Ref<T> make_layer(Args&&... args) {
+  return Ref<T>(std::make_shared<T>(std::forward<Args>(args)...));
+}
 
 }  // namespace tg

@@ -1,8 +1,8 @@
 // Merge layers (namespace tg::layers): layers that take a list of inputs, with
 // Keras's semantics.
 //
-//   auto sum = tg::layers::Add()({a, b, c});                  // a + b + c
-//   auto cos = tg::layers::Dot(1, /*normalize=*/true)({a, b});  // (batch, 1) cosine similarities
+//   auto sum = tg::layers::Add::make()({a, b, c});                  // a + b + c
+//   auto cos = tg::layers::Dot::make(1, /*normalize=*/true)({a, b});  // (batch, 1) cosine similarities
 //
 // All inputs must have the same dtype and batch size. The elementwise merges
 // (Add, Subtract, Multiply, Average, Maximum, Minimum) take at least two inputs
@@ -14,47 +14,75 @@
 #pragma once
 
 #include <concepts>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "tapegrad/layers/layer.hpp"
 
 namespace tg::layers {
 
+// What the elementwise merges share: a binary op folded over the inputs
+// (x1 op x2 op ... op xn), optionally divided by n.
+class ElementwiseMerge : public Layer {
+ public:
+  using Op = std::function<Tensor(const Tensor&, const Tensor&)>;
+
+  int min_inputs() const override { return 2; }
+  int max_inputs() const override { return max_inputs_; }
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+
+ protected:
+  ElementwiseMerge(std::string class_name, const std::string& name, Op op, int max_inputs = -1, bool average = false);
+
+ private:
+  Op op_;
+  int max_inputs_;
+  bool average_;
+};
+
 // x1 + x2 + ... + xn.
-class Add : public Layer {
+class Add : public ElementwiseMerge {
  public:
   explicit Add(const std::string& name = "");
+  static Ref<Add> make(const std::string& name = "") { return make_layer<Add>(name); }
 };
 
 // x1 - x2 (exactly two inputs).
-class Subtract : public Layer {
+class Subtract : public ElementwiseMerge {
  public:
   explicit Subtract(const std::string& name = "");
+  static Ref<Subtract> make(const std::string& name = "") { return make_layer<Subtract>(name); }
 };
 
 // x1 * x2 * ... * xn elementwise.
-class Multiply : public Layer {
+class Multiply : public ElementwiseMerge {
  public:
   explicit Multiply(const std::string& name = "");
+  static Ref<Multiply> make(const std::string& name = "") { return make_layer<Multiply>(name); }
 };
 
 // (x1 + ... + xn) / n.
-class Average : public Layer {
+class Average : public ElementwiseMerge {
  public:
   explicit Average(const std::string& name = "");
+  static Ref<Average> make(const std::string& name = "") { return make_layer<Average>(name); }
 };
 
 // Elementwise maximum of all inputs.
-class Maximum : public Layer {
+class Maximum : public ElementwiseMerge {
  public:
   explicit Maximum(const std::string& name = "");
+  static Ref<Maximum> make(const std::string& name = "") { return make_layer<Maximum>(name); }
 };
 
 // Elementwise minimum of all inputs.
-class Minimum : public Layer {
+class Minimum : public ElementwiseMerge {
  public:
   explicit Minimum(const std::string& name = "");
+  static Ref<Minimum> make(const std::string& name = "") { return make_layer<Minimum>(name); }
 };
 
 // Joins the inputs along `axis` (of the full shape; default the last). The
@@ -63,7 +91,18 @@ class Minimum : public Layer {
 class Concatenate : public Layer {
  public:
   explicit Concatenate(int axis = -1, const std::string& name = "");
-  int axis() const;
+  static Ref<Concatenate> make(int axis = -1, const std::string& name = "") {
+    return make_layer<Concatenate>(axis, name);
+  }
+  int axis() const { return axis_; }
+
+  int min_inputs() const override { return 2; }
+  int max_inputs() const override { return -1; }
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  int axis_;
 };
 
 // Per-sample dot product of two inputs x (batch, ...) and y (batch, ...) along
@@ -78,8 +117,9 @@ class Concatenate : public Layer {
 // similarity. A single int means the same axis for both inputs.
 //   Dot(1)({[[1, 2]], [[3, 4]]}) = [[11]];  Dot(1, true) of the same = [[11 / (sqrt(5) * 5)]] = [[0.98387]].
 //
-// Spelled Dot(1), Dot(1, true), Dot({2, 2}), Dot({2, 1}, true), and with a name
-// Dot(1, false, "name"). (normalize must be a bool, and Dot(int) takes no name:
+// Spelled Dot::make(1), Dot::make(1, true), Dot::make({2, 2}), Dot::make({2, 1}, true),
+// and with a name Dot::make(1, false, "name") (the constructors take the same
+// arguments). (normalize must be a bool, and Dot(int) takes no name:
 // otherwise `Dot({2, 2})` would be ambiguous with Dot(2, true), and `Dot({1, 0})`
 // with Dot(1, /*name=*/0).)
 class Dot : public Layer {
@@ -89,8 +129,28 @@ class Dot : public Layer {
   explicit Dot(int axes, Bool normalize, const std::string& name = "")
       : Dot(std::pair<int, int>{axes, axes}, normalize, name) {}
   explicit Dot(std::pair<int, int> axes, bool normalize = false, const std::string& name = "");
-  std::pair<int, int> axes() const;
-  bool normalize() const;
+  static Ref<Dot> make(int axes) { return make_layer<Dot>(axes); }
+  template <std::same_as<bool> Bool>
+  static Ref<Dot> make(int axes, Bool normalize, const std::string& name = "") {
+    return make_layer<Dot>(axes, normalize, name);
+  }
+  static Ref<Dot> make(std::pair<int, int> axes, bool normalize = false, const std::string& name = "") {
+    return make_layer<Dot>(axes, normalize, name);
+  }
+  std::pair<int, int> axes() const { return axes_; }
+  bool normalize() const { return normalize_; }
+
+  int min_inputs() const override { return 2; }
+  int max_inputs() const override { return 2; }
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::string config() const override;
+
+ private:
+  // Product of the dimensions of x other than the batch axis and `axis`.
+  static std::int64_t rest(const Tensor& x, int axis);
+
+  std::pair<int, int> axes_;
+  bool normalize_;
 };
 
 }  // namespace tg::layers

@@ -2,15 +2,16 @@
 // Keras's training API.
 //
 //   auto input_a = tg::Input({64}), input_b = tg::Input({64});
-//   auto base = tg::Sequential({tg::layers::Dense(128, "relu"), tg::layers::Dense(32)});
-//   auto distance = tg::layers::Lambda(cosine_distance, {1})({base(input_a), base(input_b)});
-//   tg::Model model({input_a, input_b}, distance);
-//   model.compile(tg::optimizers::Adam(1e-3), tg::losses::ContrastiveLoss(1.0));
-//   auto history = model.fit({xa, xb}, y, {.epochs = 10, .batch_size = 128, .validation_split = 0.1});
+//   auto base = tg::Sequential::make({tg::layers::Dense::make(128, "relu"), tg::layers::Dense::make(32)});
+//   auto distance = tg::layers::Lambda::make(cosine_distance, {1})({base(input_a), base(input_b)});
+//   auto model = tg::Model::make({input_a, input_b}, distance);
+//   model->compile(tg::optimizers::Adam(1e-3), tg::losses::ContrastiveLoss(1.0));
+//   auto history = model->fit({xa, xb}, y, {.epochs = 10, .batch_size = 128, .validation_split = 0.1});
 //
-// A model is a layer: it can be called on tensors or symbolic tensors and
-// nested in other models; calling one layer object at several nodes shares its
-// weights (the Siamese pattern above).
+// A model is a layer (a tg::Ref<Model> from make, like any layer): it can be
+// called on tensors or symbolic tensors and nested in other models; calling
+// one layer object at several nodes shares its weights (the Siamese pattern
+// above).
 #pragma once
 
 #include <cstdint>
@@ -63,6 +64,24 @@ class Model : public Layer {
         const std::string& name = "");
   Model(const std::vector<SymbolicTensor>& inputs, const SymbolicTensor& output, const std::string& name = "");
   Model(const SymbolicTensor& input, const SymbolicTensor& output, const std::string& name = "");
+  static Ref<Model> make(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+                         const std::string& name = "") {
+    return make_layer<Model>(inputs, outputs, name);
+  }
+  static Ref<Model> make(const std::vector<SymbolicTensor>& inputs, const SymbolicTensor& output,
+                         const std::string& name = "") {
+    return make_layer<Model>(inputs, output, name);
+  }
+  static Ref<Model> make(const SymbolicTensor& input, const SymbolicTensor& output, const std::string& name = "") {
+    return make_layer<Model>(input, output, name);
+  }
+
+  // The graph: the functional model runs its nodes in order (Sequential overrides these).
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::vector<std::pair<Shape, DType>> compute_output_spec(const std::vector<SymbolicTensor>& inputs) override;
+  std::vector<std::shared_ptr<Layer>> sublayers() const override;
+  int min_inputs() const override { return static_cast<int>(inputs_.size()); }
+  int max_inputs() const override { return static_cast<int>(inputs_.size()); }
 
   // ---- training -----------------------------------------------------------------
   // The loss compares the targets y with the model's output: a target-style loss
@@ -124,9 +143,12 @@ class Model : public Layer {
   // ---- inspection and persistence ---------------------------------------------
   const std::vector<SymbolicTensor>& inputs() const;
   const std::vector<SymbolicTensor>& outputs() const;
+  // The layer calls between inputs and outputs, each after the calls it reads
+  // from (empty for a Sequential).
+  const std::vector<std::shared_ptr<LayerNode>>& nodes() const { return nodes_; }
   // The layers, in the order they are run (each once).
-  std::vector<Layer> layers() const;
-  Layer get_layer(const std::string& name) const;
+  std::vector<Ref<Layer>> layers() const;
+  Ref<Layer> get_layer(const std::string& name) const;
   // Keras's table: layer (name and type), output shape, parameters, connected to;
   // totals (models/summary.cpp shows an example). summary() prints it to std::cout.
   void summary(std::ostream& os) const;
@@ -147,11 +169,14 @@ class Model : public Layer {
   // the weight tensors keep their identity (optimizer state stays attached).
   void save_weights(const std::string& path) const;
   void load_weights(const std::string& path);
+  // Whether this is a functional model (made from inputs and outputs), not a Sequential.
+  bool functional() const { return !inputs_.empty(); }
   // How many input arrays the model takes (1 for a Sequential).
   std::size_t num_inputs() const;
 
  protected:
-  explicit Model(std::shared_ptr<LayerImpl> impl);
+  // A model that is not a graph of nodes (Sequential): no inputs, no outputs.
+  Model(std::string class_name, std::string name);
 
  private:
   template <class L>
@@ -178,6 +203,9 @@ class Model : public Layer {
   static void check_outputs(const std::string& loss, const std::vector<Tensor>& outputs, std::size_t expected);
   void compile_with(std::unique_ptr<optimizers::Optimizer> optimizer, TrainingLoss loss, std::vector<Metric> metrics);
 
+  std::vector<SymbolicTensor> inputs_, outputs_;
+  std::vector<std::shared_ptr<LayerNode>> nodes_;
+
   struct Training;
   std::shared_ptr<Training> training_;
 };
@@ -186,8 +214,29 @@ class Model : public Layer {
 // first call.
 class Sequential : public Model {
  public:
-  explicit Sequential(std::vector<Layer> layers = {}, const std::string& name = "");
-  void add(const Layer& layer);
+  explicit Sequential(std::vector<Ref<Layer>> layers = {}, const std::string& name = "");
+  static Ref<Sequential> make(std::vector<Ref<Layer>> layers = {}, const std::string& name = "") {
+    return make_layer<Sequential>(std::move(layers), name);
+  }
+  void add(const Ref<Layer>& layer);
+  // The per-sample input shape seen at the first call (has_input_shape() is
+  // false before), and the dtype of the last call's input.
+  bool has_input_shape() const { return has_input_shape_; }
+  const Shape& input_shape() const { return input_shape_; }
+  DType last_input_dtype() const { return last_input_dtype_; }
+
+  void build(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool training) override;
+  std::vector<std::pair<Shape, DType>> compute_output_spec(const std::vector<SymbolicTensor>& inputs) override;
+  std::vector<std::shared_ptr<Layer>> sublayers() const override;
+  int min_inputs() const override { return 1; }
+  int max_inputs() const override { return 1; }
+
+ private:
+  std::vector<Ref<Layer>> layers_;
+  bool has_input_shape_ = false;
+  Shape input_shape_;
+  DType last_input_dtype_ = DType::float32;
 };
 
 }  // namespace tg
