@@ -4,11 +4,11 @@
 #include <stdexcept>
 
 #include "support.hpp"
-#include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/layers/activations.hpp"
+#include "tapegrad/ops/dense.hpp"
+#include "tapegrad/ops/dropout.hpp"
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
-#include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
 namespace tg::layers {
@@ -68,7 +68,6 @@ Dense::Dense(std::int64_t units, const std::string& activation, bool use_bias, c
                                })),
       units_(units),
       activation_(activation),
-      fn_(activations::get(activation)),
       use_bias_(use_bias) {}
 
 Tensor Dense::kernel() const {
@@ -103,23 +102,7 @@ std::vector<Tensor> Dense::call(const std::vector<Tensor>& inputs, bool) {
   if (x.dtype() != kernel_.dtype())
     throw std::invalid_argument(who(*this) + ": the weights are " + dtype_name(kernel_.dtype()) +
                                 " (the dtype of the first input), received a " + dtype_name(x.dtype()) + " input");
-  Tensor y;
-  if (x.rank() == 2 && (activation_.empty() || activation_ == "linear" || activation_ == "relu")) {
-    // One fused op (ops/linalg.hpp): the same values and gradients as the
-    // composition below, with fewer passes and tensors.
-    return {dense(x, kernel_, use_bias_ ? bias_ : Tensor(), activation_ == "relu")};
-  }
-  if (x.rank() == 2) {
-    y = matmul(x, kernel_);
-  } else {
-    // (batch, ..., in) -> (rows, in) @ (in, units) -> (batch, ..., units)
-    const std::int64_t rows = product(x.shape(), 0, x.rank() - 1);
-    std::vector<std::int64_t> out_shape = x.shape().to_vector();
-    out_shape.back() = units_;
-    y = reshape(matmul(reshape(x, {rows, in}), kernel_), out_shape);
-  }
-  if (use_bias_) y = y + bias_;
-  return {fn_(y)};
+  return {dense(x, kernel_, use_bias_ ? bias_ : Tensor(), activation_)};
 }
 
 std::string Dense::config() const {
@@ -161,18 +144,8 @@ std::vector<Tensor> Dropout::call(const std::vector<Tensor>& inputs, bool traini
   const Tensor& x = inputs[0];
   if (!x.is_floating())
     throw std::invalid_argument(who(*this) + ": expects float32 or float64 inputs, received int64");
-  if (!training || rate_ == 0.0) return {x};
-  // Inverted dropout: keep with probability 1 - rate, scaled by 1 / (1 - rate).
-  // The mask is a constant of the graph: the gradient is g * mask.
-  Generator& gen = own_generator_ ? *own_generator_ : generator();
-  Tensor mask = Tensor::empty(x.shape(), x.dtype());
-  const double scale = 1.0 / (1.0 - rate_);
-  dispatch_float(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    T* m = mask.data<T>();
-    for (std::int64_t i = 0; i < mask.numel(); ++i) m[i] = gen.uniform() < rate_ ? T(0) : static_cast<T>(scale);
-  });
-  return {x * mask};
+  if (!training) return {x};
+  return {dropout(x, rate_, own_generator_ ? *own_generator_ : generator())};
 }
 
 std::string Dropout::config() const {

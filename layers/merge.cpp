@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include "support.hpp"
+#include "tapegrad/ops/batch_dot.hpp"
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/elementwise.hpp"
-#include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
 namespace tg::layers {
@@ -156,57 +156,12 @@ std::vector<Tensor> Dot::call(const std::vector<Tensor>& xs, bool) {
     x = l2_normalize(x, ax);
     y = l2_normalize(y, ay);
   }
-  // Batched matrices: x as (B, X, d) (or (B, d, X) with transpose_a), y as
-  // (B, d, Y) (or (B, Y, d) with transpose_b); other positions of the axis
-  // are moved by a permute first.
-  const std::int64_t batch = x.dim(0);
-  const std::int64_t rows_x = rest(x, ax), rows_y = rest(y, ay);
-  std::vector<std::int64_t> out_shape = {batch};
-  for (int i = 1; i < x.rank(); ++i)
-    if (i != ax) out_shape.push_back(x.dim(i));
-  for (int i = 1; i < y.rank(); ++i)
-    if (i != ay) out_shape.push_back(y.dim(i));
-  if (out_shape.size() == 1) out_shape.push_back(1);  // (batch,) -> (batch, 1), as Keras
-
-  Tensor x3, y3;
-  bool transpose_x = false, transpose_y = false;
-  if (ax == x.rank() - 1) {
-    x3 = reshape(x, {batch, rows_x, d});
-  } else if (ax == 1) {
-    x3 = reshape(x, {batch, d, rows_x});
-    transpose_x = true;
-  } else {
-    std::vector<int> perm = {0};
-    for (int i = 1; i < x.rank(); ++i)
-      if (i != ax) perm.push_back(i);
-    perm.push_back(ax);
-    x3 = reshape(permute(x, perm), {batch, rows_x, d});
-  }
-  if (ay == 1) {
-    y3 = reshape(y, {batch, d, rows_y});
-  } else if (ay == y.rank() - 1) {
-    y3 = reshape(y, {batch, rows_y, d});
-    transpose_y = true;
-  } else {
-    std::vector<int> perm = {0, ay};
-    for (int i = 1; i < y.rank(); ++i)
-      if (i != ay) perm.push_back(i);
-    y3 = reshape(permute(y, perm), {batch, d, rows_y});
-  }
-  return {reshape(matmul(x3, y3, transpose_x, transpose_y), out_shape)};
+  return {batch_dot(x, y, {ax, ay})};
 }
 
 std::string Dot::config() const {
   return "axes=(" + std::to_string(axes_.first) + ", " + std::to_string(axes_.second) +
          "), normalize=" + (normalize_ ? "true" : "false");
-}
-
-// Product of the dimensions of x other than the batch axis and `axis`.
-std::int64_t Dot::rest(const Tensor& x, int axis) {
-  std::int64_t n = 1;
-  for (int i = 1; i < x.rank(); ++i)
-    if (i != axis) n *= x.dim(i);
-  return n;
 }
 
 }  // namespace tg::layers

@@ -9,6 +9,7 @@
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/elementwise.hpp"
+#include "tapegrad/ops/pairwise_distance.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
 
@@ -50,16 +51,6 @@ void check_finite(const char* loss, const char* what, double value) {
 }
 
 }  // namespace
-
-Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p, double eps) {
-  const char* op = "pairwise_distance";
-  detail::check_same_float(op, "x1", x1, "x2", x2);
-  detail::check_same_shape(op, "x1", x1, "x2", x2);
-  detail::check_rank(op, "x1", x1, 1, "(..., features)");
-  check_positive(op, "p", p);
-  check_finite(op, "eps", eps);
-  return norm(sub(x1, x2) + eps, p, {-1});
-}
 
 const char* distance_name(Distance distance) {
   switch (distance) {

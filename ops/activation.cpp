@@ -167,4 +167,27 @@ Tensor log_softmax(const Tensor& x, int axis) {
   return out;
 }
 
+ActivationFunctionPointer activation_by_name(const std::string& name) {
+  if (name == "relu") return [](const Tensor& x) { return relu(x); };
+  if (name == "sigmoid") return [](const Tensor& x) { return sigmoid(x); };
+  if (name == "tanh") return [](const Tensor& x) { return tanh(x); };
+  if (name == "softmax") return [](const Tensor& x) { return softmax(x, -1); };
+  if (name == "softplus") return [](const Tensor& x) { return softplus(x); };
+  if (name == "log_softmax") return [](const Tensor& x) { return log_softmax(x, -1); };
+  if (name == "linear" || name.empty()) return [](const Tensor& x) { return x; };
+  return nullptr;
+}
+
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> known = {"relu",        "sigmoid", "tanh", "softmax", "softplus",
+                                                 "log_softmax", "linear",  ""};
+  return known;
+}
+
+std::string activation_names_quoted() {
+  std::string known;
+  for (const std::string& n : activation_names()) known += (known.empty() ? "" : ", ") + ("\"" + n + "\"");
+  return known;
+}
+
 }  // namespace tg

@@ -152,7 +152,32 @@ std::vector<Entry> registry() {
 
       // ---- linalg.hpp ----
       {"matmul", "", grad([](const V& v) { return tg::matmul(v[0], v[1], false, true); }, {r({2, 1, 4, 3}, 75), r({3, 5, 3}, 76)})},
-      {"dense", "", grad([](const V& v) { return tg::dense(v[0], v[1], v[2], true); }, {r({4, 3}, 79), r({3, 5}, 80), r({5}, 81)})},
+      {"dense", "(relu flag)", grad([](const V& v) { return tg::dense(v[0], v[1], v[2], true); }, {r({4, 3}, 79), r({3, 5}, 80), r({5}, 81)})},
+
+      // ---- dense.hpp ----
+      {"dense", "(std::string activation)",
+       grad([](const V& v) { return tg::dense(v[0], v[1], v[2], std::string("tanh")); },
+            {r({2, 4, 3}, 82), r({3, 5}, 83), r({5}, 84)})},
+      {"dense", "(const char* activation)",
+       grad([](const V& v) { return tg::dense(v[0], v[1], v[2], "sigmoid"); }, {r({4, 3}, 85), r({3, 5}, 86), r({5}, 87)})},
+
+      // ---- batch_dot.hpp ----
+      {"batch_dot", "(pair of axes)",
+       grad([](const V& v) { return tg::batch_dot(v[0], v[1], {2, 1}); }, {r({2, 3, 4}, 88), r({2, 4, 5}, 89)})},
+      {"batch_dot", "(one axis)", grad([](const V& v) { return tg::batch_dot(v[0], v[1], -1); }, {r({3, 4}, 90), r({3, 4}, 91)})},
+
+      // ---- dropout.hpp ----
+      {"dropout", "a fixed generator per call",
+       grad(
+           [](const V& v) {
+             tg::Generator gen(92);
+             return tg::dropout(v[0], 0.3, gen);
+           },
+           {r({3, 4}, 93)})},
+
+      // ---- pairwise_distance.hpp ----
+      {"pairwise_distance", "",
+       grad([](const V& v) { return tg::pairwise_distance(v[0], v[1], 3.0); }, {r({3, 4}, 94), r({3, 4}, 95)})},
 
       // ---- index.hpp ----
       {"gather", "", grad([](const V& v) { return tg::gather(v[0], v[1]); }, {r({5, 3}, 77), i64({4, 1, 4, 0}, {2, 2})})},
@@ -162,8 +187,9 @@ std::vector<Entry> registry() {
 }
 
 // The core op headers the registry covers.
-const char* const op_headers[] = {"elementwise.hpp", "activation.hpp", "reduce.hpp",
-                                  "shape_ops.hpp",   "linalg.hpp",     "index.hpp"};
+const char* const op_headers[] = {"elementwise.hpp", "activation.hpp", "reduce.hpp",    "shape_ops.hpp",
+                                  "linalg.hpp",      "index.hpp",      "dense.hpp",     "batch_dot.hpp",
+                                  "dropout.hpp",     "pairwise_distance.hpp"};
 
 // name -> number of declarations (overloads), over the core op headers: every
 // line that starts a declaration of a function returning a Tensor or a Shape.

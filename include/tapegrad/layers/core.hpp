@@ -58,7 +58,6 @@ class Dense : public Layer {
  private:
   std::int64_t units_;
   std::string activation_;
-  activations::ActivationFunction fn_;
   bool use_bias_;
   Tensor kernel_, bias_;
 };

@@ -146,9 +146,6 @@ class Dot : public Layer {
   std::string config() const override;
 
  private:
-  // Product of the dimensions of x other than the batch axis and `axis`.
-  static std::int64_t rest(const Tensor& x, int axis);
-
   std::pair<int, int> axes_;
   bool normalize_;
 };

@@ -8,14 +8,14 @@
 #pragma once
 
 #include "tapegrad/losses/loss.hpp"
+#include "tapegrad/ops/pairwise_distance.hpp"
 
 namespace tg::losses {
 
-// PyTorch F.pairwise_distance: ||x1 - x2 + eps||_p over the last axis, with eps
-// added elementwise (it keeps the norm away from 0, where PyTorch's gradient of
-// the 2-norm is NaN). x1 and x2 of one shape (..., features) -> (...).
-//   x1 = [[0, 0]], x2 = [[3, 4]], eps = 0  -> [5]
-Tensor pairwise_distance(const Tensor& x1, const Tensor& x2, double p = 2.0, double eps = 1e-6);
+// tg::pairwise_distance (ops/pairwise_distance.hpp), PyTorch's
+// F.pairwise_distance, under the name it had here: ||x1 - x2 + eps||_p over
+// the last axis, the losses' euclidean distance.
+using tg::pairwise_distance;
 
 enum class Distance {
   euclidean,  // pairwise_distance(x1, x2, 2, 1e-6), as sentence-transformers (F.pairwise_distance)

@@ -1,6 +1,9 @@
 // Activations. Each is stable for large |x|: no overflow, no NaN.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tg {
@@ -20,5 +23,16 @@ Tensor softmax(const Tensor& x, int axis = -1);
 // x - logsumexp(x, axis), computed as (x - max) - log(sum(exp(x - max))) along
 // `axis` (as PyTorch: exact for large x in float32); d = g - softmax(x) * sum(g, axis).
 Tensor log_softmax(const Tensor& x, int axis = -1);
+
+// The activations by the names Keras's `activation=` arguments take: "relu",
+// "sigmoid", "tanh", "softmax" and "log_softmax" (over the last axis),
+// "softplus", and "linear" or "" (the identity); nullptr for any other name.
+// The one table behind tg::dense and tg::activations::get.
+using ActivationFunctionPointer = Tensor (*)(const Tensor&);
+ActivationFunctionPointer activation_by_name(const std::string& name);
+// The names activation_by_name knows, in the order error messages list them.
+const std::vector<std::string>& activation_names();
+// activation_names() as a message lists them: "relu", "sigmoid", ...
+std::string activation_names_quoted();
 
 }  // namespace tg
