@@ -27,82 +27,19 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
-#include <new>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "tapegrad/autodiff/closure.hpp"
+#include "tapegrad/autodiff/gradient.hpp"
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tg {
-
-// A gradient that is either dense (a Tensor) or row-sparse: the rows `indices`
-// of a tensor of shape `dense_shape` hold `values` (repeated indices add up), as
-// TensorFlow's IndexedSlices. Embedding lookups produce the row-sparse form, so
-// an optimizer can update only the rows a batch touched.
-class Gradient {
- public:
-  Gradient() = default;
-  Gradient(Tensor dense);  // NOLINT: a dense tensor is a gradient
-  static Gradient rows(Tensor indices, Tensor values, Shape dense_shape);
-
-  bool defined() const { return dense_.defined() || indices_.defined(); }
-  bool is_sparse() const { return indices_.defined(); }
-  const Shape& shape() const { return is_sparse() ? dense_shape_ : dense_.shape(); }
-  DType dtype() const { return is_sparse() ? values_.dtype() : dense_.dtype(); }
-  // The dense tensor (row-sparse gradients are scattered into zeros).
-  Tensor dense() const;
-  // Row-sparse parts: int64 indices of shape (n,), values of shape (n, rest of dense_shape...).
-  const Tensor& indices() const { return indices_; }
-  const Tensor& values() const { return values_; }
-
- private:
-  Tensor dense_;
-  Tensor indices_, values_;
-  Shape dense_shape_;
-};
-
-// Handed to a backward function: which inputs need a gradient, and where to put it.
-class BackwardContext {
- public:
-  // Where a tape sends each needed gradient: straight into its accumulation.
-  using Sink = void (*)(void* state, const Tensor& input, Gradient&& gradient);
-
-  // A context that collects the gradients in gradients() (to call a backward
-  // function by hand).
-  BackwardContext(const std::vector<Tensor>& inputs, std::uint64_t needs_mask)
-      : inputs_(inputs.data()), count_(inputs.size()), needs_mask_(needs_mask) {}
-  // A context that passes each needed gradient to `sink` (what GradientTape does).
-  BackwardContext(const Tensor* inputs, std::size_t count, std::uint64_t needs_mask, Sink sink, void* state)
-      : inputs_(inputs), count_(count), needs_mask_(needs_mask), sink_(sink), state_(state) {}
-
-  // True if input i needs a gradient (it is watched); compute only those.
-  bool needs(std::size_t i) const { return i >= 64 || ((needs_mask_ >> i) & 1U); }
-  // Adds g to input i's gradient. g must have the input's shape and dtype.
-  void add(std::size_t i, Gradient g);
-  // The collected gradients, one per input (undefined where none was added);
-  // empty for a context with a sink.
-  std::vector<Gradient>& gradients() { return grads_; }
-  // Gradients added for inputs that did not need one (wasted work).
-  std::size_t unneeded() const { return unneeded_; }
-
- private:
-  const Tensor* inputs_;
-  std::size_t count_;
-  std::uint64_t needs_mask_;
-  Sink sink_ = nullptr;
-  void* state_ = nullptr;
-  std::vector<Gradient> grads_;
-  std::size_t unneeded_ = 0;
-};
-
-// Computes the inputs' gradients from the output's gradient.
-using BackwardFunction = std::function<void(const Tensor& grad_output, BackwardContext& ctx)>;
 
 namespace detail {
 // Serial of the newest tape alive on this thread (0: none). Serials increase
@@ -138,34 +75,11 @@ void record_op(const char* name, std::initializer_list<Tensor> inputs, const Ten
 void record_op(const char* name, std::vector<Tensor> inputs, const Tensor& output, BackwardFunction backward);
 
 namespace detail {
-
-// A backward closure of any type, type-erased by a table of functions, so a
-// tape can keep it in its arena (no allocation, no std::function per op).
-struct ClosureOps {
-  void (*invoke)(void* self, const Tensor& grad_output, BackwardContext& ctx);
-  void (*copy_to)(const void* self, void* destination);
-  void (*move_to)(void* self, void* destination);
-  void (*destroy)(void* self);
-  std::size_t size;
-  std::size_t align;
-};
-
-template <class F>
-inline constexpr ClosureOps closure_ops = {
-    [](void* self, const Tensor& g, BackwardContext& ctx) { (*static_cast<F*>(self))(g, ctx); },
-    [](const void* self, void* dst) { ::new (dst) F(*static_cast<const F*>(self)); },
-    [](void* self, void* dst) { ::new (dst) F(std::move(*static_cast<F*>(self))); },
-    [](void* self) { static_cast<F*>(self)->~F(); },
-    sizeof(F),
-    alignof(F),
-};
-
 // Records `output = op(inputs)` with `closure` (of the type `ops` describes) on
 // every active tape that watches an input: the last such tape takes the
 // closure by move, the others copy it.
 void record_closure(const char* name, const Tensor* inputs, std::size_t n, const Tensor& output, void* closure,
                     const ClosureOps& ops);
-
 }  // namespace detail
 
 // The form ops use, with a lambda: the lambda is stored as it is in the tape's
