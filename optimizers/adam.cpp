@@ -63,43 +63,41 @@ std::string adam_hyperparameters(double beta_1, double beta_2, double epsilon, b
 
 // ---- Adam ---------------------------------------------------------------------------
 
+template <class T>
+void Adam::update_block(const UpdateBlock<T>& block, const StepInfo& step) const {
+  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad, 0.0);
+}
+
 Adam::Adam(LearningRate learning_rate, double beta_1, double beta_2, double epsilon, bool amsgrad)
     : Adam(Options{learning_rate, beta_1, beta_2, epsilon, amsgrad}) {}
 
-Adam::Adam(const Options& options) : Optimizer("Adam", options.learning_rate), options_(options) {
+Adam::Adam(const Options& options) : OptimizerWithOptions("Adam", options) {
   check_hyperparameter(options.beta_1 >= 0.0 && options.beta_1 < 1.0, "beta_1", "in [0, 1)", options.beta_1);
   check_hyperparameter(options.beta_2 >= 0.0 && options.beta_2 < 1.0, "beta_2", "in [0, 1)", options.beta_2);
   check_epsilon(options.epsilon);
 }
 
-Adam::Options Adam::options() const {
-  Options options = options_;
-  options.learning_rate = learning_rate_setting();
-  return options;
-}
-
-std::unique_ptr<Optimizer> Adam::clone() const { return std::make_unique<Adam>(options()); }
-
 std::vector<SlotSpec> Adam::slot_specs() const { return adam_slots(options_.amsgrad); }
-
-void Adam::update(const UpdateBlock<float>& block, const StepInfo& step) const {
-  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad, 0.0);
-}
-void Adam::update(const UpdateBlock<double>& block, const StepInfo& step) const {
-  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad, 0.0);
-}
 
 std::string Adam::hyperparameters() const {
   return adam_hyperparameters(options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad);
 }
 
+template class OptimizerWithOptions<Adam, AdamOptions>;
+
 // ---- AdamW --------------------------------------------------------------------------
+
+template <class T>
+void AdamW::update_block(const UpdateBlock<T>& block, const StepInfo& step) const {
+  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad,
+              options_.weight_decay);
+}
 
 AdamW::AdamW(LearningRate learning_rate, double weight_decay, double beta_1, double beta_2, double epsilon,
              bool amsgrad)
     : AdamW(Options{learning_rate, weight_decay, beta_1, beta_2, epsilon, amsgrad}) {}
 
-AdamW::AdamW(const Options& options) : Optimizer("AdamW", options.learning_rate), options_(options) {
+AdamW::AdamW(const Options& options) : OptimizerWithOptions("AdamW", options) {
   check_hyperparameter(options.weight_decay >= 0.0 && std::isfinite(options.weight_decay), "weight_decay",
                        "a finite number >= 0", options.weight_decay);
   check_hyperparameter(options.beta_1 >= 0.0 && options.beta_1 < 1.0, "beta_1", "in [0, 1)", options.beta_1);
@@ -107,28 +105,13 @@ AdamW::AdamW(const Options& options) : Optimizer("AdamW", options.learning_rate)
   check_epsilon(options.epsilon);
 }
 
-AdamW::Options AdamW::options() const {
-  Options options = options_;
-  options.learning_rate = learning_rate_setting();
-  return options;
-}
-
-std::unique_ptr<Optimizer> AdamW::clone() const { return std::make_unique<AdamW>(options()); }
-
 std::vector<SlotSpec> AdamW::slot_specs() const { return adam_slots(options_.amsgrad); }
-
-void AdamW::update(const UpdateBlock<float>& block, const StepInfo& step) const {
-  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad,
-              options_.weight_decay);
-}
-void AdamW::update(const UpdateBlock<double>& block, const StepInfo& step) const {
-  adam_update(block, step, options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad,
-              options_.weight_decay);
-}
 
 std::string AdamW::hyperparameters() const {
   return "weight_decay=" + format_number(options_.weight_decay) + ", " +
          adam_hyperparameters(options_.beta_1, options_.beta_2, options_.epsilon, options_.amsgrad);
 }
+
+template class OptimizerWithOptions<AdamW, AdamWOptions>;
 
 }  // namespace tg::optimizers

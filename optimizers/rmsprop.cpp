@@ -5,18 +5,16 @@
 
 namespace tg::optimizers {
 
-namespace {
-
 // Slots: s[0] = velocity, then momentum (if momentum > 0), then average_gradient (if centered).
 template <class T>
-void rmsprop_update(const UpdateBlock<T>& block, const StepInfo& step, const RMSprop::Options& options) {
+void RMSprop::update_block(const UpdateBlock<T>& block, const StepInfo& step) const {
   const T lr = static_cast<T>(step.learning_rate);
-  const T rho = static_cast<T>(options.rho);
-  const T one_minus_rho = static_cast<T>(1.0 - options.rho);
-  const T momentum = static_cast<T>(options.momentum);
-  const T epsilon = static_cast<T>(options.epsilon);
-  const bool use_momentum = options.momentum > 0.0;
-  const bool centered = options.centered;
+  const T rho = static_cast<T>(options_.rho);
+  const T one_minus_rho = static_cast<T>(1.0 - options_.rho);
+  const T momentum = static_cast<T>(options_.momentum);
+  const T epsilon = static_cast<T>(options_.epsilon);
+  const bool use_momentum = options_.momentum > 0.0;
+  const bool centered = options_.centered;
   block.for_each_row([&](T* w, const T* g, const auto& s, std::int64_t n) {
     T* v = s[0];
     T* b = use_momentum ? s[1] : nullptr;
@@ -50,26 +48,16 @@ void rmsprop_update(const UpdateBlock<T>& block, const StepInfo& step, const RMS
   });
 }
 
-}  // namespace
-
 RMSprop::RMSprop(LearningRate learning_rate, double rho, double momentum, double epsilon, bool centered)
     : RMSprop(Options{learning_rate, rho, momentum, epsilon, centered}) {}
 
-RMSprop::RMSprop(const Options& options) : Optimizer("RMSprop", options.learning_rate), options_(options) {
+RMSprop::RMSprop(const Options& options) : OptimizerWithOptions("RMSprop", options) {
   check_hyperparameter(options.rho >= 0.0 && options.rho < 1.0, "rho", "in [0, 1)", options.rho);
   // As SGD's (and Keras's SGD): above 1 the momentum b = momentum * b + increment grows without bound.
   check_hyperparameter(options.momentum >= 0.0 && options.momentum <= 1.0, "momentum", "in [0, 1]",
                        options.momentum);
   check_epsilon(options.epsilon);
 }
-
-RMSprop::Options RMSprop::options() const {
-  Options options = options_;
-  options.learning_rate = learning_rate_setting();
-  return options;
-}
-
-std::unique_ptr<Optimizer> RMSprop::clone() const { return std::make_unique<RMSprop>(options()); }
 
 std::vector<SlotSpec> RMSprop::slot_specs() const {
   std::vector<SlotSpec> slots = {{"velocity", 0.0}};
@@ -78,16 +66,11 @@ std::vector<SlotSpec> RMSprop::slot_specs() const {
   return slots;
 }
 
-void RMSprop::update(const UpdateBlock<float>& block, const StepInfo& step) const {
-  rmsprop_update(block, step, options_);
-}
-void RMSprop::update(const UpdateBlock<double>& block, const StepInfo& step) const {
-  rmsprop_update(block, step, options_);
-}
-
 std::string RMSprop::hyperparameters() const {
   return "rho=" + format_number(options_.rho) + ", momentum=" + format_number(options_.momentum) +
          ", epsilon=" + format_number(options_.epsilon) + ", centered=" + (options_.centered ? "true" : "false");
 }
+
+template class OptimizerWithOptions<RMSprop, RMSpropOptions>;
 
 }  // namespace tg::optimizers

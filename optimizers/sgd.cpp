@@ -3,17 +3,16 @@
 
 namespace tg::optimizers {
 
-namespace {
-
+// Slot s[0] = v (momentum > 0 only).
 template <class T>
-void sgd_update(const UpdateBlock<T>& block, const StepInfo& step, double momentum_value, bool nesterov) {
+void SGD::update_block(const UpdateBlock<T>& block, const StepInfo& step) const {
   const T lr = static_cast<T>(step.learning_rate);
-  const T momentum = static_cast<T>(momentum_value);
-  if (momentum_value == 0.0) {
+  const T momentum = static_cast<T>(options_.momentum);
+  if (options_.momentum == 0.0) {
     block.for_each_row([&](T* w, const T* g, const auto&, std::int64_t n) {
       for (std::int64_t j = 0; j < n; ++j) w[j] -= g[j] * lr;
     });
-  } else if (!nesterov) {
+  } else if (!options_.nesterov) {
     block.for_each_row([&](T* w, const T* g, const auto& s, std::int64_t n) {
       T* v = s[0];
       for (std::int64_t j = 0; j < n; ++j) {
@@ -35,34 +34,24 @@ void sgd_update(const UpdateBlock<T>& block, const StepInfo& step, double moment
   }
 }
 
-}  // namespace
-
 SGD::SGD(LearningRate learning_rate, double momentum, bool nesterov)
-    : Optimizer("SGD", learning_rate), momentum_(momentum), nesterov_(nesterov) {
+    : SGD(Options{learning_rate, momentum, nesterov}) {}
+
+SGD::SGD(const Options& options) : OptimizerWithOptions("SGD", options) {
   // Keras accepts momentum in [0, 1]; above 1 the velocity grows without bound.
-  check_hyperparameter(momentum >= 0.0 && momentum <= 1.0, "momentum", "in [0, 1]", momentum);
+  check_hyperparameter(options.momentum >= 0.0 && options.momentum <= 1.0, "momentum", "in [0, 1]",
+                       options.momentum);
 }
 
-SGD::SGD(const Options& options) : SGD(options.learning_rate, options.momentum, options.nesterov) {}
-
-SGD::Options SGD::options() const { return {learning_rate_setting(), momentum_, nesterov_}; }
-
-std::unique_ptr<Optimizer> SGD::clone() const { return std::make_unique<SGD>(options()); }
-
 std::vector<SlotSpec> SGD::slot_specs() const {
-  if (momentum_ == 0.0) return {};
+  if (options_.momentum == 0.0) return {};
   return {{"momentum", 0.0}};
 }
 
-void SGD::update(const UpdateBlock<float>& block, const StepInfo& step) const {
-  sgd_update(block, step, momentum_, nesterov_);
-}
-void SGD::update(const UpdateBlock<double>& block, const StepInfo& step) const {
-  sgd_update(block, step, momentum_, nesterov_);
+std::string SGD::hyperparameters() const {
+  return "momentum=" + format_number(options_.momentum) + ", nesterov=" + (options_.nesterov ? "true" : "false");
 }
 
-std::string SGD::hyperparameters() const {
-  return "momentum=" + format_number(momentum_) + ", nesterov=" + (nesterov_ ? "true" : "false");
-}
+template class OptimizerWithOptions<SGD, SGDOptions>;
 
 }  // namespace tg::optimizers

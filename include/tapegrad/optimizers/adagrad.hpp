@@ -16,29 +16,28 @@
 
 namespace tg::optimizers {
 
-class Adagrad : public Optimizer {
- public:
-  struct Options {
-    LearningRate learning_rate = 0.001;
-    double initial_accumulator_value = 0.1;  // >= 0
-    double epsilon = 1e-7;                   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
-  };
+// Adagrad::Options.
+struct AdagradOptions {
+  LearningRate learning_rate = 0.001;
+  double initial_accumulator_value = 0.1;  // >= 0
+  double epsilon = 1e-7;                   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
+};
 
+class Adagrad : public OptimizerWithOptions<Adagrad, AdagradOptions> {
+ public:
   explicit Adagrad(LearningRate learning_rate = 0.001, double initial_accumulator_value = 0.1,
                    double epsilon = 1e-7);
   explicit Adagrad(const Options& options);
 
-  Options options() const;
-  std::unique_ptr<Optimizer> clone() const override;
-
  protected:
   std::vector<SlotSpec> slot_specs() const override;
-  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
-  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
   std::string hyperparameters() const override;
 
  private:
-  Options options_;
+  friend OptimizerWithOptions;
+  template <class T>
+  void update_block(const UpdateBlock<T>& block, const StepInfo& step) const;
 };
+extern template class OptimizerWithOptions<Adagrad, AdagradOptions>;
 
 }  // namespace tg::optimizers

@@ -39,59 +39,57 @@
 
 namespace tg::optimizers {
 
-class Adam : public Optimizer {
- public:
-  struct Options {
-    LearningRate learning_rate = 0.001;
-    double beta_1 = 0.9;     // in [0, 1)
-    double beta_2 = 0.999;   // in [0, 1)
-    double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
-    bool amsgrad = false;
-  };
+// Adam::Options.
+struct AdamOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;     // in [0, 1)
+  double beta_2 = 0.999;   // in [0, 1)
+  double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
+  bool amsgrad = false;
+};
 
+class Adam : public OptimizerWithOptions<Adam, AdamOptions> {
+ public:
   explicit Adam(LearningRate learning_rate = 0.001, double beta_1 = 0.9, double beta_2 = 0.999,
                 double epsilon = 1e-7, bool amsgrad = false);
   explicit Adam(const Options& options);
 
-  Options options() const;
-  std::unique_ptr<Optimizer> clone() const override;
-
  protected:
   std::vector<SlotSpec> slot_specs() const override;
-  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
-  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
   std::string hyperparameters() const override;
 
  private:
-  Options options_;
+  friend OptimizerWithOptions;
+  template <class T>
+  void update_block(const UpdateBlock<T>& block, const StepInfo& step) const;
+};
+extern template class OptimizerWithOptions<Adam, AdamOptions>;
+
+// AdamW::Options.
+struct AdamWOptions {
+  LearningRate learning_rate = 0.001;
+  double weight_decay = 0.004;  // >= 0
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;        // as Adam's
+  bool amsgrad = false;
 };
 
-class AdamW : public Optimizer {
+class AdamW : public OptimizerWithOptions<AdamW, AdamWOptions> {
  public:
-  struct Options {
-    LearningRate learning_rate = 0.001;
-    double weight_decay = 0.004;  // >= 0
-    double beta_1 = 0.9;
-    double beta_2 = 0.999;
-    double epsilon = 1e-7;        // as Adam's
-    bool amsgrad = false;
-  };
-
   explicit AdamW(LearningRate learning_rate = 0.001, double weight_decay = 0.004, double beta_1 = 0.9,
                  double beta_2 = 0.999, double epsilon = 1e-7, bool amsgrad = false);
   explicit AdamW(const Options& options);
 
-  Options options() const;
-  std::unique_ptr<Optimizer> clone() const override;
-
  protected:
   std::vector<SlotSpec> slot_specs() const override;
-  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
-  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
   std::string hyperparameters() const override;
 
  private:
-  Options options_;
+  friend OptimizerWithOptions;
+  template <class T>
+  void update_block(const UpdateBlock<T>& block, const StepInfo& step) const;
 };
+extern template class OptimizerWithOptions<AdamW, AdamWOptions>;
 
 }  // namespace tg::optimizers

@@ -51,7 +51,8 @@
 // W4's epoch there); flushing changes values below 1.2e-38 (float32) only. Writing
 // an optimizer: derive, list the slots in slot_specs(), write update() for a
 // block of rows (both dtypes, usually one template), clone() and
-// hyperparameters().
+// hyperparameters(); or derive from OptimizerWithOptions (below), which
+// writes update() and clone() from one template and an Options struct.
 #pragma once
 
 #include <array>
@@ -231,6 +232,54 @@ class Optimizer {
   std::int64_t iterations_ = 0;
   std::unordered_map<const void*, VariableState> state_;
 };
+
+// The part every built-in optimizer shares, `class X : public
+// OptimizerWithOptions<X, XOptions>`: the hyperparameters as given
+// (options_), read back with the current learning rate (options()), clone()
+// from them, and both dtypes' update() turned into one call of X's template
+//   template <class T> void update_block(const UpdateBlock<T>&, const StepInfo&) const;
+// so that X's own file holds only its checks, its slots, its repr and its
+// update rule. X::Options is XOptions, so `X::Options{.learning_rate = 0.1}` works.
+//
+// The members below are compiled once, in X's .cpp, by
+// `template class OptimizerWithOptions<X, XOptions>;` after update_block's
+// definition (X's header says `extern template class ...;`, so no other file
+// instantiates them): update_block is inlined into update() there, and a step
+// costs one virtual call per block, as an optimizer writing update() by hand.
+template <class Self, class OptionsT>
+class OptimizerWithOptions : public Optimizer {
+ public:
+  using Options = OptionsT;
+
+  // The hyperparameters, with the current learning rate (or schedule).
+  Options options() const {
+    Options options = options_;
+    options.learning_rate = learning_rate_setting();
+    return options;
+  }
+  std::unique_ptr<Optimizer> clone() const override { return std::make_unique<Self>(options()); }
+
+ protected:
+  OptimizerWithOptions(std::string name, const Options& options)
+      : Optimizer(std::move(name), options.learning_rate), options_(options) {}
+
+  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
+  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
+
+  // As given to the constructor: its learning_rate is not updated by
+  // set_learning_rate (the base holds the current one; options() merges them).
+  Options options_;
+};
+
+// Out of the class (so not inline): see the explicit instantiation above.
+template <class Self, class OptionsT>
+void OptimizerWithOptions<Self, OptionsT>::update(const UpdateBlock<float>& block, const StepInfo& step) const {
+  static_cast<const Self&>(*this).update_block(block, step);
+}
+template <class Self, class OptionsT>
+void OptimizerWithOptions<Self, OptionsT>::update(const UpdateBlock<double>& block, const StepInfo& step) const {
+  static_cast<const Self&>(*this).update_block(block, step);
+}
 
 // Shortest decimal that reads back as `value` ("0.001", "1e-07"): how repr()
 // writes numbers (tg::detail's, the one every error message uses).

@@ -22,31 +22,30 @@
 
 namespace tg::optimizers {
 
-class RMSprop : public Optimizer {
- public:
-  struct Options {
-    LearningRate learning_rate = 0.001;
-    double rho = 0.9;        // in [0, 1)
-    double momentum = 0.0;   // in [0, 1]
-    double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
-    bool centered = false;
-  };
+// RMSprop::Options.
+struct RMSpropOptions {
+  LearningRate learning_rate = 0.001;
+  double rho = 0.9;        // in [0, 1)
+  double momentum = 0.0;   // in [0, 1]
+  double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
+  bool centered = false;
+};
 
+class RMSprop : public OptimizerWithOptions<RMSprop, RMSpropOptions> {
+ public:
   explicit RMSprop(LearningRate learning_rate = 0.001, double rho = 0.9, double momentum = 0.0,
                    double epsilon = 1e-7, bool centered = false);
   explicit RMSprop(const Options& options);
 
-  Options options() const;
-  std::unique_ptr<Optimizer> clone() const override;
-
  protected:
   std::vector<SlotSpec> slot_specs() const override;
-  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
-  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
   std::string hyperparameters() const override;
 
  private:
-  Options options_;
+  friend OptimizerWithOptions;
+  template <class T>
+  void update_block(const UpdateBlock<T>& block, const StepInfo& step) const;
 };
+extern template class OptimizerWithOptions<RMSprop, RMSpropOptions>;
 
 }  // namespace tg::optimizers

@@ -23,30 +23,27 @@
 
 namespace tg::optimizers {
 
-class SGD : public Optimizer {
- public:
-  struct Options {
-    LearningRate learning_rate = 0.01;
-    double momentum = 0.0;  // in [0, 1]
-    bool nesterov = false;
-  };
+// SGD::Options.
+struct SGDOptions {
+  LearningRate learning_rate = 0.01;
+  double momentum = 0.0;  // in [0, 1]
+  bool nesterov = false;
+};
 
+class SGD : public OptimizerWithOptions<SGD, SGDOptions> {
+ public:
   explicit SGD(LearningRate learning_rate = 0.01, double momentum = 0.0, bool nesterov = false);
   explicit SGD(const Options& options);
 
-  // The hyperparameters, with the current learning rate (or schedule).
-  Options options() const;
-  std::unique_ptr<Optimizer> clone() const override;
-
  protected:
   std::vector<SlotSpec> slot_specs() const override;
-  void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
-  void update(const UpdateBlock<double>& block, const StepInfo& step) const override;
   std::string hyperparameters() const override;
 
  private:
-  double momentum_;
-  bool nesterov_;
+  friend OptimizerWithOptions;
+  template <class T>
+  void update_block(const UpdateBlock<T>& block, const StepInfo& step) const;
 };
+extern template class OptimizerWithOptions<SGD, SGDOptions>;
 
 }  // namespace tg::optimizers
