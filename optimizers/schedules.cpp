@@ -35,31 +35,54 @@ const char* boolean(bool value) { return value ? "true" : "false"; }
 
 }  // namespace
 
+// ---- DecayRateSchedule ----------------------------------------------------------------
+
+DecayRateSchedule::DecayRateSchedule(const char* name, double initial_learning_rate, std::int64_t decay_steps,
+                                     double decay_rate, bool staircase)
+    : name_(name),
+      initial_learning_rate_(initial_learning_rate),
+      decay_steps_(decay_steps),
+      decay_rate_(decay_rate),
+      staircase_(staircase) {
+  check_rate(name, "initial_learning_rate", initial_learning_rate);
+  check_steps(name, "decay_steps", decay_steps);
+}
+
+double DecayRateSchedule::progress(std::int64_t step) const {
+  check_step(name_, step);
+  if (staircase_) return static_cast<double>(step / decay_steps_);
+  return static_cast<double>(step) / static_cast<double>(decay_steps_);
+}
+
+std::string DecayRateSchedule::repr() const {
+  return std::string(name_) + "(initial_learning_rate=" + format_number(initial_learning_rate_) +
+         ", decay_steps=" + std::to_string(decay_steps_) + ", decay_rate=" + format_number(decay_rate_) +
+         ", staircase=" + boolean(staircase_) + ")";
+}
+
 // ---- ExponentialDecay ---------------------------------------------------------------
 
 ExponentialDecay::ExponentialDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate,
                                    bool staircase)
-    : initial_learning_rate_(initial_learning_rate),
-      decay_steps_(decay_steps),
-      decay_rate_(decay_rate),
-      staircase_(staircase) {
-  check_rate("ExponentialDecay", "initial_learning_rate", initial_learning_rate);
-  check_steps("ExponentialDecay", "decay_steps", decay_steps);
+    : DecayRateSchedule("ExponentialDecay", initial_learning_rate, decay_steps, decay_rate, staircase) {
   if (!(decay_rate > 0.0) || !std::isfinite(decay_rate))
     fail("ExponentialDecay", "decay_rate must be a finite number > 0, received " + format_number(decay_rate));
 }
 
 double ExponentialDecay::operator()(std::int64_t step) const {
-  check_step("ExponentialDecay", step);
-  double p = static_cast<double>(step) / static_cast<double>(decay_steps_);
-  if (staircase_) p = static_cast<double>(step / decay_steps_);
-  return initial_learning_rate_ * std::pow(decay_rate_, p);
+  return initial_learning_rate_ * std::pow(decay_rate_, progress(step));
 }
 
-std::string ExponentialDecay::repr() const {
-  return "ExponentialDecay(initial_learning_rate=" + format_number(initial_learning_rate_) +
-         ", decay_steps=" + std::to_string(decay_steps_) + ", decay_rate=" + format_number(decay_rate_) +
-         ", staircase=" + boolean(staircase_) + ")";
+// ---- InverseTimeDecay ---------------------------------------------------------------
+
+InverseTimeDecay::InverseTimeDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate,
+                                   bool staircase)
+    : DecayRateSchedule("InverseTimeDecay", initial_learning_rate, decay_steps, decay_rate, staircase) {
+  check_rate("InverseTimeDecay", "decay_rate", decay_rate);
+}
+
+double InverseTimeDecay::operator()(std::int64_t step) const {
+  return initial_learning_rate_ / (1.0 + decay_rate_ * progress(step));
 }
 
 // ---- LinearDecay --------------------------------------------------------------------
@@ -120,32 +143,6 @@ std::string PolynomialDecay::repr() const {
   return "PolynomialDecay(initial_learning_rate=" + format_number(initial_learning_rate_) +
          ", decay_steps=" + std::to_string(decay_steps_) + ", end_learning_rate=" + format_number(end_learning_rate_) +
          ", power=" + format_number(power_) + ", cycle=" + boolean(cycle_) + ")";
-}
-
-// ---- InverseTimeDecay ---------------------------------------------------------------
-
-InverseTimeDecay::InverseTimeDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate,
-                                   bool staircase)
-    : initial_learning_rate_(initial_learning_rate),
-      decay_steps_(decay_steps),
-      decay_rate_(decay_rate),
-      staircase_(staircase) {
-  check_rate("InverseTimeDecay", "initial_learning_rate", initial_learning_rate);
-  check_steps("InverseTimeDecay", "decay_steps", decay_steps);
-  check_rate("InverseTimeDecay", "decay_rate", decay_rate);
-}
-
-double InverseTimeDecay::operator()(std::int64_t step) const {
-  check_step("InverseTimeDecay", step);
-  double p = static_cast<double>(step) / static_cast<double>(decay_steps_);
-  if (staircase_) p = static_cast<double>(step / decay_steps_);
-  return initial_learning_rate_ / (1.0 + decay_rate_ * p);
-}
-
-std::string InverseTimeDecay::repr() const {
-  return "InverseTimeDecay(initial_learning_rate=" + format_number(initial_learning_rate_) +
-         ", decay_steps=" + std::to_string(decay_steps_) + ", decay_rate=" + format_number(decay_rate_) +
-         ", staircase=" + boolean(staircase_) + ")";
 }
 
 // ---- CosineDecay --------------------------------------------------------------------

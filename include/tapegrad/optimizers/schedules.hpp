@@ -27,24 +27,49 @@ class LearningRateSchedule {
   virtual std::string repr() const = 0;
 };
 
-// ---- ExponentialDecay (Keras) -----------------------------------------------------
-//   lr(step) = initial_learning_rate * decay_rate ^ (step / decay_steps)
-// with staircase = true, step / decay_steps is an integer division (floor), so
-// the rate drops in steps every decay_steps updates.
-//   ExponentialDecay(0.1, 10, 0.5)(5)        = 0.1 * 0.5^0.5 = 0.070710...
-//   ExponentialDecay(0.1, 10, 0.5, true)(15) = 0.1 * 0.5^1   = 0.05
-// decay_steps > 0, decay_rate > 0, initial_learning_rate >= 0.
-class ExponentialDecay : public LearningRateSchedule {
+// ---- DecayRateSchedule: what ExponentialDecay and InverseTimeDecay share ----------
+// Both are Keras's (initial_learning_rate, decay_steps, decay_rate, staircase)
+// and decay in p = step / decay_steps, an integer division (floor) with
+// staircase = true, so that the rate drops in steps every decay_steps updates.
+// They differ only in the function of p (below). decay_steps > 0,
+// initial_learning_rate >= 0; each checks its decay_rate.
+class DecayRateSchedule : public LearningRateSchedule {
  public:
-  ExponentialDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate, bool staircase = false);
-  double operator()(std::int64_t step) const override;
+  // E.g. "ExponentialDecay(initial_learning_rate=0.1, decay_steps=1000, decay_rate=0.96, staircase=false)".
   std::string repr() const override;
 
- private:
+ protected:
+  DecayRateSchedule(const char* name, double initial_learning_rate, std::int64_t decay_steps, double decay_rate,
+                    bool staircase);
+  // p at `step` (>= 0, else std::invalid_argument naming the schedule).
+  double progress(std::int64_t step) const;
+
+  const char* name_;
   double initial_learning_rate_;
   std::int64_t decay_steps_;
   double decay_rate_;
   bool staircase_;
+};
+
+// ---- ExponentialDecay (Keras) -----------------------------------------------------
+//   lr(step) = initial_learning_rate * decay_rate ^ p     (p: see DecayRateSchedule)
+//   ExponentialDecay(0.1, 10, 0.5)(5)        = 0.1 * 0.5^0.5 = 0.070710...
+//   ExponentialDecay(0.1, 10, 0.5, true)(15) = 0.1 * 0.5^1   = 0.05
+// decay_steps > 0, decay_rate > 0, initial_learning_rate >= 0.
+class ExponentialDecay : public DecayRateSchedule {
+ public:
+  ExponentialDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate, bool staircase = false);
+  double operator()(std::int64_t step) const override;
+};
+
+// ---- InverseTimeDecay (Keras) -----------------------------------------------------
+//   lr(step) = initial_learning_rate / (1 + decay_rate * p)     (p: see DecayRateSchedule)
+//   InverseTimeDecay(0.1, 10, 0.5)(20) = 0.1 / (1 + 0.5 * 2) = 0.05
+// decay_steps > 0, decay_rate >= 0, initial_learning_rate >= 0.
+class InverseTimeDecay : public DecayRateSchedule {
+ public:
+  InverseTimeDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate, bool staircase = false);
+  double operator()(std::int64_t step) const override;
 };
 
 // ---- LinearDecay ------------------------------------------------------------------
@@ -89,24 +114,6 @@ class PolynomialDecay : public LearningRateSchedule {
   double end_learning_rate_;
   double power_;
   bool cycle_;
-};
-
-// ---- InverseTimeDecay (Keras) -----------------------------------------------------
-//   lr(step) = initial_learning_rate / (1 + decay_rate * step / decay_steps)
-// (step / decay_steps floored when staircase = true).
-//   InverseTimeDecay(0.1, 10, 0.5)(20) = 0.1 / (1 + 0.5 * 2) = 0.05
-// decay_steps > 0, decay_rate >= 0, initial_learning_rate >= 0.
-class InverseTimeDecay : public LearningRateSchedule {
- public:
-  InverseTimeDecay(double initial_learning_rate, std::int64_t decay_steps, double decay_rate, bool staircase = false);
-  double operator()(std::int64_t step) const override;
-  std::string repr() const override;
-
- private:
-  double initial_learning_rate_;
-  std::int64_t decay_steps_;
-  double decay_rate_;
-  bool staircase_;
 };
 
 // ---- CosineDecay (Keras, without warm-up) ------------------------------------------
