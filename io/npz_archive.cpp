@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "npz_reader.hpp"
+#include "zip_source.hpp"
 
 namespace tg::io::npz_reading {
 
@@ -62,12 +63,8 @@ zip_int64_t source_callback(void* userdata, void* data, zip_uint64_t length, zip
     }
     case ZIP_SOURCE_CLOSE:
       return 0;
-    case ZIP_SOURCE_SEEK: {
-      zip_int64_t offset = zip_source_seek_compute_offset(state.position, state.size, data, length, &state.error);
-      if (offset < 0) return -1;
-      state.position = static_cast<std::uint64_t>(offset);
-      return 0;
-    }
+    case ZIP_SOURCE_SEEK:
+      return zip_source::seek(state.position, state.size, data, length, &state.error);
     case ZIP_SOURCE_TELL:
       return static_cast<zip_int64_t>(state.position);
     case ZIP_SOURCE_STAT: {

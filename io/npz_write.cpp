@@ -22,6 +22,7 @@
 
 #include "atomic_write.hpp"
 #include "npz_format.hpp"
+#include "zip_source.hpp"
 
 namespace tg::io {
 
@@ -64,12 +65,8 @@ class DescriptorTarget {
         return 0;
       case ZIP_SOURCE_WRITE:
         return target.write(data, length) ? static_cast<zip_int64_t>(length) : -1;
-      case ZIP_SOURCE_SEEK_WRITE: {
-        zip_int64_t offset = zip_source_seek_compute_offset(target.position_, target.size_, data, length, &target.error_);
-        if (offset < 0) return -1;
-        target.position_ = static_cast<std::uint64_t>(offset);
-        return 0;
-      }
+      case ZIP_SOURCE_SEEK_WRITE:
+        return zip_source::seek(target.position_, target.size_, data, length, &target.error_);
       case ZIP_SOURCE_TELL_WRITE:
         return static_cast<zip_int64_t>(target.position_);
       case ZIP_SOURCE_COMMIT_WRITE:

@@ -78,18 +78,35 @@ std::vector<Tensor> ElementwiseMerge::call(const std::vector<Tensor>& xs, bool) 
   return {y};
 }
 
-Add::Add(const std::string& name)
-    : ElementwiseMerge("Add", name, [](const Tensor& a, const Tensor& b) { return add(a, b); }) {}
-Subtract::Subtract(const std::string& name)
-    : ElementwiseMerge("Subtract", name, [](const Tensor& a, const Tensor& b) { return sub(a, b); }, 2) {}
-Multiply::Multiply(const std::string& name)
-    : ElementwiseMerge("Multiply", name, [](const Tensor& a, const Tensor& b) { return mul(a, b); }) {}
-Average::Average(const std::string& name)
-    : ElementwiseMerge("Average", name, [](const Tensor& a, const Tensor& b) { return add(a, b); }, -1, true) {}
-Maximum::Maximum(const std::string& name)
-    : ElementwiseMerge("Maximum", name, [](const Tensor& a, const Tensor& b) { return maximum(a, b); }) {}
-Minimum::Minimum(const std::string& name)
-    : ElementwiseMerge("Minimum", name, [](const Tensor& a, const Tensor& b) { return minimum(a, b); }) {}
+struct ElementwiseMerge::Row {
+  const char* class_name;
+  Op op;
+  int max_inputs = -1;
+  bool average = false;
+
+  static Row of(MergeOp merge);
+};
+
+// The library's merges: the class name, the op folded over the inputs, the most
+// inputs (-1: any number), and whether the fold is divided by n (Average is
+// Add's fold over n).
+ElementwiseMerge::Row ElementwiseMerge::Row::of(MergeOp merge) {
+  using T = const Tensor&;
+  switch (merge) {
+    case MergeOp::add: return {"Add", [](T a, T b) { return add(a, b); }};
+    case MergeOp::subtract: return {"Subtract", [](T a, T b) { return sub(a, b); }, 2};
+    case MergeOp::multiply: return {"Multiply", [](T a, T b) { return mul(a, b); }};
+    case MergeOp::average: return {"Average", [](T a, T b) { return add(a, b); }, -1, true};
+    case MergeOp::maximum: return {"Maximum", [](T a, T b) { return maximum(a, b); }};
+    case MergeOp::minimum: return {"Minimum", [](T a, T b) { return minimum(a, b); }};
+  }
+  throw std::invalid_argument("ElementwiseMerge: unknown merge " + std::to_string(static_cast<int>(merge)));
+}
+
+ElementwiseMerge::ElementwiseMerge(MergeOp merge, const std::string& name) : ElementwiseMerge(Row::of(merge), name) {}
+
+ElementwiseMerge::ElementwiseMerge(const Row& row, const std::string& name)
+    : ElementwiseMerge(row.class_name, name, row.op, row.max_inputs, row.average) {}
 
 // ---- Concatenate --------------------------------------------------------------------
 

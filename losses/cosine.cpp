@@ -12,8 +12,6 @@
 
 namespace tg::losses {
 
-using detail::format_number;
-
 namespace {
 
 // Target-style cosine inputs: y_true (converted to y_pred's dtype) and y_pred of
@@ -45,13 +43,7 @@ Tensor cosine_similarity_loss(const Tensor& y_true, const Tensor& y_pred, int ax
 }
 
 CosineSimilarityLoss::CosineSimilarityLoss(int axis, Reduction reduction)
-    : Loss("CosineSimilarityLoss", reduction), axis_(axis) {}
-
-Tensor CosineSimilarityLoss::call(const Tensor& y_true, const Tensor& y_pred) const {
-  return cosine_similarity_loss(y_true, y_pred, axis_);
-}
-
-std::string CosineSimilarityLoss::hyperparameters() const { return "axis=" + std::to_string(axis_); }
+    : FormulaLoss("CosineSimilarityLoss", reduction, {"axis"}, axis) {}
 
 // ---- CosineSimilarity (Keras, negative) -------------------------------------------
 
@@ -62,13 +54,8 @@ Tensor negative_cosine_similarity(const Tensor& y_true, const Tensor& y_pred, in
   return detail::per_sample_mean(neg(similarity));
 }
 
-CosineSimilarity::CosineSimilarity(int axis, Reduction reduction) : Loss("CosineSimilarity", reduction), axis_(axis) {}
-
-Tensor CosineSimilarity::call(const Tensor& y_true, const Tensor& y_pred) const {
-  return negative_cosine_similarity(y_true, y_pred, axis_);
-}
-
-std::string CosineSimilarity::hyperparameters() const { return "axis=" + std::to_string(axis_); }
+CosineSimilarity::CosineSimilarity(int axis, Reduction reduction)
+    : FormulaLoss("CosineSimilarity", reduction, {"axis"}, axis) {}
 
 // ---- CosineEmbeddingLoss (PyTorch) ------------------------------------------------
 
@@ -85,13 +72,7 @@ Tensor cosine_embedding_loss(const Tensor& x1, const Tensor& x2, const Tensor& l
 }
 
 CosineEmbeddingLoss::CosineEmbeddingLoss(double margin, Reduction reduction)
-    : PairLoss("CosineEmbeddingLoss", reduction), margin_(margin) {}
-
-Tensor CosineEmbeddingLoss::call(const Tensor& x1, const Tensor& x2, const Tensor& label) const {
-  return cosine_embedding_loss(x1, x2, label, margin_);
-}
-
-std::string CosineEmbeddingLoss::hyperparameters() const { return "margin=" + format_number(margin_); }
+    : FormulaLoss("CosineEmbeddingLoss", reduction, {"margin"}, margin) {}
 
 // ---- CosineMSELoss (sentence-transformers' CosineSimilarityLoss) ------------------
 
@@ -101,10 +82,6 @@ Tensor cosine_mse_loss(const Tensor& x1, const Tensor& x2, const Tensor& label) 
   return square(sub(tg::cosine_similarity(x1, x2, 1), y));
 }
 
-CosineMSELoss::CosineMSELoss(Reduction reduction) : PairLoss("CosineMSELoss", reduction) {}
-
-Tensor CosineMSELoss::call(const Tensor& x1, const Tensor& x2, const Tensor& label) const {
-  return cosine_mse_loss(x1, x2, label);
-}
+CosineMSELoss::CosineMSELoss(Reduction reduction) : FormulaLoss("CosineMSELoss", reduction, {}) {}
 
 }  // namespace tg::losses

@@ -17,7 +17,11 @@ namespace {
 bool is_probability(double v) { return v >= 0.0 && v <= 1.0; }
 constexpr const char* probability_text = "in [0, 1]";
 
-std::string from_logits_text(bool from_logits) { return from_logits ? "from_logits=true" : "from_logits=false"; }
+// The categorical losses' y_pred: floating, the classes on its last axis.
+void check_class_scores(const char* loss, const Tensor& y_pred) {
+  detail::check_float(loss, "y_pred", y_pred);
+  detail::check_rank(loss, "y_pred", y_pred, 2, "(batch, classes)");
+}
 
 // log of the class probabilities along the last axis: log_softmax of logits, or
 // (Keras) the log of the rows rescaled to sum 1 and clipped to [eps, 1 - eps].
@@ -57,40 +61,26 @@ Tensor binary_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from
 }
 
 BinaryCrossentropy::BinaryCrossentropy(bool from_logits, Reduction reduction)
-    : Loss("BinaryCrossentropy", reduction), from_logits_(from_logits) {}
-
-Tensor BinaryCrossentropy::call(const Tensor& y_true, const Tensor& y_pred) const {
-  return binary_crossentropy(y_true, y_pred, from_logits_);
-}
-
-std::string BinaryCrossentropy::hyperparameters() const { return from_logits_text(from_logits_); }
+    : FormulaLoss("BinaryCrossentropy", reduction, {"from_logits"}, from_logits) {}
 
 // ---- CategoricalCrossentropy -----------------------------------------------------------
 
 Tensor categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits) {
   const char* loss = "CategoricalCrossentropy";
-  detail::check_float(loss, "y_pred", y_pred);
-  detail::check_rank(loss, "y_pred", y_pred, 2, "(batch, classes)");
+  check_class_scores(loss, y_pred);
   Tensor target = detail::align_target(loss, y_true, y_pred);
   detail::check_values(loss, "y_true", target, is_probability, probability_text);
   return categorical_from_target(target, y_pred, from_logits);
 }
 
 CategoricalCrossentropy::CategoricalCrossentropy(bool from_logits, Reduction reduction)
-    : Loss("CategoricalCrossentropy", reduction), from_logits_(from_logits) {}
-
-Tensor CategoricalCrossentropy::call(const Tensor& y_true, const Tensor& y_pred) const {
-  return categorical_crossentropy(y_true, y_pred, from_logits_);
-}
-
-std::string CategoricalCrossentropy::hyperparameters() const { return from_logits_text(from_logits_); }
+    : FormulaLoss("CategoricalCrossentropy", reduction, {"from_logits"}, from_logits) {}
 
 // ---- SparseCategoricalCrossentropy -----------------------------------------------------
 
 Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits) {
   const char* loss = "SparseCategoricalCrossentropy";
-  detail::check_float(loss, "y_pred", y_pred);
-  detail::check_rank(loss, "y_pred", y_pred, 2, "(batch, classes)");
+  check_class_scores(loss, y_pred);
   if (!y_true.defined()) throw std::invalid_argument(std::string(loss) + ": y_true is an undefined tensor");
   if (y_true.dtype() != DType::int64)
     throw std::invalid_argument(std::string(loss) + ": y_true must hold int64 class indices, received " +
@@ -123,12 +113,6 @@ Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pre
 }
 
 SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(bool from_logits, Reduction reduction)
-    : Loss("SparseCategoricalCrossentropy", reduction), from_logits_(from_logits) {}
-
-Tensor SparseCategoricalCrossentropy::call(const Tensor& y_true, const Tensor& y_pred) const {
-  return sparse_categorical_crossentropy(y_true, y_pred, from_logits_);
-}
-
-std::string SparseCategoricalCrossentropy::hyperparameters() const { return from_logits_text(from_logits_); }
+    : FormulaLoss("SparseCategoricalCrossentropy", reduction, {"from_logits"}, from_logits) {}
 
 }  // namespace tg::losses

@@ -152,6 +152,10 @@ Tensor LossBase::reduce(const Tensor& per_sample, const Tensor& sample_weight) c
   return losses::reduce(per_sample, reduction_, sample_weight, name_);
 }
 
+std::string hyperparameter_text(bool value) { return value ? "true" : "false"; }
+std::string hyperparameter_text(int value) { return std::to_string(value); }
+std::string hyperparameter_text(double value) { return detail::format_number(value); }
+
 std::string LossBase::repr() const {
   std::string h = hyperparameters();
   return name_ + "(" + h + (h.empty() ? "" : ", ") + "reduction=" + reduction_name(reduction_) + ")";

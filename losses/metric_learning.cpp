@@ -60,6 +60,8 @@ const char* distance_name(Distance distance) {
   return "unknown";
 }
 
+std::string hyperparameter_text(Distance distance) { return distance_name(distance); }
+
 // ---- ContrastiveLoss ---------------------------------------------------------------
 
 namespace {
@@ -99,16 +101,8 @@ Tensor contrastive_loss_of_distance(const Tensor& label, const Tensor& distance,
 }
 
 ContrastiveLoss::ContrastiveLoss(double margin, Distance distance, Reduction reduction)
-    : PairLoss("ContrastiveLoss", reduction), margin_(margin), distance_(distance) {
+    : FormulaLoss("ContrastiveLoss", reduction, {"margin", "distance"}, margin, distance) {
   check_finite_positive("ContrastiveLoss", "margin", margin);
-}
-
-Tensor ContrastiveLoss::call(const Tensor& x1, const Tensor& x2, const Tensor& label) const {
-  return contrastive_loss(x1, x2, label, margin_, distance_);
-}
-
-std::string ContrastiveLoss::hyperparameters() const {
-  return "margin=" + format_number(margin_) + ", distance=" + distance_name(distance_);
 }
 
 // ---- TripletMarginLoss -----------------------------------------------------------------
@@ -126,18 +120,10 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
 }
 
 TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, Reduction reduction)
-    : TripletLoss("TripletMarginLoss", reduction), margin_(margin), p_(p), eps_(eps) {
+    : FormulaLoss("TripletMarginLoss", reduction, {"margin", "p", "eps"}, margin, p, eps) {
   check_finite_positive("TripletMarginLoss", "margin", margin);
   check_positive("TripletMarginLoss", "p", p);
   check_finite("TripletMarginLoss", "eps", eps);
-}
-
-Tensor TripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
-  return triplet_margin_loss(anchor, positive, negative, margin_, p_, eps_);
-}
-
-std::string TripletMarginLoss::hyperparameters() const {
-  return "margin=" + format_number(margin_) + ", p=" + format_number(p_) + ", eps=" + format_number(eps_);
 }
 
 // ---- CosineTripletMarginLoss -----------------------------------------------------------
@@ -152,15 +138,9 @@ Tensor cosine_triplet_margin_loss(const Tensor& anchor, const Tensor& positive, 
 }
 
 CosineTripletMarginLoss::CosineTripletMarginLoss(double margin, Reduction reduction)
-    : TripletLoss("CosineTripletMarginLoss", reduction), margin_(margin) {
+    : FormulaLoss("CosineTripletMarginLoss", reduction, {"margin"}, margin) {
   check_finite_positive("CosineTripletMarginLoss", "margin", margin);
 }
-
-Tensor CosineTripletMarginLoss::call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const {
-  return cosine_triplet_margin_loss(anchor, positive, negative, margin_);
-}
-
-std::string CosineTripletMarginLoss::hyperparameters() const { return "margin=" + format_number(margin_); }
 
 // ---- MultipleNegativesRankingLoss ------------------------------------------------------
 
@@ -189,14 +169,8 @@ Tensor multiple_negatives_ranking_loss(const Tensor& anchors, const Tensor& posi
 }
 
 MultipleNegativesRankingLoss::MultipleNegativesRankingLoss(double scale, Reduction reduction)
-    : LossBase("MultipleNegativesRankingLoss", reduction), scale_(scale) {
+    : FormulaLoss("MultipleNegativesRankingLoss", reduction, {"scale"}, scale) {
   check_finite_positive("MultipleNegativesRankingLoss", "scale", scale);
 }
-
-Tensor MultipleNegativesRankingLoss::call(const Tensor& anchors, const Tensor& positives) const {
-  return multiple_negatives_ranking_loss(anchors, positives, scale_);
-}
-
-std::string MultipleNegativesRankingLoss::hyperparameters() const { return "scale=" + format_number(scale_); }
 
 }  // namespace tg::losses

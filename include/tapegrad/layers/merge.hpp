@@ -24,6 +24,9 @@
 
 namespace tg::layers {
 
+// The library's elementwise merges, named by their op.
+enum class MergeOp { add, subtract, multiply, average, maximum, minimum };
+
 // What the elementwise merges share: a binary op folded over the inputs
 // (x1 op x2 op ... op xn), optionally divided by n.
 class ElementwiseMerge : public Layer {
@@ -36,54 +39,39 @@ class ElementwiseMerge : public Layer {
 
  protected:
   ElementwiseMerge(std::string class_name, const std::string& name, Op op, int max_inputs = -1, bool average = false);
+  // One of the library's merges: its class name, op, input count and averaging
+  // come from the table in merge.cpp.
+  ElementwiseMerge(MergeOp merge, const std::string& name);
 
  private:
+  struct Row;  // a row of merge.cpp's table
+  ElementwiseMerge(const Row& row, const std::string& name);
+
   Op op_;
   int max_inputs_;
   bool average_;
 };
 
+// The class of each library merge: Add, Subtract, ... below.
+template <MergeOp merge>
+class ElementwiseMergeOf : public ElementwiseMerge {
+ public:
+  explicit ElementwiseMergeOf(const std::string& name = "") : ElementwiseMerge(merge, name) {}
+  static Ref<ElementwiseMergeOf> make(const std::string& name = "") { return make_layer<ElementwiseMergeOf>(name); }
+};
+
 // x1 + x2 + ... + xn.
-class Add : public ElementwiseMerge {
- public:
-  explicit Add(const std::string& name = "");
-  static Ref<Add> make(const std::string& name = "") { return make_layer<Add>(name); }
-};
-
+using Add = ElementwiseMergeOf<MergeOp::add>;
 // x1 - x2 (exactly two inputs).
-class Subtract : public ElementwiseMerge {
- public:
-  explicit Subtract(const std::string& name = "");
-  static Ref<Subtract> make(const std::string& name = "") { return make_layer<Subtract>(name); }
-};
-
+using Subtract = ElementwiseMergeOf<MergeOp::subtract>;
 // x1 * x2 * ... * xn elementwise.
-class Multiply : public ElementwiseMerge {
- public:
-  explicit Multiply(const std::string& name = "");
-  static Ref<Multiply> make(const std::string& name = "") { return make_layer<Multiply>(name); }
-};
-
+using Multiply = ElementwiseMergeOf<MergeOp::multiply>;
 // (x1 + ... + xn) / n.
-class Average : public ElementwiseMerge {
- public:
-  explicit Average(const std::string& name = "");
-  static Ref<Average> make(const std::string& name = "") { return make_layer<Average>(name); }
-};
-
+using Average = ElementwiseMergeOf<MergeOp::average>;
 // Elementwise maximum of all inputs.
-class Maximum : public ElementwiseMerge {
- public:
-  explicit Maximum(const std::string& name = "");
-  static Ref<Maximum> make(const std::string& name = "") { return make_layer<Maximum>(name); }
-};
-
+using Maximum = ElementwiseMergeOf<MergeOp::maximum>;
 // Elementwise minimum of all inputs.
-class Minimum : public ElementwiseMerge {
- public:
-  explicit Minimum(const std::string& name = "");
-  static Ref<Minimum> make(const std::string& name = "") { return make_layer<Minimum>(name); }
-};
+using Minimum = ElementwiseMergeOf<MergeOp::minimum>;
 
 // Joins the inputs along `axis` (of the full shape; default the last). The
 // inputs must have the same rank and agree on every other axis:

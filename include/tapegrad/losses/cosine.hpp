@@ -27,17 +27,10 @@ namespace tg::losses {
 //   y_true = [[1, 0]], y_pred = [[1, 1]]   -> [1 - 1/sqrt(2)] = [0.29289...]
 Tensor cosine_similarity_loss(const Tensor& y_true, const Tensor& y_pred, int axis = 1);
 
-class CosineSimilarityLoss : public Loss {
+class CosineSimilarityLoss : public FormulaLoss<Loss, cosine_similarity_loss, std::tuple<int>> {
  public:
   explicit CosineSimilarityLoss(int axis = 1, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
-  int axis() const { return axis_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  int axis_;
+  int axis() const { return hyperparameter<0>(); }
 };
 
 // ---- CosineSimilarity (Keras): NEGATIVE cosine ----------------------------------
@@ -49,17 +42,10 @@ class CosineSimilarityLoss : public Loss {
 //   y_true = [[1, 0]], y_pred = [[0, 5]]   -> [0]
 Tensor negative_cosine_similarity(const Tensor& y_true, const Tensor& y_pred, int axis = -1);
 
-class CosineSimilarity : public Loss {
+class CosineSimilarity : public FormulaLoss<Loss, negative_cosine_similarity, std::tuple<int>> {
  public:
   explicit CosineSimilarity(int axis = -1, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
-  int axis() const { return axis_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  int axis_;
+  int axis() const { return hyperparameter<0>(); }
 };
 
 // ---- CosineEmbeddingLoss (PyTorch): labels +1 / -1 ------------------------------
@@ -74,17 +60,10 @@ class CosineSimilarity : public Loss {
 //   x1 = [[1, 0]], x2 = [[1, 1]], label = [-1], margin = 0.5  -> [1/sqrt(2) - 0.5] = [0.20710...]
 Tensor cosine_embedding_loss(const Tensor& x1, const Tensor& x2, const Tensor& label, double margin = 0.0);
 
-class CosineEmbeddingLoss : public PairLoss {
+class CosineEmbeddingLoss : public FormulaLoss<PairLoss, cosine_embedding_loss, std::tuple<double>> {
  public:
   explicit CosineEmbeddingLoss(double margin = 0.0, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& x1, const Tensor& x2, const Tensor& label) const override;
-  double margin() const { return margin_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  double margin_;
+  double margin() const { return hyperparameter<0>(); }
 };
 
 // ---- CosineMSELoss: (cos - label)^2 ---------------------------------------------
@@ -97,10 +76,9 @@ class CosineEmbeddingLoss : public PairLoss {
 //   x1 = [[1, 0]], x2 = [[1, 1]], label = [0.5]  -> [(0.70711 - 0.5)^2] = [0.04289...]
 Tensor cosine_mse_loss(const Tensor& x1, const Tensor& x2, const Tensor& label);
 
-class CosineMSELoss : public PairLoss {
+class CosineMSELoss : public FormulaLoss<PairLoss, cosine_mse_loss> {
  public:
   explicit CosineMSELoss(Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& x1, const Tensor& x2, const Tensor& label) const override;
 };
 
 }  // namespace tg::losses

@@ -32,17 +32,10 @@ inline constexpr double probability_epsilon = 1e-7;
 //   y_true = [[0]], y_pred = [[100]], from_logits        -> [softplus(100)] = [100]
 Tensor binary_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits = false);
 
-class BinaryCrossentropy : public Loss {
+class BinaryCrossentropy : public FormulaLoss<Loss, binary_crossentropy, std::tuple<bool>> {
  public:
   explicit BinaryCrossentropy(bool from_logits = false, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
-  bool from_logits() const { return from_logits_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  bool from_logits_;
+  bool from_logits() const { return hyperparameter<0>(); }
 };
 
 // ---- CategoricalCrossentropy -------------------------------------------------------
@@ -55,17 +48,10 @@ class BinaryCrossentropy : public Loss {
 //   y_true = [[0, 1]], y_pred = [[0, 0]], from_logits    -> [log 2]
 Tensor categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits = false);
 
-class CategoricalCrossentropy : public Loss {
+class CategoricalCrossentropy : public FormulaLoss<Loss, categorical_crossentropy, std::tuple<bool>> {
  public:
   explicit CategoricalCrossentropy(bool from_logits = false, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
-  bool from_logits() const { return from_logits_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  bool from_logits_;
+  bool from_logits() const { return hyperparameter<0>(); }
 };
 
 // ---- SparseCategoricalCrossentropy -------------------------------------------------
@@ -75,18 +61,11 @@ class CategoricalCrossentropy : public Loss {
 //   y_true = [1], y_pred = [[0.25, 0.75]]                 -> [-log 0.75]
 Tensor sparse_categorical_crossentropy(const Tensor& y_true, const Tensor& y_pred, bool from_logits = false);
 
-class SparseCategoricalCrossentropy : public Loss {
+class SparseCategoricalCrossentropy : public FormulaLoss<Loss, sparse_categorical_crossentropy, std::tuple<bool>> {
  public:
   explicit SparseCategoricalCrossentropy(bool from_logits = false,
                                          Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
-  bool from_logits() const { return from_logits_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  bool from_logits_;
+  bool from_logits() const { return hyperparameter<0>(); }
 };
 
 }  // namespace tg::losses

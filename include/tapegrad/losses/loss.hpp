@@ -23,7 +23,10 @@
 // Every loss is composed of tg ops only: gradients come from the tape.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "tapegrad/autodiff/tensor.hpp"
@@ -68,46 +71,91 @@ class LossBase {
   Reduction reduction_;
 };
 
-// A loss comparing targets with predictions: argument order (y_true, y_pred).
-class Loss : public LossBase {
+// The reduction step every family shares: call() gives the per-sample values
+// of the inputs (one Tensor per type in Inputs), operator() weights and reduces
+// them. The families below differ only in what their inputs are.
+template <class... Inputs>
+class LossOf : public LossBase {
  public:
+  using InputTypes = std::tuple<Inputs...>;
   // Per-sample losses, shape (batch,).
-  virtual Tensor call(const Tensor& y_true, const Tensor& y_pred) const = 0;
+  virtual Tensor call(const Inputs&... inputs) const = 0;
   // call(), then the sample weights and the reduction.
-  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) const {
-    return reduce(call(y_true, y_pred), sample_weight);
+  Tensor operator()(const Inputs&... inputs, const Tensor& sample_weight = Tensor()) const {
+    return reduce(call(inputs...), sample_weight);
   }
 
  protected:
-  using LossBase::LossBase;
+  LossOf(std::string name, Reduction reduction) : LossBase(std::move(name), reduction) {}
+};
+
+// A loss comparing targets with predictions: argument order (y_true, y_pred).
+class Loss : public LossOf<Tensor, Tensor> {
+ protected:
+  using LossOf::LossOf;
 };
 
 // A loss on pairs of embeddings with one label per pair: argument order (x1, x2, label).
-class PairLoss : public LossBase {
- public:
-  // Per-pair losses, shape (batch,).
-  virtual Tensor call(const Tensor& x1, const Tensor& x2, const Tensor& label) const = 0;
-  Tensor operator()(const Tensor& x1, const Tensor& x2, const Tensor& label,
-                    const Tensor& sample_weight = Tensor()) const {
-    return reduce(call(x1, x2, label), sample_weight);
-  }
-
+class PairLoss : public LossOf<Tensor, Tensor, Tensor> {
  protected:
-  using LossBase::LossBase;
+  using LossOf::LossOf;
 };
 
 // A loss on triplets: argument order (anchor, positive, negative).
-class TripletLoss : public LossBase {
+class TripletLoss : public LossOf<Tensor, Tensor, Tensor> {
+ protected:
+  using LossOf::LossOf;
+};
+
+// repr()'s text of one hyperparameter value: "true", "1", "0.5".
+std::string hyperparameter_text(bool value);
+std::string hyperparameter_text(int value);
+std::string hyperparameter_text(double value);
+
+// Keras's LossFunctionWrapper: a loss class that is its free function with the
+// hyperparameters bound,
+//   call(inputs...) = formula(inputs..., hyperparameters...),
+// and repr() listing them by name ("margin=0.5, distance=cosine"). A loss class
+// derives from FormulaLoss<Family, formula, std::tuple<hyperparameter types>>
+// and adds its constructor (the defaults, the checks) and named accessors:
+//   class CosineEmbeddingLoss : public FormulaLoss<PairLoss, cosine_embedding_loss, std::tuple<double>> {
+//     ...
+//     double margin() const { return hyperparameter<0>(); }
+//   };
+// The last template argument is the family's inputs, left to its default.
+template <class Family, auto formula, class Hyperparameters = std::tuple<>,
+          class Inputs = typename Family::InputTypes>
+class FormulaLoss;
+
+template <class Family, auto formula, class... Hyperparameters, class... Inputs>
+class FormulaLoss<Family, formula, std::tuple<Hyperparameters...>, std::tuple<Inputs...>> : public Family {
  public:
-  // Per-triplet losses, shape (batch,).
-  virtual Tensor call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const = 0;
-  Tensor operator()(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
-                    const Tensor& sample_weight = Tensor()) const {
-    return reduce(call(anchor, positive, negative), sample_weight);
+  Tensor call(const Inputs&... inputs) const override {
+    return std::apply([&](const Hyperparameters&... values) { return formula(inputs..., values...); }, values_);
   }
 
  protected:
-  using LossBase::LossBase;
+  using Names = std::array<const char*, sizeof...(Hyperparameters)>;
+
+  FormulaLoss(std::string name, Reduction reduction, Names names, Hyperparameters... values)
+      : Family(std::move(name), reduction), names_(names), values_(values...) {}
+
+  template <std::size_t i>
+  const auto& hyperparameter() const {
+    return std::get<i>(values_);
+  }
+
+  std::string hyperparameters() const override {
+    std::string text;
+    [&]<std::size_t... i>(std::index_sequence<i...>) {
+      ((text += std::string(i ? ", " : "") + names_[i] + "=" + hyperparameter_text(std::get<i>(values_))), ...);
+    }(std::index_sequence_for<Hyperparameters...>{});
+    return text;
+  }
+
+ private:
+  Names names_;
+  std::tuple<Hyperparameters...> values_;
 };
 
 }  // namespace tg::losses

@@ -22,6 +22,8 @@ enum class Distance {
   cosine,     // 1 - cosine_similarity(x1, x2), in [0, 2]
 };
 const char* distance_name(Distance distance);
+// repr()'s text of a Distance hyperparameter: its name.
+std::string hyperparameter_text(Distance distance);
 
 // ---- ContrastiveLoss (Hadsell, Chopra, LeCun 2006; sentence-transformers) -------
 //   loss_i = 0.5 * (y_i * d_i^2 + (1 - y_i) * max(margin - d_i, 0)^2)
@@ -41,20 +43,12 @@ Tensor contrastive_loss(const Tensor& x1, const Tensor& x2, const Tensor& label,
 //   label = [1, 0], distance = [0.2, 0.3], margin 1  -> [0.5 * 0.2^2, 0.5 * 0.7^2] = [0.02, 0.245]
 Tensor contrastive_loss_of_distance(const Tensor& label, const Tensor& distance, double margin = 0.5);
 
-class ContrastiveLoss : public PairLoss {
+class ContrastiveLoss : public FormulaLoss<PairLoss, contrastive_loss, std::tuple<double, Distance>> {
  public:
   explicit ContrastiveLoss(double margin = 0.5, Distance distance = Distance::cosine,
                            Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& x1, const Tensor& x2, const Tensor& label) const override;
-  double margin() const { return margin_; }
-  Distance distance() const { return distance_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  double margin_;
-  Distance distance_;
+  double margin() const { return hyperparameter<0>(); }
+  Distance distance() const { return hyperparameter<1>(); }
 };
 
 // ---- TripletMarginLoss (PyTorch) ---------------------------------------------------
@@ -66,20 +60,13 @@ class ContrastiveLoss : public PairLoss {
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                            double margin = 1.0, double p = 2.0, double eps = 1e-6);
 
-class TripletMarginLoss : public TripletLoss {
+class TripletMarginLoss : public FormulaLoss<TripletLoss, triplet_margin_loss, std::tuple<double, double, double>> {
  public:
   explicit TripletMarginLoss(double margin = 1.0, double p = 2.0, double eps = 1e-6,
                              Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const override;
-  double margin() const { return margin_; }
-  double p() const { return p_; }
-  double eps() const { return eps_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  double margin_, p_, eps_;
+  double margin() const { return hyperparameter<0>(); }
+  double p() const { return hyperparameter<1>(); }
+  double eps() const { return hyperparameter<2>(); }
 };
 
 // ---- CosineTripletMarginLoss: the triplet loss with the cosine distance ------------
@@ -92,17 +79,10 @@ class TripletMarginLoss : public TripletLoss {
 Tensor cosine_triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
                                   double margin = 1.0);
 
-class CosineTripletMarginLoss : public TripletLoss {
+class CosineTripletMarginLoss : public FormulaLoss<TripletLoss, cosine_triplet_margin_loss, std::tuple<double>> {
  public:
   explicit CosineTripletMarginLoss(double margin = 1.0, Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& anchor, const Tensor& positive, const Tensor& negative) const override;
-  double margin() const { return margin_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  double margin_;
+  double margin() const { return hyperparameter<0>(); }
 };
 
 // ---- MultipleNegativesRankingLoss (sentence-transformers; InfoNCE) -----------------
@@ -118,21 +98,12 @@ class CosineTripletMarginLoss : public TripletLoss {
 //     S = [[1, 0], [0, 1]]  -> [log(e + 1) - 1, same] = [0.31326..., 0.31326...]
 Tensor multiple_negatives_ranking_loss(const Tensor& anchors, const Tensor& positives, double scale = 20.0);
 
-class MultipleNegativesRankingLoss : public LossBase {
+class MultipleNegativesRankingLoss
+    : public FormulaLoss<LossOf<Tensor, Tensor>, multiple_negatives_ranking_loss, std::tuple<double>> {
  public:
+  // call(anchors, positives): per-anchor losses, shape (N,).
   explicit MultipleNegativesRankingLoss(double scale = 20.0, Reduction reduction = Reduction::sum_over_batch_size);
-  // Per-anchor losses, shape (N,).
-  Tensor call(const Tensor& anchors, const Tensor& positives) const;
-  Tensor operator()(const Tensor& anchors, const Tensor& positives, const Tensor& sample_weight = Tensor()) const {
-    return reduce(call(anchors, positives), sample_weight);
-  }
-  double scale() const { return scale_; }
-
- protected:
-  std::string hyperparameters() const override;
-
- private:
-  double scale_;
+  double scale() const { return hyperparameter<0>(); }
 };
 
 }  // namespace tg::losses

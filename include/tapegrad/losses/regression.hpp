@@ -17,20 +17,18 @@ namespace tg::losses {
 //   y_true = [[0, 1], [0, 0]], y_pred = [[1, 1], [1, 0]]  -> [(1 + 0) / 2, (1 + 0) / 2] = [0.5, 0.5]
 Tensor mean_squared_error(const Tensor& y_true, const Tensor& y_pred);
 
-class MeanSquaredError : public Loss {
+class MeanSquaredError : public FormulaLoss<Loss, mean_squared_error> {
  public:
   explicit MeanSquaredError(Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
 };
 
 // loss_i = mean(|y_true_i - y_pred_i|); the subgradient at y_true == y_pred is 0.
 //   y_true = [[0, 1]], y_pred = [[2, -1]]  -> [(2 + 2) / 2] = [2]
 Tensor mean_absolute_error(const Tensor& y_true, const Tensor& y_pred);
 
-class MeanAbsoluteError : public Loss {
+class MeanAbsoluteError : public FormulaLoss<Loss, mean_absolute_error> {
  public:
   explicit MeanAbsoluteError(Reduction reduction = Reduction::sum_over_batch_size);
-  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
 };
 
 }  // namespace tg::losses
