@@ -175,6 +175,18 @@ std::vector<Entry> registry() {
            },
            {r({3, 4}, 93)})},
 
+      // ---- normalization.hpp ----
+      {"moments", "both statistics",
+       grad(
+           [](const V& v) {
+             tg::Moments m = tg::moments(v[0], {0, -1}, true);
+             return m.mean + 2.0 * m.variance;
+           },
+           {r({3, 2, 4}, 96)})},
+      {"batch_normalization", "",
+       grad([](const V& v) { return tg::batch_normalization(v[0], v[1], v[2], v[3], v[4], 1e-3); },
+            {r({4, 3}, 97), r({3}, 98), positive({3}, 99), r({3}, 100), r({3}, 101)})},
+
       // ---- pairwise_distance.hpp ----
       {"pairwise_distance", "",
        grad([](const V& v) { return tg::pairwise_distance(v[0], v[1], 3.0); }, {r({3, 4}, 94), r({3, 4}, 95)})},
@@ -189,13 +201,15 @@ std::vector<Entry> registry() {
 // The core op headers the registry covers.
 const char* const op_headers[] = {"elementwise.hpp", "activation.hpp", "reduce.hpp",    "shape_ops.hpp",
                                   "linalg.hpp",      "index.hpp",      "dense.hpp",     "batch_dot.hpp",
-                                  "dropout.hpp",     "pairwise_distance.hpp"};
+                                  "dropout.hpp",     "pairwise_distance.hpp",
+                                  "normalization.hpp"};
 
 // name -> number of declarations (overloads), over the core op headers: every
-// line that starts a declaration of a function returning a Tensor or a Shape.
+// line that starts a declaration of a function returning a Tensor, a Shape or
+// tg::Moments (moments' pair of tensors).
 std::map<std::string, int> declared_ops(std::vector<std::string>& errors) {
   const std::string dir = std::string(TAPEGRAD_FIXTURE_DIR) + "/../../include/tapegrad/ops/";
-  const std::regex declaration(R"(^(?:Tensor|Shape)\s+(operator\S+?|\w+)\s*\()");
+  const std::regex declaration(R"(^(?:Tensor|Shape|Moments)\s+(operator\S+?|\w+)\s*\()");
   std::map<std::string, int> names;
   for (const char* header : op_headers) {
     std::ifstream in(dir + header);

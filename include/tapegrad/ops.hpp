@@ -9,6 +9,7 @@
 #include "tapegrad/ops/elementwise.hpp"
 #include "tapegrad/ops/index.hpp"
 #include "tapegrad/ops/linalg.hpp"
+#include "tapegrad/ops/normalization.hpp"
 #include "tapegrad/ops/pairwise_distance.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
