@@ -11,6 +11,7 @@
 
 #include "cosine_fixtures.hpp"
 #include "op_checks.hpp"
+#include "temp_files.hpp"
 
 using tg::Tensor;
 using tgtest::error_of;
@@ -309,4 +310,203 @@ TEST_CASE("batch_normalization: bad input names the function, what it expected a
         "batch_normalization: received an undefined tensor");
   CHECK(error_of([&] { tg::batch_normalization(x, s.to(tg::float32), s, s, s, 1e-3); }) ==
         "batch_normalization: dtypes differ: float64 and float32 (convert one with .to(tg::float32) or .to(tg::float64))");
+}
+
+// ---- BatchNormalization -----------------------------------------------------------
+
+namespace {
+
+using tg::layers::BatchNormalization;
+using tg::layers::BatchNormalizationOptions;
+using tg::layers::LayerNormalization;
+using tg::layers::LayerNormalizationOptions;
+
+// Runs the wrapped layer in training mode, so that the layer gradcheck (which
+// calls in inference mode) checks the training path and its weights.
+class InTraining : public tg::Layer {
+ public:
+  explicit InTraining(tg::Ref<tg::Layer> inner) : tg::Layer("InTraining"), inner_(std::move(inner)) {}
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override { return inner_->run(inputs, true); }
+  std::vector<std::shared_ptr<tg::Layer>> sublayers() const override { return {inner_}; }
+
+ private:
+  tg::Ref<tg::Layer> inner_;
+};
+
+}  // namespace
+
+TEST_CASE("BatchNormalization: training and inference against PyTorch, moving statistics by Keras's rule") {
+  for (const CosineFixture* c : fixtures_of("bn_train")) {
+    CAPTURE(c->name);
+    BatchNormalizationOptions o;
+    o.axis = std::stoi(c->params.at("axis"));
+    auto bn = BatchNormalization::make(o);
+    const Tensor& x = c->tensors.at("x");
+    bn(x);  // builds float64 weights; inference changes no statistic
+    TG_CHECK_VALUES(bn->moving_mean(), std::vector<double>(static_cast<std::size_t>(bn->moving_mean().numel()), 0.0));
+    bn->gamma().assign(c->tensors.at("gamma"));
+    bn->beta().assign(c->tensors.at("beta"));
+    tg::GradientTape tape;
+    tape.watch(x);
+    Tensor y = bn(x, /*training=*/true);
+    V g = tape.gradient(y, {x, bn->gamma(), bn->beta()}, c->tensors.at("u"));
+    TG_CHECK_TENSOR(y, c->tensors.at("y"), 1e-10, 1e-12);
+    TG_CHECK_TENSOR(g[0], c->tensors.at("gx"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[1], c->tensors.at("ggamma"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[2], c->tensors.at("gbeta"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(bn->moving_mean(), c->tensors.at("moving_mean_1"), 1e-12, 1e-14);
+    TG_CHECK_TENSOR(bn->moving_variance(), c->tensors.at("moving_variance_1"), 1e-12, 1e-14);
+    bn(c->tensors.at("x2"), true);
+    bn(c->tensors.at("x3"), true);
+    TG_CHECK_TENSOR(bn->moving_mean(), c->tensors.at("moving_mean_3"), 1e-12, 1e-14);
+    TG_CHECK_TENSOR(bn->moving_variance(), c->tensors.at("moving_variance_3"), 1e-12, 1e-14);
+  }
+  for (const CosineFixture* c : fixtures_of("bn_infer")) {
+    CAPTURE(c->name);
+    BatchNormalizationOptions o;
+    o.axis = std::stoi(c->params.at("axis"));
+    auto bn = BatchNormalization::make(o);
+    const Tensor& x = c->tensors.at("x");
+    bn(x);
+    bn->gamma().assign(c->tensors.at("gamma"));
+    bn->beta().assign(c->tensors.at("beta"));
+    bn->moving_mean().assign(c->tensors.at("mean"));
+    bn->moving_variance().assign(c->tensors.at("variance"));
+    tg::GradientTape tape;
+    tape.watch(x);
+    Tensor y = bn(x);
+    V g = tape.gradient(y, {x, bn->gamma(), bn->beta()}, c->tensors.at("u"));
+    TG_CHECK_TENSOR(y, c->tensors.at("y"), 1e-10, 1e-12);
+    TG_CHECK_TENSOR(g[0], c->tensors.at("gx"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[1], c->tensors.at("ggamma"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[2], c->tensors.at("gbeta"), 1e-9, 1e-11);
+    CHECK_FALSE(bn->moving_mean().trainable());  // a non-trainable weight: no tape watches it
+  }
+}
+
+TEST_CASE("BatchNormalization: gradcheck in inference and in training mode") {
+  for (int axis : {-1, 1}) {
+    CAPTURE(axis);
+    BatchNormalizationOptions o;
+    o.axis = axis;
+    TG_CHECK_GRADCHECK(BatchNormalization::make(o), {randn64({4, 3, 2, 3}, 1)});
+    auto bn = BatchNormalization::make(o);
+    TG_CHECK_GRADCHECK(tg::make_layer<InTraining>(bn), {randn64({4, 3, 2, 3}, 2)});
+  }
+  BatchNormalizationOptions plain;
+  plain.center = plain.scale = false;
+  TG_CHECK_GRADCHECK(tg::make_layer<InTraining>(BatchNormalization::make(plain)), {randn64({5, 2}, 3)});
+}
+
+TEST_CASE("BatchNormalization: a batch of one in training gives beta; an empty batch updates nothing") {
+  auto bn = BatchNormalization::make();
+  Tensor x = f64({3, -1, 7}, {1, 3});
+  bn(x);
+  bn->beta().assign(f64({0.5, -2, 1}));
+  bn->gamma().assign(f64({2, 3, 4}));
+  TG_CHECK_VALUES(bn(x, true), {0.5, -2, 1});
+  TG_CHECK_VALUES(bn->moving_mean(), {0.03, -0.01, 0.07}, 1e-12, 1e-15);
+  TG_CHECK_VALUES(bn->moving_variance(), {0.99, 0.99, 0.99}, 1e-12, 1e-15);
+  Tensor empty = tg::zeros({0, 3}, tg::float64);
+  CHECK(bn(empty, true).shape() == tg::Shape{0, 3});
+  TG_CHECK_VALUES(bn->moving_mean(), {0.03, -0.01, 0.07}, 1e-12, 1e-15);
+}
+
+TEST_CASE("BatchNormalization: Keras's summary counts, save_weights / load_weights restore the moving statistics") {
+  auto input = tg::Input({8, 8, 64});
+  auto bn = BatchNormalization::make();
+  auto model = tg::Model::make({input}, bn(input));
+  const std::string s = model->summary_string();
+  CHECK_CONTAINS(s, "(None, 8, 8, 64)");
+  CHECK_CONTAINS(s, "256");
+  CHECK_CONTAINS(s, "Total params: 256 (1.00 KB)");
+  CHECK_CONTAINS(s, "Trainable params: 128 (512.00 B)");
+  CHECK_CONTAINS(s, "Non-trainable params: 128 (512.00 B)");
+
+  Tensor x = tg::randn({4, 8, 8, 64}, 5);
+  bn(x, true);
+  bn(x * 2.0 + 1.0, true);
+  const Tensor mean = bn->moving_mean().clone(), variance = bn->moving_variance().clone();
+  tgtest::TempDir dir;
+  model->save_weights(dir.file("bn.npz"));
+  bn->moving_mean().assign(tg::zeros({64}));
+  bn->moving_variance().assign(tg::ones({64}));
+  model->load_weights(dir.file("bn.npz"));
+  TG_CHECK_TENSOR(bn->moving_mean(), mean, 0, 0);
+  TG_CHECK_TENSOR(bn->moving_variance(), variance, 0, 0);
+}
+
+TEST_CASE("BatchNormalization: inside a Siamese model, fit trains it and updates the statistics, predict does not") {
+  auto base = tg::Sequential::make({tg::layers::Dense::make(4), BatchNormalization::make(), tg::layers::Dense::make(2)});
+  auto a = tg::Input({3}), b = tg::Input({3});
+  auto diff = tg::layers::Subtract::make()({base(a), base(b)});
+  auto model = tg::Model::make({a, b}, diff);
+  model->compile("sgd", "mse");
+  Tensor xa = tg::randn({16, 3}, 1), xb = tg::randn({16, 3}, 2), y = tg::zeros({16, 2});
+  auto bn = std::dynamic_pointer_cast<BatchNormalization>(std::shared_ptr<tg::Layer>(base->layers()[1]));
+  REQUIRE(bn);
+  model->fit({xa, xb}, y, {.epochs = 1, .batch_size = 8, .verbose = 0});
+  const Tensor after_fit = bn->moving_mean().clone();
+  CHECK(tgtest::values_of(after_fit) != std::vector<double>(4, 0.0));  // two calls per step, two steps
+  model->predict({xa, xb});
+  TG_CHECK_TENSOR(bn->moving_mean(), after_fit, 0, 0);
+}
+
+TEST_CASE("BatchNormalization: bad arguments and inputs name the layer, the expectation and what was received") {
+  BatchNormalizationOptions o;
+  o.momentum = 1.5;
+  CHECK(error_of([&] { BatchNormalization::make(o); }) == "BatchNormalization: momentum must be in [0, 1], received 1.5");
+  o.momentum = 0.9;
+  o.epsilon = 0;
+  CHECK(error_of([&] { BatchNormalization::make(o); }) ==
+        "BatchNormalization: epsilon must be a finite number > 0, received 0");
+  o.epsilon = 1e-3;
+  o.axis = 3;
+  o.name = "bn";
+  CHECK_THROWS_WITH_AS(BatchNormalization::make(o)(randn64({2, 3}, 1)),
+                       "bn (BatchNormalization): axis 3 is out of range for inputs of rank 2 (expected -2 to 1), "
+                       "received inputs of shape (None, 3)",
+                       std::out_of_range);
+  o.axis = 0;
+  CHECK(error_of([&] { BatchNormalization::make(o)(randn64({2, 3}, 1)); }) ==
+        "bn (BatchNormalization): axis 0 is the batch axis (axes count the batch axis 0, as Keras's), received inputs "
+        "of shape (None, 3)");
+  auto bn = BatchNormalization::make();
+  bn(randn64({2, 3}, 1));
+  CHECK(tgtest::contains(error_of([&] { bn(randn64({2, 4}, 1)); }), ": expects 3 channels on axis 1, received inputs of shape (2, 4)"));
+  CHECK(tgtest::contains(error_of([&] { bn(randn64({2, 3, 1}, 1)); }), ": expects inputs of rank 2 (the rank it was built for), received (2, 3, 1)"));
+}
+
+// ---- LayerNormalization -----------------------------------------------------------
+
+TEST_CASE("LayerNormalization: against F.layer_norm, gradcheck, bad arguments") {
+  for (const CosineFixture* c : fixtures_of("layer_norm")) {
+    CAPTURE(c->name);
+    LayerNormalizationOptions o;
+    o.axis = parse_axes(c->params.at("axis"));
+    auto ln = LayerNormalization::make(o);
+    const Tensor& x = c->tensors.at("x");
+    ln(x);
+    ln->gamma().assign(c->tensors.at("gamma"));
+    ln->beta().assign(c->tensors.at("beta"));
+    tg::GradientTape tape;
+    tape.watch(x);
+    Tensor y = ln(x, true);
+    V g = tape.gradient(y, {x, ln->gamma(), ln->beta()}, c->tensors.at("u"));
+    TG_CHECK_TENSOR(y, c->tensors.at("y"), 1e-10, 1e-12);
+    TG_CHECK_TENSOR(g[0], c->tensors.at("gx"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[1], c->tensors.at("ggamma"), 1e-9, 1e-11);
+    TG_CHECK_TENSOR(g[2], c->tensors.at("gbeta"), 1e-9, 1e-11);
+    TG_CHECK_GRADCHECK(LayerNormalization::make(o), {randn64(x.shape(), 7)});
+  }
+  auto input = tg::Input({5, 64});
+  auto model = tg::Model::make({input}, LayerNormalization::make()(input));
+  CHECK_CONTAINS(model->summary_string(), "Trainable params: 128 (512.00 B)");
+  LayerNormalizationOptions bad;
+  bad.epsilon = -1;
+  CHECK(error_of([&] { LayerNormalization::make(bad); }) ==
+        "LayerNormalization: epsilon must be a finite number > 0, received -1");
+  bad.epsilon = 1e-3;
+  bad.axis = {2};
+  CHECK_THROWS_AS(LayerNormalization::make(bad)(randn64({2, 3}, 1)), std::out_of_range);
 }

@@ -8,3 +8,4 @@
 #include "tapegrad/layers/gradcheck.hpp"
 #include "tapegrad/layers/layer.hpp"
 #include "tapegrad/layers/merge.hpp"
+#include "tapegrad/layers/normalization.hpp"
