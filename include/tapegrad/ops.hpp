@@ -3,6 +3,7 @@
 
 #include "tapegrad/ops/activation.hpp"
 #include "tapegrad/ops/batch_dot.hpp"
+#include "tapegrad/ops/conv.hpp"
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/dense.hpp"
 #include "tapegrad/ops/dropout.hpp"
