@@ -6,7 +6,7 @@
 #   scripts/setup.sh python3-gensim    # ... and these packages as well
 set -euo pipefail
 
-packages=(build-essential cmake xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev libzip-dev pkg-config libcli11-dev "$@")
+packages=(build-essential cmake xtensor-dev libxtensor-blas-dev libopenblas-dev doctest-dev zlib1g-dev libzip-dev pkg-config libcli11-dev dataset-fashion-mnist "$@")
 
 missing=()
 for package in "${packages[@]}"; do

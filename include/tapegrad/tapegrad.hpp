@@ -10,6 +10,7 @@
 #include "tapegrad/checks/gradcheck.hpp"
 #include "tapegrad/data/skipgram_trainer.hpp"
 #include "tapegrad/data/word2vec.hpp"
+#include "tapegrad/io/idx.hpp"
 #include "tapegrad/io/npz.hpp"
 #include "tapegrad/io/read_file.hpp"
 #include "tapegrad/io/word2vec_format.hpp"
