@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <ostream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_set>
@@ -52,18 +53,16 @@ std::string unique_name(const std::string& base) {
   return n == 0 ? base : base + "_" + std::to_string(n);
 }
 
-// "CosineSimilarity" -> "cosine_similarity".
+// Keras's default layer names (keras.src.utils.naming.to_snake_case): drop
+// non-word characters, split before a capitalised word, then between a lower-
+// case letter and a capital. "Conv2D" -> "conv2d", "MaxPooling2D" ->
+// "max_pooling2d", "LSTM" -> "lstm", "Conv1DTranspose" -> "conv1d_transpose".
 std::string snake_case(const std::string& name) {
-  std::string out;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (std::isupper(static_cast<unsigned char>(c))) {
-      if (i > 0 && !std::isupper(static_cast<unsigned char>(name[i - 1]))) out += '_';
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      out += c;
-    }
-  }
+  static const std::regex non_word(R"(\W+)"), capitalised_word("(.)([A-Z][a-z]+)"), lower_upper("([a-z])([A-Z])");
+  std::string out = std::regex_replace(name, non_word, "");
+  out = std::regex_replace(out, capitalised_word, "$1_$2");
+  out = std::regex_replace(out, lower_upper, "$1_$2");
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
