@@ -15,38 +15,6 @@ namespace tg::layers {
 
 using namespace detail;
 
-namespace {
-
-// Throws "<who>: unknown activation ..." with activations::get's list of names.
-activations::ActivationFunction activation_or_throw(const std::string& who, const std::string& activation) {
-  try {
-    return activations::get(activation);
-  } catch (const std::invalid_argument& e) {
-    std::string msg = e.what();
-    const std::string prefix = "activations::get: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    throw std::invalid_argument(who + ": " + msg);
-  }
-}
-
-std::string activation_label(const std::string& activation) { return activation.empty() ? "linear" : activation; }
-
-// Runs `check` and returns `name`: constructors validate their arguments
-// before the Layer base exists, so that a refused layer takes no name and no
-// seed from the sources every layer draws from.
-template <class Check>
-const std::string& validated(const std::string& name, Check check) {
-  check();
-  return name;
-}
-
-void check_built(const Layer& layer) {
-  if (!layer.built())
-    throw std::logic_error(who(layer) + ": the layer has no weights yet; they are created at its first call");
-}
-
-}  // namespace
-
 // ---- Dense ----------------------------------------------------------------------
 
 Dense::Dense(std::int64_t units, const std::string& activation, bool use_bias, const std::string& name)

@@ -49,11 +49,6 @@ void check_input(const Layer& layer, const Tensor& x, int rank, DType dtype) {
                                 " (the dtype of the first input), received a " + dtype_name(x.dtype()) + " input");
 }
 
-void check_built(const Layer& layer) {
-  if (!layer.built())
-    throw std::logic_error(who(layer) + ": the layer has no weights yet; they are created at its first call");
-}
-
 }  // namespace
 
 // ---- BatchNormalization -------------------------------------------------------------

@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tapegrad/autodiff/format.hpp"
+#include "tapegrad/layers/activations.hpp"
 #include "tapegrad/layers/layer.hpp"
 
 namespace tg::layers::detail {
@@ -28,6 +30,37 @@ inline std::int64_t product(const Shape& shape, int first, int last) {
   std::int64_t n = 1;
   for (int i = first; i < last; ++i) n *= shape[i];
   return n;
+}
+
+// Throws "<who>: unknown activation ..." with activations::get's list of names.
+inline activations::ActivationFunction activation_or_throw(const std::string& who, const std::string& activation) {
+  try {
+    return activations::get(activation);
+  } catch (const std::invalid_argument& e) {
+    std::string msg = e.what();
+    const std::string prefix = "activations::get: ";
+    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    throw std::invalid_argument(who + ": " + msg);
+  }
+}
+
+inline std::string activation_label(const std::string& activation) {
+  return activation.empty() ? "linear" : activation;
+}
+
+// Runs `check` and returns `name`: constructors validate their arguments
+// before the Layer base exists, so that a refused layer takes no name and no
+// seed from the sources every layer draws from.
+template <class Check>
+const std::string& validated(const std::string& name, Check check) {
+  check();
+  return name;
+}
+
+// The weights' accessors: a layer has none before its first call.
+inline void check_built(const Layer& layer) {
+  if (!layer.built())
+    throw std::logic_error(who(layer) + ": the layer has no weights yet; they are created at its first call");
 }
 
 }  // namespace tg::layers::detail

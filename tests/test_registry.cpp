@@ -187,6 +187,27 @@ std::vector<Entry> registry() {
        grad([](const V& v) { return tg::batch_normalization(v[0], v[1], v[2], v[3], v[4], 1e-3); },
             {r({4, 3}, 97), r({3}, 98), positive({3}, 99), r({3}, 100), r({3}, 101)})},
 
+      // ---- conv.hpp ----
+      {"conv2d", "strides, same padding, groups",
+       grad(
+           [](const V& v) {
+             tg::ConvOptions o;
+             o.strides = {2, 1};
+             o.padding = "same";
+             o.groups = 2;
+             return tg::conv2d(v[0], v[1], o);
+           },
+           {r({2, 5, 4, 4}, 102), r({3, 2, 2, 4}, 103)})},
+      {"conv1d", "dilation, channels first",
+       grad(
+           [](const V& v) {
+             tg::ConvOptions o;
+             o.dilation = {2};
+             o.data_format = "channels_first";
+             return tg::conv1d(v[0], v[1], o);
+           },
+           {r({2, 3, 7}, 104), r({2, 3, 2}, 105)})},
+
       // ---- pairwise_distance.hpp ----
       {"pairwise_distance", "",
        grad([](const V& v) { return tg::pairwise_distance(v[0], v[1], 3.0); }, {r({3, 4}, 94), r({3, 4}, 95)})},
@@ -202,7 +223,7 @@ std::vector<Entry> registry() {
 const char* const op_headers[] = {"elementwise.hpp", "activation.hpp", "reduce.hpp",    "shape_ops.hpp",
                                   "linalg.hpp",      "index.hpp",      "dense.hpp",     "batch_dot.hpp",
                                   "dropout.hpp",     "pairwise_distance.hpp",
-                                  "normalization.hpp"};
+                                  "normalization.hpp", "conv.hpp"};
 
 // name -> number of declarations (overloads), over the core op headers: every
 // line that starts a declaration of a function returning a Tensor, a Shape or

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tapegrad/layers/activations.hpp"
+#include "tapegrad/layers/conv.hpp"
 #include "tapegrad/layers/core.hpp"
 #include "tapegrad/layers/gradcheck.hpp"
 #include "tapegrad/layers/layer.hpp"
