@@ -38,8 +38,7 @@
 #include <vector>
 
 #include "siamese/digits_data.hpp"
-#include "siamese/pca.hpp"
-#include "siamese/plots.hpp"
+#include "siamese/report.hpp"
 
 // The source tree, a last place to look for the data (examples/siamese_digits.cmake sets it).
 #ifndef TAPEGRAD_EXAMPLES_SOURCE_DIR
@@ -171,36 +170,6 @@ bool gradcheck_custom_loss(double margin, std::ostream& log) {
   return r.passed;
 }
 
-// ---- the loss curves -------------------------------------------------------------
-// fit()'s batch logs hold the epoch's running mean of the loss (each batch
-// weighted by its size); this callback turns them back into each batch's loss.
-class BatchLosses : public tg::callbacks::Callback {
- public:
-  BatchLosses(std::int64_t samples, int batch_size) : samples_(samples), batch_size_(batch_size) {}
-  void on_epoch_begin(int epoch, const tg::Logs&) override {
-    epoch_ = epoch;
-    seen_ = 0;
-    running_sum_ = 0;
-  }
-  void on_train_batch_end(int batch, const tg::Logs& logs) override {
-    const std::int64_t size = std::min<std::int64_t>(batch_size_, samples_ - seen_);
-    const double sum = logs.at("loss") * static_cast<double>(seen_ + size);
-    step.push_back(static_cast<double>(steps_++));
-    epoch.push_back(epoch_ + static_cast<double>(batch + 1) * batch_size_ / static_cast<double>(samples_));
-    loss.push_back((sum - running_sum_) / static_cast<double>(size));
-    running_sum_ = sum;
-    seen_ += size;
-  }
-  std::vector<double> step, epoch, loss;
-
- private:
-  std::int64_t samples_;
-  int batch_size_;
-  int epoch_ = 0;
-  std::int64_t seen_ = 0, steps_ = 0;
-  double running_sum_ = 0;
-};
-
 tg::Tensor rows_tensor(const siamese::Digits& digits, const std::vector<int>& rows) {
   return tg::Tensor::from_vector(siamese::gather_rows(digits, rows),
                                  {static_cast<std::int64_t>(rows.size()), siamese::kPixels});
@@ -222,12 +191,6 @@ std::vector<float> pair_scores(const tg::Ref<tg::Model>& distance_model, const s
   std::vector<float> s = d.to_vector<float>();
   for (float& v : s) v = 1.0f - v;
   return s;
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  auto out = siamese::open_for_writing(path);
-  out << text;
-  if (!out) throw std::runtime_error("error writing '" + path + "'");
 }
 
 int run(const Options& o) {
@@ -291,7 +254,7 @@ int run(const Options& o) {
   // ---- training ----
   const tg::Tensor train_a = rows_tensor(digits, train_pairs.a), train_b = rows_tensor(digits, train_pairs.b);
   const tg::Tensor test_a = rows_tensor(digits, test_pairs.a), test_b = rows_tensor(digits, test_pairs.b);
-  auto batch_losses = std::make_shared<BatchLosses>(static_cast<std::int64_t>(train_pairs.size()), o.batch);
+  auto batch_losses = std::make_shared<siamese::BatchLosses>(static_cast<std::int64_t>(train_pairs.size()), o.batch);
   tg::FitOptions fit;
   fit.epochs = o.epochs;
   fit.batch_size = o.batch;
@@ -317,76 +280,17 @@ int run(const Options& o) {
   const std::vector<float> e = test_embeddings.to_vector<float>();
   const std::size_t n_test = split.test.size(), dim = static_cast<std::size_t>(test_embeddings.dim(1));
   std::vector<int> test_labels(n_test);
-  std::vector<std::vector<std::size_t>> test_by_class(siamese::kClasses);
-  for (std::size_t i = 0; i < n_test; ++i) {
-    test_labels[i] = digits.labels[static_cast<std::size_t>(split.test[i])];
-    test_by_class[static_cast<std::size_t>(test_labels[i])].push_back(i);
-  }
-  const int trials = 10;
-  double one_shot_sum = 0, one_shot_min = 1, one_shot_max = 0;
+  for (std::size_t i = 0; i < n_test; ++i) test_labels[i] = digits.labels[static_cast<std::size_t>(split.test[i])];
   siamese::Rng reference_rng(o.seed * 104729 + 3);
-  for (int t = 0; t < trials; ++t) {
-    std::vector<std::size_t> references;
-    for (const auto& members : test_by_class)
-      references.push_back(members[static_cast<std::size_t>(reference_rng.below(static_cast<int>(members.size())))]);
-    std::size_t right_count = 0, total = 0;
-    for (std::size_t i = 0; i < n_test; ++i) {
-      if (std::find(references.begin(), references.end(), i) != references.end()) continue;
-      int best_class = 0;
-      float best = -2.0f;
-      for (int c = 0; c < siamese::kClasses; ++c) {
-        float dot = 0;
-        for (std::size_t k = 0; k < dim; ++k) dot += e[i * dim + k] * e[references[static_cast<std::size_t>(c)] * dim + k];
-        if (dot > best) best = dot, best_class = c;
-      }
-      right_count += best_class == test_labels[i];
-      ++total;
-    }
-    const double accuracy = static_cast<double>(right_count) / static_cast<double>(total);
-    one_shot_sum += accuracy;
-    one_shot_min = std::min(one_shot_min, accuracy);
-    one_shot_max = std::max(one_shot_max, accuracy);
-  }
+  const siamese::OneShot one_shot = siamese::one_shot_accuracy(e, dim, test_labels, siamese::kClasses, 10, reference_rng);
 
   // ---- outputs ----
   fs::create_directories(o.out);
   const std::string out = o.out + "/";
-  const siamese::Projection pca = siamese::pca_2d(e, n_test, dim);
-  siamese::write_scatter_svg(
-      out + "pca.svg", pca.x, pca.y, test_labels,
-      "Test digits: PCA of the normalized embeddings (" + o.loss + ", " + std::to_string(o.epochs) + " epochs)",
-      "PC 1 (" + siamese::fmt(100 * pca.variance[0] / pca.total_variance, "%.0f") + "% of the variance)",
-      "PC 2 (" + siamese::fmt(100 * pca.variance[1] / pca.total_variance, "%.0f") + "%)");
-
-  std::ostringstream batches, epochs;
-  batches << "step,epoch,loss\n";
-  for (std::size_t i = 0; i < batch_losses->loss.size(); ++i)
-    batches << batch_losses->step[i] << "," << batch_losses->epoch[i] << "," << batch_losses->loss[i] << "\n";
-  write_text(out + "loss_batches.csv", batches.str());
-  epochs << "epoch,loss,val_loss\n";
-  const auto& epoch_loss = history["loss"];
-  const auto& epoch_val_loss = history["val_loss"];
-  for (std::size_t i = 0; i < epoch_loss.size(); ++i)
-    epochs << i + 1 << "," << epoch_loss[i] << "," << epoch_val_loss[i] << "\n";
-  write_text(out + "loss_epochs.csv", epochs.str());
-  write_text(out + "loss_curves.gp",
-             "# Renders the loss curves: gnuplot loss_curves.gp (in this directory) -> loss_curves_gnuplot.svg\n"
-             "set terminal svg size 800,500 dynamic background rgb 'white'\n"
-             "set output 'loss_curves_gnuplot.svg'\n"
-             "set datafile separator ','\n"
-             "set key autotitle columnhead top right\n"
-             "set title 'Siamese digits: " + o.loss + " loss'\n"
-             "set xlabel 'epoch'\nset ylabel 'loss'\nset grid\n"
-             "plot 'loss_batches.csv' using 2:3 with lines lc rgb '#9ecae1' title 'training loss (each batch)', \\\n"
-             "     'loss_epochs.csv' using 1:2 with linespoints lc rgb '#1f77b4' pt 7 title 'training loss (epoch mean)', \\\n"
-             "     'loss_epochs.csv' using 1:3 with linespoints lc rgb '#d62728' pt 7 title 'held-out loss'\n");
-  std::vector<double> epoch_axis(epoch_loss.size());
-  for (std::size_t i = 0; i < epoch_axis.size(); ++i) epoch_axis[i] = static_cast<double>(i + 1);
-  siamese::write_curves_svg(out + "loss_curves.svg",
-                            {{"training loss (each batch)", batch_losses->epoch, batch_losses->loss, "#9ecae1", false},
-                             {"training loss (epoch mean)", epoch_axis, epoch_loss, "#1f77b4", true},
-                             {"held-out loss", epoch_axis, epoch_val_loss, "#d62728", true}},
-                            "Siamese digits: " + o.loss + " loss", "epoch", "loss");
+  siamese::write_pca(out + "pca.svg", e, dim, test_labels,
+                     "Test digits: PCA of the normalized embeddings (" + o.loss + ", " + std::to_string(o.epochs) +
+                         " epochs)");
+  siamese::write_loss_curves(o.out, *batch_losses, history, "Siamese digits: " + o.loss + " loss");
   distance_model->save_weights(out + "siamese.weights.npz");
 
   // ---- report ----
@@ -398,7 +302,7 @@ int run(const Options& o) {
               test_accuracy, test_pairs.size(), threshold, train_pairs.size(), train_accuracy);
   std::printf("one-shot accuracy: %.4f (%zu test images against one reference image per digit; mean of %d seeded "
               "draws of the references, min %.4f, max %.4f)\n",
-              one_shot_sum / trials, n_test - siamese::kClasses, trials, one_shot_min, one_shot_max);
+              one_shot.mean, one_shot.queries, 10, one_shot.min, one_shot.max);
   std::printf("outputs in %s: pca.svg (the test embeddings, coloured by digit), loss_curves.svg, loss_batches.csv, "
               "loss_epochs.csv, loss_curves.gp (gnuplot loss_curves.gp), siamese.weights.npz\n",
               fs::absolute(o.out).lexically_normal().c_str());
