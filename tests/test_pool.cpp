@@ -254,6 +254,41 @@ TEST_CASE("pooling: float32 agrees with float64") {
   }
 }
 
+TEST_CASE("pooling: results do not depend on the number of threads") {
+  // Large enough for the kernels to split the forward by output rows and the
+  // backward by sample / plane (kElementwiseGrain reads a piece): 1, 2 and 3
+  // threads give bit-identical values and gradients.
+  const int saved = tg::get_num_threads();
+  Tensor x = randn64({8, 64, 64, 16}, 80), xcf = randn64({4, 16, 64, 64}, 81);
+  const tg::PoolOptions cl = opts({3}, {1}, "same"), cf = opts({3, 2}, {2, 1}, "same", "channels_first");
+  Tensor u = randn64(tg::max_pool2d(x, cl).shape(), 82), ucf = randn64(tg::max_pool2d(xcf, cf).shape(), 83);
+  auto run = [&] {
+    V r;
+    for (const bool max : {true, false}) {
+      auto f = [max](const tg::PoolOptions& o) {
+        return [max, o](const V& v) { return max ? tg::max_pool2d(v[0], o) : tg::avg_pool2d(v[0], o); };
+      };
+      r.push_back(f(cl)({x}));
+      r.push_back(grads_of(f(cl), {x}, u)[0]);
+      r.push_back(f(cf)({xcf}));
+      r.push_back(grads_of(f(cf), {xcf}, ucf)[0]);
+    }
+    return r;
+  };
+  tg::set_num_threads(1);
+  const V one = run();
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    tg::set_num_threads(threads);
+    const V many = run();
+    for (std::size_t i = 0; i < one.size(); ++i) {
+      CAPTURE(i);
+      TG_CHECK_TENSOR(many[i], one[i], 0, 0);
+    }
+  }
+  tg::set_num_threads(saved);
+}
+
 TEST_CASE("pooling: bad input") {
   Tensor x = randn64({2, 5, 5, 3}, 70);
   auto max_err = [&](const Tensor& xx, const tg::PoolOptions& o) { return error_of([&] { tg::max_pool2d(xx, o); }); };
