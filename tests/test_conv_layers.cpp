@@ -45,6 +45,10 @@ TEST_CASE("layers: default names are Keras's snake_case") {
   CHECK(named_like(L::BatchNormalization::make()->name(), "batch_normalization"));
   CHECK(named_like(L::LayerNormalization::make()->name(), "layer_normalization"));
   CHECK(named_like(L::Dense::make(2)->name(), "dense"));
+  CHECK(named_like(L::MaxPooling2D::make()->name(), "max_pooling2d"));
+  CHECK(named_like(L::AveragePooling2D::make()->name(), "average_pooling2d"));
+  CHECK(named_like(L::GlobalAveragePooling2D::make()->name(), "global_average_pooling2d"));
+  CHECK(named_like(L::GlobalMaxPooling2D::make()->name(), "global_max_pooling2d"));
 }
 
 TEST_CASE("Conv2D: by hand, a ones kernel sums each window, then the bias and the activation") {
