@@ -18,7 +18,8 @@
 // row per layer call (node): a layer called twice (shared weights) has two rows,
 // "Connected to" names the tensors read as "<layer>[<node>][<output>]", where
 // <node> counts that layer's calls in this model and <output> is which of its
-// outputs. A nested model is one row. Sequential models list their layers, with
+// outputs; a chain (one input, each call reading the previous one's output,
+// no layer shared) has no "Connected to" column, as Keras. A nested model is one row. Sequential models list their layers, with
 // output shapes found by running one zero sample through them in inference
 // mode (nothing recorded) when the model is built; before that, "?".
 #include <cstdio>
@@ -135,7 +136,21 @@ void summarize_functional(std::ostream& os, const Model& f) {
                     {param_cell(*node->layer)},
                     connected});
   }
-  print_table(os, f.name(), {"Layer (type)", "Output Shape", "Param #", "Connected to"}, rows, f, "");
+  // Keras 3 drops "Connected to" when the model is a chain (print_summary's
+  // sequential_like): one input, each call reading the previous call's output
+  // (the first call the input), no layer called twice.
+  bool chain = f.inputs().size() == 1;
+  for (std::size_t k = 0; chain && k < f.nodes().size(); ++k) {
+    const LayerNode& node = *f.nodes()[k];
+    const LayerNode* previous = k == 0 ? nullptr : f.nodes()[k - 1].get();
+    chain = node.inputs.size() == 1 && node.inputs[0].node().get() == previous && calls[node.layer.get()] == 1;
+  }
+  if (chain) {
+    for (Row& row : rows) row.pop_back();
+    print_table(os, f.name(), {"Layer (type)", "Output Shape", "Param #"}, rows, f, "");
+  } else {
+    print_table(os, f.name(), {"Layer (type)", "Output Shape", "Param #", "Connected to"}, rows, f, "");
+  }
 }
 
 void summarize_sequential(std::ostream& os, const Sequential& s) {
