@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "identity_map.hpp"
 #include "tape_storage.hpp"
@@ -245,6 +246,21 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
     if (!sources[i].defined() || !sources[i].is_floating())
       throw std::invalid_argument(fn + ": source " + std::to_string(i) + " must be a floating tensor, received " +
                                   describe(sources[i]));
+  // A source this tape knows nothing of (not watched, not made by a recorded
+  // op) would get a zero gradient indistinguishable from a true zero: the
+  // classic forgotten tape.watch(x). TensorFlow returns None; here it is an error.
+  {
+    std::unordered_set<const detail::TensorImpl*> made;
+    for (const detail::TapeRecord& r : storage_->records) made.insert(r.output.impl().get());
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      const detail::TensorImpl* impl = sources[i].impl().get();
+      if (!is_watched(sources[i]) && !made.count(impl) && impl != target.impl().get())
+        throw std::invalid_argument(fn + ": source " + std::to_string(i) + " (" + describe(sources[i]) +
+                                    ") is not watched by this tape and no op it recorded produced it, so its "
+                                    "gradient would be a silent zero; call tape.watch(x) before computing the "
+                                    "target (trainable weights are watched automatically)");
+    }
+  }
   Tensor seed = output_gradient;
   if (seed.defined()) {
     if (seed.shape() != target.shape() || seed.dtype() != target.dtype())

@@ -148,6 +148,50 @@ Tensor reduce(const Tensor& per_sample, Reduction reduction, const Tensor& sampl
   throw std::invalid_argument(loss_name + ": unknown reduction " + std::to_string(static_cast<int>(reduction)));
 }
 
+std::pair<Tensor, Tensor> squeeze_or_expand_to_same_rank(const Tensor& x1, const Tensor& x2, bool expand_rank_1) {
+  if (!x1.defined() || !x2.defined() || x1.rank() == x2.rank()) return {x1, x2};
+  // Keras's rule, written once for "a is the longer one".
+  auto fit = [&](const Tensor& longer, const Tensor& shorter) -> std::pair<Tensor, Tensor> {
+    if (longer.rank() != shorter.rank() + 1 || longer.dim(-1) != 1) return {longer, shorter};
+    if (shorter.rank() == 1 && expand_rank_1) return {longer, expand_dims(shorter, -1)};
+    return {squeeze(longer, {-1}), shorter};
+  };
+  if (x1.rank() > x2.rank()) return fit(x1, x2);
+  auto [b, a] = fit(x2, x1);
+  return {a, b};
+}
+
+LossFunctionWrapper::LossFunctionWrapper(Function fn, std::string name, Reduction reduction)
+    : Loss(std::move(name), reduction), fn_(std::move(fn)) {
+  if (!fn_) throw std::invalid_argument("LossFunctionWrapper '" + this->name() + "': the function is empty");
+}
+
+Tensor LossFunctionWrapper::call(const Tensor& y_true, const Tensor& y_pred) const {
+  Tensor values = fn_(y_true, y_pred);
+  if (!values.defined() || !values.is_floating())
+    throw std::invalid_argument(name() + ": the loss function returned " + detail::describe(values) +
+                                "; expected a floating tensor, one value per sample (batch,)");
+  if (values.rank() >= 2) {
+    std::vector<int> rest;
+    for (int a = 1; a < values.rank(); ++a) rest.push_back(a);
+    values = mean(values, rest);
+  }
+  return values;
+}
+
+Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const {
+  auto [t, p] = squeeze_or_expand_to_same_rank(y_true, y_pred);
+  Tensor values = call(t, p);
+  if (values.rank() == 0) {
+    if (sample_weight.defined())
+      throw std::invalid_argument(name() + ": the loss function returned one value (a 0-d tensor), so there are "
+                                  "no per-sample values for the sample_weight " + detail::describe(sample_weight) +
+                                  " to weigh; return one value per sample (batch,)");
+    return values;
+  }
+  return reduce(values, sample_weight);
+}
+
 Tensor LossBase::reduce(const Tensor& per_sample, const Tensor& sample_weight) const {
   return losses::reduce(per_sample, reduction_, sample_weight, name_);
 }

@@ -9,6 +9,7 @@
 
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/losses/loss.hpp"
 #include "tapegrad/ops/cosine.hpp"
 #include "tapegrad/ops/reduce.hpp"
 
@@ -84,6 +85,20 @@ Metric::Metric(std::string name, Function per_sample) : name_(std::move(name)), 
     throw std::invalid_argument("Metric: the name '" + name_ +
                                 "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
   if (!per_sample_) throw std::invalid_argument("Metric '" + name_ + "': the function is empty");
+}
+
+Tensor Metric::operator()(const Tensor& y_true, const Tensor& y_pred) const {
+  auto [t, p] = losses::squeeze_or_expand_to_same_rank(y_true, y_pred);
+  Tensor values = per_sample_(t, p);
+  if (!values.defined() || !values.is_floating() || values.rank() == 0)
+    throw std::invalid_argument("Metric '" + name_ + "': the function returned " + describe(values) +
+                                "; expected a floating tensor with one value per sample (batch,)");
+  if (values.rank() >= 2) {
+    std::vector<int> rest;
+    for (int a = 1; a < values.rank(); ++a) rest.push_back(a);
+    values = mean(values, rest);
+  }
+  return values;
 }
 
 Metric::Metric(const char* name) : Metric(from_name(name == nullptr ? std::string() : std::string(name))) {}

@@ -31,6 +31,17 @@ void check_built(const Model& model, const char* who) {
                            "' is not built yet, so it has no weights: call it on data (or fit it) first");
 }
 
+// The weights file is an .npz (a zip of .npy arrays). Keras's ".weights.h5"
+// is HDF5, which this library does not write: a zip under that name would
+// fool every HDF5 reader, so any other extension is refused.
+void check_extension(const std::string& function, const std::string& path) {
+  const std::string npz = ".npz";
+  if (path.size() < npz.size() || path.compare(path.size() - npz.size(), npz.size(), npz) != 0)
+    throw std::invalid_argument(function + ": the weights file must end in \".npz\" (numpy's format, a zip of "
+                                ".npy arrays; HDF5 \".weights.h5\" files are not supported), received '" +
+                                path + "'");
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, Tensor>> Model::named_weights() const {
@@ -49,6 +60,7 @@ std::vector<std::pair<std::string, Tensor>> Model::named_weights() const {
 
 void Model::save_weights(const std::string& path) const {
   check_built(*this, "save_weights");
+  check_extension("save_weights", path);
   try {
     io::save_npz(path, named_weights());
   } catch (const std::invalid_argument& e) {
@@ -60,6 +72,7 @@ void Model::save_weights(const std::string& path) const {
 
 void Model::load_weights(const std::string& path) {
   check_built(*this, "load_weights");
+  check_extension("load_weights", path);
   io::NamedArrays arrays;
   try {
     arrays = io::load_npz(path);

@@ -244,7 +244,12 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
     throw std::invalid_argument(where + "expected one gradient per variable, received " +
                                 std::to_string(grads.size()) + " gradients for " + std::to_string(variables.size()) +
                                 " variables");
-  if (grads.empty()) return;  // nothing to do, and no step (Keras)
+  // No variables (a Sequential not built yet has no weights) would be a step
+  // that changes nothing, in silence: TensorFlow refuses it ("No gradients
+  // provided for any variable"), so does this (Keras 3 returns quietly).
+  if (grads.empty())
+    throw std::invalid_argument(where + "no variables to update (a model that is not built yet has no weights: "
+                                "call it on data first)");
 
   // Every check first, so that a call that throws changes nothing.
   std::vector<PreparedGradient> work;

@@ -36,11 +36,14 @@ TEST_CASE("optimizers: undefined gradients skip their variable") {
   CHECK(adam.slot(b, "momentum").defined());
   CHECK(adam.iterations() == 2);
   CHECK(adam.num_tracked_variables() == 1);
-  // All undefined: an error (Keras: "No gradients provided for any variable"); none at all: a no-op.
+  // All undefined: an error (Keras: "No gradients provided for any variable"); none at all too
+  // (a model not built yet has no weights; Keras 3 would return quietly).
   CHECK_THROWS_WITH_AS(adam.apply_gradients(std::vector<Gradient>{Gradient(), Gradient()}, {a, b}),
                        "Adam.apply_gradients: no gradient provided for any variable (all 2 are undefined)",
                        std::invalid_argument);
-  adam.apply_gradients(std::vector<Gradient>{}, {});
+  CHECK_THROWS_WITH_AS(adam.apply_gradients(std::vector<Gradient>{}, {}),
+                       doctest::Contains("Adam.apply_gradients: no variables to update (a model that is not built yet"),
+                       std::invalid_argument);
   CHECK(adam.iterations() == 2);
 }
 

@@ -71,7 +71,9 @@ TEST_CASE("tape: trainable variables are watched automatically, unless told not 
     CHECK_FALSE(tape.is_watched(w));
     Tensor y = tg::sum(w * w);
     CHECK(tape.size() == 0);
-    CHECK(values_of(tape.gradient(y, {w})[0]) == std::vector<double>{0, 0});
+    // Not watched and not made on the tape: an error, not a silent zero.
+    CHECK_THROWS_WITH_AS(tape.gradient(y, {w}), doctest::Contains("source 0 ((2,) float64) is not watched by this tape"),
+                         std::invalid_argument);
   }
   {
     tg::GradientTape tape(false, false);
@@ -359,8 +361,12 @@ TEST_CASE("tape: sibling tapes record what each watches") {
   Tensor y = a * b;  // on both
   CHECK(tx.size() == 2);
   CHECK(tz.size() == 2);
-  CHECK(tx.gradient(y, {x, z})[0].item() == doctest::Approx(2 * 2 * 15));
-  CHECK(tz.gradient(y, {x, z})[1].item() == doctest::Approx(4 * 3));
+  // A tape's gradient of the other's source is an error (it knows nothing of
+  // it), thrown before the tape is used up.
+  CHECK_THROWS_WITH_AS(tx.gradient(y, {x, z}), doctest::Contains("source 1 (() float64) is not watched by this tape"),
+                       std::invalid_argument);
+  CHECK(tx.gradient(y, {x})[0].item() == doctest::Approx(2 * 2 * 15));
+  CHECK(tz.gradient(y, {z})[0].item() == doctest::Approx(4 * 3));
 }
 
 TEST_CASE("tape: a chain of 100000 ops needs no recursion") {

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -89,10 +90,46 @@ class LossOf : public LossBase {
   LossOf(std::string name, Reduction reduction) : LossBase(std::move(name), reduction) {}
 };
 
+// Keras's squeeze_or_expand_to_same_rank: when the ranks of x1 and x2 differ
+// by one and the longer one ends in a dimension of 1, the shorter is given that
+// trailing 1 if it is a vector (expand_rank_1), otherwise the longer loses it.
+// Other shapes are returned unchanged.
+//   (batch,) and (batch, 1) -> (batch, 1) and (batch, 1)
+//   (batch, 3) and (batch, 3, 1) -> (batch, 3) and (batch, 3)
+std::pair<Tensor, Tensor> squeeze_or_expand_to_same_rank(const Tensor& x1, const Tensor& x2,
+                                                         bool expand_rank_1 = true);
+
 // A loss comparing targets with predictions: argument order (y_true, y_pred).
+// operator() first brings y_true and y_pred to one rank as Keras does
+// (squeeze_or_expand_to_same_rank), so that call() of a custom loss never sees
+// a (batch,) target against a (batch, 1) prediction, whose product would
+// broadcast to (batch, batch) without an error. A call() that returns one
+// value (0-d) for the whole batch is taken as the loss, without sample weights.
 class Loss : public LossOf<Tensor, Tensor> {
+ public:
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) const;
+
  protected:
   using LossOf::LossOf;
+};
+
+// Keras's LossFunctionWrapper: a plain function (y_true, y_pred) -> Tensor as a
+// Loss. It receives y_true and y_pred brought to one rank, and may return one
+// value per sample (batch,), values of shape (batch, ...) (averaged over all
+// but the batch axis, as Keras's reduction averages every element), or a 0-d
+// loss (as Loss::operator() takes it).
+//   tg::losses::LossFunctionWrapper mse([](const tg::Tensor& t, const tg::Tensor& p) {
+//     return tg::mean(tg::square(t - p), {-1});
+//   }, "my_mse");
+class LossFunctionWrapper : public Loss {
+ public:
+  using Function = std::function<Tensor(const Tensor& y_true, const Tensor& y_pred)>;
+  explicit LossFunctionWrapper(Function fn, std::string name = "loss_function",
+                               Reduction reduction = Reduction::sum_over_batch_size);
+  Tensor call(const Tensor& y_true, const Tensor& y_pred) const override;
+
+ private:
+  Function fn_;
 };
 
 // A loss on pairs of embeddings with one label per pair: argument order (x1, x2, label).

@@ -20,8 +20,13 @@ class Metric {
   Metric(const std::string& name);  // NOLINT
 
   const std::string& name() const { return name_; }
-  // Per-sample values, shape (batch,).
-  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const { return per_sample_(y_true, y_pred); }
+  // Per-sample values, shape (batch,). As Keras's MeanMetricWrapper, y_true
+  // and y_pred are first brought to one rank (losses::squeeze_or_expand_to_same_rank:
+  // a (batch,) target against a (batch, 1) prediction becomes (batch, 1)), and
+  // values of shape (batch, ...) are averaged over all but the batch axis. A
+  // function returning one value (0-d) for the batch is refused: fit() and
+  // evaluate() average per sample.
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred) const;
 
  private:
   std::string name_;

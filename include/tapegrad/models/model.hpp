@@ -96,20 +96,28 @@ class Model : public Layer {
   // "mean_squared_error", "mae" / "mean_absolute_error", "binary_crossentropy",
   // "categorical_crossentropy", "sparse_categorical_crossentropy",
   // "cosine_similarity" (Keras's: the negative cosine), "contrastive"
-  // (ContrastiveLoss()). Unknown names throw, listing the known ones. The model
+  // (ContrastiveLoss()). Unknown names throw, listing the known ones. The loss
+  // may also be a plain function or lambda (y_true, y_pred) -> Tensor, wrapped
+  // as Keras does (losses::LossFunctionWrapper, named "loss_function"; wrap it
+  // yourself to name it). Every (y_true, y_pred) loss and every metric sees
+  // y_true and y_pred brought to one rank first (Keras's
+  // squeeze_or_expand_to_same_rank): a (batch,) y_true against a (batch, 1)
+  // output is (batch, 1). The model
   // keeps a clone of the optimizer (fresh state): reach it with optimizer().
   // Metrics (names or tg::Metric objects) need a one-output model.
   // Compiling again replaces the optimizer (and its state), loss and metrics.
   template <class O, class L>
     requires((std::is_base_of_v<optimizers::Optimizer, O> || std::is_convertible_v<const O&, std::string>) &&
-             (std::is_base_of_v<losses::LossBase, L> || std::is_convertible_v<const L&, std::string>))
+             (std::is_base_of_v<losses::LossBase, L> || std::is_convertible_v<const L&, std::string> ||
+              std::is_invocable_r_v<Tensor, const L&, const Tensor&, const Tensor&>))
   void compile(const O& optimizer, const L& loss, std::vector<Metric> metrics = {}) {
     std::unique_ptr<optimizers::Optimizer> opt;
     if constexpr (std::is_convertible_v<const O&, std::string>) opt = optimizer_from_name(optimizer);
     else opt = optimizer.clone();
     TrainingLoss training_loss;
     if constexpr (std::is_convertible_v<const L&, std::string>) training_loss = training_loss_from_name(loss);
-    else training_loss = make_training_loss(loss);
+    else if constexpr (std::is_base_of_v<losses::LossBase, L>) training_loss = make_training_loss(loss);
+    else training_loss = make_training_loss(losses::LossFunctionWrapper(loss));
     compile_with(std::move(opt), std::move(training_loss), std::move(metrics));
   }
   bool compiled() const;

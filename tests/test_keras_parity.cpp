@@ -1,0 +1,137 @@
+// Keras parity (issues 17 and 18): each test is a Keras pattern written as a
+// Keras user writes it, the Keras code beside it in a comment. docs/keras.md
+// is the table of both spellings.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <tapegrad/tapegrad.hpp>
+
+#include "op_checks.hpp"
+
+using tg::Tensor;
+using tgtest::contains;
+using tgtest::error_of;
+using tgtest::f64;
+namespace L = tg::layers;
+
+namespace {
+
+// keras.io's Siamese example's loss, a plain function of (y_true, y_pred):
+//   def contrastive_loss(y_true, y_pred):
+//       square_pred = ops.square(y_pred)
+//       margin_square = ops.square(ops.maximum(margin - (y_pred), 0))
+//       return ops.mean((1 - y_true) * square_pred + (y_true) * margin_square)
+Tensor keras_contrastive(const Tensor& y_true, const Tensor& y_pred) {
+  const double margin = 1.0;
+  Tensor square_pred = tg::square(y_pred);
+  Tensor margin_square = tg::square(tg::maximum(margin - y_pred, 0.0));
+  return tg::mean((1.0 - y_true) * square_pred + y_true * margin_square);
+}
+
+// A model whose output is (batch, 1): y = x @ w, w = [[1], [0]].
+tg::Ref<tg::Model> column_model() {
+  auto in = tg::Input({2}, tg::float64, "x");
+  auto dense = L::Dense::make(1, "", false, "unit");
+  auto model = tg::Model::make({in}, {dense(in)}, "column");
+  dense->kernel().assign(f64({1.0, 0.0}, {2, 1}));
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("keras: squeeze_or_expand_to_same_rank, Keras's rule") {
+  using tg::losses::squeeze_or_expand_to_same_rank;
+  const Tensor v = tg::zeros({4}), col = tg::zeros({4, 1}), m = tg::zeros({4, 3}), m1 = tg::zeros({4, 3, 1});
+  // (batch,) against (batch, 1): the vector gains the 1, whichever side it is on.
+  CHECK(squeeze_or_expand_to_same_rank(v, col).first.shape() == tg::Shape{4, 1});
+  CHECK(squeeze_or_expand_to_same_rank(col, v).second.shape() == tg::Shape{4, 1});
+  // Without expand_rank_1, the column loses it.
+  CHECK(squeeze_or_expand_to_same_rank(v, col, false).second.shape() == tg::Shape{4});
+  // Higher ranks: the trailing 1 is squeezed.
+  auto [a, b] = squeeze_or_expand_to_same_rank(m1, m);
+  CHECK(a.shape() == tg::Shape{4, 3});
+  CHECK(b.shape() == tg::Shape{4, 3});
+  // Anything else is left alone: a last dim other than 1, or ranks two apart.
+  CHECK(squeeze_or_expand_to_same_rank(m, v).first.shape() == tg::Shape{4, 3});
+  CHECK(squeeze_or_expand_to_same_rank(m1, v).first.shape() == tg::Shape{4, 3, 1});
+  CHECK(squeeze_or_expand_to_same_rank(m, v).second.shape() == tg::Shape{4});
+}
+
+TEST_CASE("keras: a plain loss function sees y_true (batch,) and y_pred (batch, 1) at one rank") {
+  // model.compile(optimizer="sgd", loss=contrastive_loss)
+  // model.evaluate(x, y)        # y of shape (batch,), the output (batch, 1)
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.0), keras_contrastive);
+  const Tensor x = f64({0.2, 9.0, 0.5, 9.0, 1.5, 9.0}, {3, 2});  // predictions 0.2, 0.5, 1.5
+  const Tensor y = f64({1.0, 0.0, 1.0});
+  // Row by row: y=1: max(1 - 0.2, 0)^2 = 0.64; y=0: 0.5^2 = 0.25; y=1: max(1 - 1.5, 0)^2 = 0.
+  // Broadcasting (3,) against (3, 1) would average a 3 x 3 table instead: (2 (0.64 + 0.25) + 0.04 + 0.25 + 2.25) / 9 = 0.48.
+  const double want = (0.64 + 0.25 + 0.0) / 3;
+  CHECK(model->evaluate(x, y).at("loss") == doctest::Approx(want).epsilon(1e-12));
+  CHECK(model->train_on_batch({x}, y) == doctest::Approx(want).epsilon(1e-12));
+  // The same through the wrapper by hand, named, and a lambda.
+  tg::losses::LossFunctionWrapper named(keras_contrastive, "contrastive_loss");
+  CHECK(named.name() == "contrastive_loss");
+  CHECK(named(y, model->predict(x)).item() == doctest::Approx(want).epsilon(1e-12));
+  model->compile(tg::optimizers::SGD(0.0), [](const Tensor& t, const Tensor& p) { return tg::square(t - p); });
+  // (1 - 0.2)^2, 0.5^2, (1 - 1.5)^2, averaged.
+  CHECK(model->evaluate(x, y).at("loss") == doctest::Approx((0.64 + 0.25 + 0.25) / 3).epsilon(1e-12));
+}
+
+TEST_CASE("keras: a custom Loss class and a custom metric get the same alignment") {
+  // class MyLoss(keras.losses.Loss):
+  //     def call(self, y_true, y_pred): return ops.square(y_true - y_pred)
+  class SquaredError : public tg::losses::Loss {
+   public:
+    SquaredError() : Loss("SquaredError", tg::losses::Reduction::sum_over_batch_size) {}
+    Tensor call(const Tensor& y_true, const Tensor& y_pred) const override {
+      CHECK(y_true.shape() == y_pred.shape());
+      return tg::reshape(tg::square(y_true - y_pred), {-1});
+    }
+  };
+  const Tensor y = f64({1.0, 0.0}), p = f64({0.5, 0.5}, {2, 1});
+  CHECK(SquaredError()(y, p).item() == doctest::Approx(0.25));
+  // model.compile(..., metrics=[lambda y_true, y_pred: ops.abs(y_true - y_pred)])
+  tg::Metric gap("gap", [](const Tensor& t, const Tensor& q) { return tg::abs(t - q); });
+  CHECK(tgtest::values_of(gap(y, p)) == std::vector<double>{0.5, 0.5});
+  // A metric returning one number for the batch is refused (fit averages per sample).
+  tg::Metric whole("whole", [](const Tensor& t, const Tensor& q) { return tg::mean(t - q); });
+  CHECK(contains(error_of([&] { whole(y, p); }), "Metric 'whole': the function returned () float64"));
+  // A loss returning one number is taken as the loss, but cannot be weighted.
+  tg::losses::LossFunctionWrapper scalar(keras_contrastive);
+  CHECK(contains(error_of([&] { scalar(y, p, f64({1.0, 2.0})); }),
+                 "loss_function: the loss function returned one value (a 0-d tensor), so there are no per-sample "
+                 "values for the sample_weight (2,) float64"));
+  CHECK(contains(error_of([] { tg::losses::LossFunctionWrapper empty(nullptr, "nothing"); }),
+                 "LossFunctionWrapper 'nothing': the function is empty"));
+}
+
+TEST_CASE("keras: save_weights refuses a .weights.h5 name instead of writing a zip under it") {
+  // model.save_weights("model.weights.h5")   # Keras writes HDF5
+  auto model = column_model();
+  const std::string path = (std::filesystem::temp_directory_path() / "tapegrad_parity.weights.h5").string();
+  std::remove(path.c_str());
+  CHECK(contains(error_of([&] { model->save_weights(path); }),
+                 "save_weights: the weights file must end in \".npz\""));
+  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK(contains(error_of([&] { model->load_weights(path); }), "load_weights: the weights file must end in \".npz\""));
+}
+
+TEST_CASE("keras: a forgotten tape.watch and an empty apply_gradients are errors, not silence") {
+  // with tf.GradientTape() as tape:  y = x * x   # x a constant, never watched
+  // tape.gradient(y, x)  -> None in TensorFlow
+  Tensor x = f64({3.0});
+  tg::GradientTape tape;
+  Tensor y = x * x;
+  CHECK(contains(error_of([&] { tape.gradient(y, {x}); }),
+                 "GradientTape::gradient: source 0 ((1,) float64) is not watched by this tape"));
+  // optimizer.apply_gradients(zip(grads, model.trainable_weights)) on a model not built yet
+  auto seq = tg::Sequential::make({L::Dense::make(2)});
+  tg::optimizers::Adam adam;
+  CHECK(contains(error_of([&] { adam.apply_gradients(std::vector<Tensor>{}, seq->trainable_weights()); }),
+                 "Adam.apply_gradients: no variables to update"));
+}
