@@ -208,6 +208,16 @@ std::vector<Entry> registry() {
            },
            {r({2, 3, 7}, 104), r({2, 3, 2}, 105)})},
 
+      // ---- pool.hpp ----
+      {"max_pool2d", "", grad([](const V& v) { return tg::max_pool2d(v[0], {{3, 2}, {2, 1}, "same"}); },
+                              {f64({0.3, -1.2, 2.1, 0.8, -0.4, 1.5, -2.2, 0.1, 1.1, -0.7, 0.6, -1.6}, {1, 3, 2, 2})})},
+      {"avg_pool2d", "", grad([](const V& v) { return tg::avg_pool2d(v[0], {{2, 2}, {1, 1}, "same", "channels_first"}); },
+                              {r({2, 2, 3, 3}, 102)})},
+      {"global_average_pool2d", "", grad([](const V& v) { return tg::global_average_pool2d(v[0], "channels_last", true); },
+                                         {r({2, 3, 2, 2}, 103)})},
+      {"global_max_pool2d", "", grad([](const V& v) { return tg::global_max_pool2d(v[0], "channels_first"); },
+                                     {f64({0.3, -1.2, 2.1, 0.8, -0.4, 1.5, -2.2, 0.1}, {2, 1, 2, 2})})},
+
       // ---- pairwise_distance.hpp ----
       {"pairwise_distance", "",
        grad([](const V& v) { return tg::pairwise_distance(v[0], v[1], 3.0); }, {r({3, 4}, 94), r({3, 4}, 95)})},
@@ -223,7 +233,7 @@ std::vector<Entry> registry() {
 const char* const op_headers[] = {"elementwise.hpp", "activation.hpp", "reduce.hpp",    "shape_ops.hpp",
                                   "linalg.hpp",      "index.hpp",      "dense.hpp",     "batch_dot.hpp",
                                   "dropout.hpp",     "pairwise_distance.hpp",
-                                  "normalization.hpp", "conv.hpp"};
+                                  "normalization.hpp", "conv.hpp",  "pool.hpp"};
 
 // name -> number of declarations (overloads), over the core op headers: every
 // line that starts a declaration of a function returning a Tensor, a Shape or

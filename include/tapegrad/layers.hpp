@@ -10,3 +10,4 @@
 #include "tapegrad/layers/layer.hpp"
 #include "tapegrad/layers/merge.hpp"
 #include "tapegrad/layers/normalization.hpp"
+#include "tapegrad/layers/pooling.hpp"

@@ -12,5 +12,6 @@
 #include "tapegrad/ops/linalg.hpp"
 #include "tapegrad/ops/normalization.hpp"
 #include "tapegrad/ops/pairwise_distance.hpp"
+#include "tapegrad/ops/pool.hpp"
 #include "tapegrad/ops/reduce.hpp"
 #include "tapegrad/ops/shape_ops.hpp"
