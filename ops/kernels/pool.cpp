@@ -63,11 +63,16 @@ void max_pool_forward(const T* x, const PoolGeometry& g, T* out, std::int64_t* a
             const std::int64_t cell = in0 + (h * W + w) * C;
             if (cell == first) continue;
             const T* __restrict v = x + cell;
-            for (std::int64_t c = 0; c < C; ++c)
-              if (v[c] > o[c] || std::isnan(v[c])) {
-                o[c] = v[c];
-                a[c] = cell + c;
-              }
+            // Branchless (selects, no call) and with a local bound (a store
+            // to `a` could alias the captured C), so that the loop over the
+            // channels vectorizes: a branch per value mispredicts on data.
+            const std::int64_t channels = C;
+            for (std::int64_t c = 0; c < channels; ++c) {
+              const T value = v[c];
+              const bool take = value > o[c] || value != value;  // a NaN wins
+              o[c] = take ? value : o[c];
+              a[c] = take ? cell + c : a[c];
+            }
           }
       } else {
         std::int64_t best = in0 + win.h0 * W + win.w0;
