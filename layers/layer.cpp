@@ -282,9 +282,17 @@ Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Init
                            ", expected " + shape.str() + " " + dtype_name(dtype));
   Tensor w = value.clone();
   w.set_name(name_ + "/" + name);
-  if (trainable) w.set_trainable(true);
+  if (trainable && trainable_) w.set_trainable(true);
   own_weights_.push_back(w);
+  own_weights_trainable_.push_back(trainable);
   return w;
+}
+
+void Layer::set_trainable(bool trainable) {
+  trainable_ = trainable;
+  for (std::size_t i = 0; i < own_weights_.size(); ++i)
+    own_weights_[i].set_trainable(trainable && own_weights_trainable_[i]);
+  for (const auto& sub : sublayers()) sub->set_trainable(trainable);
 }
 
 std::vector<Tensor> Layer::weights() const {

@@ -90,7 +90,7 @@ std::vector<Tensor> BatchNormalization::call(const std::vector<Tensor>& inputs, 
   auto along = [&](const Tensor& v) { return v.defined() && axis_ != rank_ - 1 ? reshape(v, shape) : v; };
 
   Tensor mean, variance;
-  if (training) {
+  if (training && trainable()) {  // frozen: inference mode, as Keras 3
     std::vector<int> axes;
     for (int i = 0; i < rank_; ++i)
       if (i != axis_) axes.push_back(i);

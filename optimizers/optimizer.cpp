@@ -249,7 +249,7 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
   // provided for any variable"), so does this (Keras 3 returns quietly).
   if (grads.empty())
     throw std::invalid_argument(where + "no variables to update (a model that is not built yet has no weights: "
-                                "call it on data first)");
+                                "call it on data first; one whose layers are all frozen has no trainable ones)");
 
   // Every check first, so that a call that throws changes nothing.
   std::vector<PreparedGradient> work;

@@ -135,3 +135,46 @@ TEST_CASE("keras: a forgotten tape.watch and an empty apply_gradients are errors
   CHECK(contains(error_of([&] { adam.apply_gradients(std::vector<Tensor>{}, seq->trainable_weights()); }),
                  "Adam.apply_gradients: no variables to update"));
 }
+
+TEST_CASE("keras: layer.trainable = False freezes a layer's weights, and True gives them back") {
+  // base.trainable = False; model.compile(...); model.fit(x, y)
+  auto first = L::Dense::make(3, "tanh", true, "frozen_dense");
+  auto bn = L::BatchNormalization::make();
+  auto last = L::Dense::make(1, "", true, "head");
+  auto model = tg::Sequential::make({first, bn, last});
+  const Tensor x = tgtest::randn64({8, 4}, 41), y = tgtest::randn64({8, 1}, 42);
+  model->predict(x);
+  first->set_trainable(false);
+  bn->set_trainable(false);
+  CHECK_FALSE(first->trainable());
+  CHECK(first->trainable_weights().empty());
+  CHECK(model->trainable_weights().size() == 2);  // head/kernel, head/bias
+  CHECK(model->non_trainable_weights().size() == 6);
+  const std::vector<double> kernel_before = tgtest::values_of(first->kernel());
+  const std::vector<double> mean_before = tgtest::values_of(bn->moving_mean());
+  const std::vector<double> head_before = tgtest::values_of(last->kernel());
+  model->compile(tg::optimizers::SGD(0.1), "mse");
+  tg::FitOptions fit;
+  fit.epochs = 2;
+  fit.batch_size = 4;
+  fit.verbose = 0;
+  model->fit(x, y, fit);
+  CHECK(tgtest::values_of(first->kernel()) == kernel_before);
+  CHECK(tgtest::values_of(bn->moving_mean()) == mean_before);  // frozen BatchNormalization: inference mode
+  CHECK(tgtest::values_of(last->kernel()) != head_before);
+  // A tape no longer watches a frozen weight by itself.
+  {
+    tg::GradientTape tape;
+    CHECK_FALSE(tape.is_watched(first->kernel()));
+  }
+  // Unfrozen: the Dense weights are trainable again, the moving statistics are not.
+  first->set_trainable(true);
+  bn->set_trainable(true);
+  CHECK(model->trainable_weights().size() == 6);
+  CHECK_FALSE(bn->moving_mean().trainable());
+  CHECK(bn->gamma().trainable());
+  // Freezing a whole model freezes its layers.
+  model->set_trainable(false);
+  CHECK(model->trainable_weights().empty());
+  CHECK_FALSE(last->trainable());
+}

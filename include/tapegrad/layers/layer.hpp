@@ -162,6 +162,14 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<Tensor> weights() const;
   std::vector<Tensor> trainable_weights() const;
   std::vector<Tensor> non_trainable_weights() const;
+  // Keras's `layer.trainable = False`: freezes every weight of this layer and
+  // of its sublayers (they leave trainable_weights(), tapes stop watching them,
+  // fit() stops updating them; summary() counts them as non-trainable).
+  // set_trainable(true) gives each weight back the trainability add_weight
+  // gave it (a BatchNormalization's moving statistics stay non-trainable).
+  // A frozen BatchNormalization runs in inference mode, as Keras 3's.
+  void set_trainable(bool trainable);
+  bool trainable() const { return trainable_; }
   // "Dense(name=dense, units=128, activation=relu)".
   std::string repr() const;
 
@@ -180,7 +188,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::string name_;
   bool built_ = false;
   DType input_dtype_ = DType::float32;
+  bool trainable_ = true;
   std::vector<Tensor> own_weights_;
+  std::vector<bool> own_weights_trainable_;  // as add_weight was asked, whatever set_trainable does
   Generator generator_;
 };
 
