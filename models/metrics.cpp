@@ -18,7 +18,8 @@ namespace tg {
 namespace {
 
 const char* const known_metrics =
-    "accuracy, binary_accuracy, cosine_similarity, mse, mean_squared_error, mae, mean_absolute_error";
+    "accuracy, acc, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, cosine_similarity, mse, "
+    "mean_squared_error, mae, mean_absolute_error";
 
 using detail::describe;
 
@@ -69,8 +70,36 @@ Metric named(const std::string& name, const Metric& metric) {
   return Metric(name, [metric](const Tensor& y_true, const Tensor& y_pred) { return metric(y_true, y_pred); });
 }
 
+// The index of the first maximum of row i of a (rows x n) table (Keras's argmax).
+std::int64_t argmax_row(const std::vector<double>& v, std::int64_t i, std::int64_t n) {
+  std::int64_t best = 0;
+  for (std::int64_t j = 1; j < n; ++j)
+    if (v[static_cast<std::size_t>(i * n + j)] > v[static_cast<std::size_t>(i * n + best)]) best = j;
+  return best;
+}
+
+// Keras 3's "accuracy" (compile_utils.get_metric): chosen by the shapes at the
+// first batch, binary when y_pred has one column, sparse categorical when
+// y_true has fewer dimensions than y_pred (or one column against several),
+// categorical otherwise.
+Metric shape_resolved_accuracy(const std::string& name) {
+  return Metric(name, [name](const Tensor& y_true, const Tensor& y_pred) {
+    if (!y_true.defined() || !y_pred.defined() || y_true.rank() == 0 || y_pred.rank() == 0)
+      throw std::invalid_argument(name + ": expected y_true and y_pred of shape (batch, ...), received " +
+                                  describe(y_true) + " and " + describe(y_pred));
+    const std::int64_t t_last = y_true.dim(-1), p_last = y_pred.dim(-1);
+    if (p_last == 1 || y_pred.rank() == 1) return metrics::binary_accuracy()(y_true, y_pred);
+    if (y_true.rank() < y_pred.rank() || (t_last == 1 && p_last > 1))
+      return metrics::sparse_categorical_accuracy()(y_true, y_pred);
+    return metrics::categorical_accuracy()(y_true, y_pred);
+  });
+}
+
 Metric from_name(const std::string& name) {
-  if (name == "accuracy" || name == "binary_accuracy") return named(name, metrics::binary_accuracy());
+  if (name == "accuracy" || name == "acc") return shape_resolved_accuracy(name);
+  if (name == "binary_accuracy") return metrics::binary_accuracy();
+  if (name == "categorical_accuracy") return metrics::categorical_accuracy();
+  if (name == "sparse_categorical_accuracy") return metrics::sparse_categorical_accuracy();
   if (name == "cosine_similarity") return metrics::cosine_similarity();
   if (name == "mse" || name == "mean_squared_error") return named(name, metrics::mean_squared_error());
   if (name == "mae" || name == "mean_absolute_error") return named(name, metrics::mean_absolute_error());
@@ -126,6 +155,39 @@ Metric cosine_similarity(int axis) {
       cos = mean(cos, rest);
     }
     return cos;
+  });
+}
+
+Metric categorical_accuracy() {
+  return Metric("categorical_accuracy", [](const Tensor& y_true, const Tensor& y_pred) {
+    if (!y_true.defined() || !y_pred.defined() || y_pred.rank() != 2 || y_true.shape() != y_pred.shape())
+      throw std::invalid_argument("categorical_accuracy: expected one-hot y_true and y_pred of one shape (batch, "
+                                  "classes), received " + describe(y_true) + " and " + describe(y_pred));
+    const std::vector<double> t = y_true.to(float64).to_vector<double>(), p = y_pred.to(float64).to_vector<double>();
+    const std::int64_t batch = y_pred.dim(0), n = y_pred.dim(1);
+    std::vector<double> out(static_cast<std::size_t>(batch));
+    for (std::int64_t i = 0; i < batch; ++i)
+      out[static_cast<std::size_t>(i)] = argmax_row(t, i, n) == argmax_row(p, i, n) ? 1.0 : 0.0;
+    return Tensor::from_vector(out, Shape{batch});
+  });
+}
+
+Metric sparse_categorical_accuracy() {
+  return Metric("sparse_categorical_accuracy", [](const Tensor& y_true, const Tensor& y_pred) {
+    const bool shapes_ok = y_true.defined() && y_pred.defined() && y_pred.rank() == 2 &&
+                           ((y_true.rank() == 1 && y_true.dim(0) == y_pred.dim(0)) ||
+                            (y_true.rank() == 2 && y_true.dim(1) == 1 && y_true.dim(0) == y_pred.dim(0)));
+    if (!shapes_ok)
+      throw std::invalid_argument("sparse_categorical_accuracy: expected class indices y_true (batch,) or (batch, "
+                                  "1) and scores y_pred (batch, classes), received " + describe(y_true) + " and " +
+                                  describe(y_pred));
+    const std::vector<double> t = y_true.to(float64).to_vector<double>(), p = y_pred.to(float64).to_vector<double>();
+    const std::int64_t batch = y_pred.dim(0), n = y_pred.dim(1);
+    std::vector<double> out(static_cast<std::size_t>(batch));
+    for (std::int64_t i = 0; i < batch; ++i)
+      out[static_cast<std::size_t>(i)] =
+          static_cast<double>(argmax_row(p, i, n)) == t[static_cast<std::size_t>(i)] ? 1.0 : 0.0;
+    return Tensor::from_vector(out, Shape{batch});
   });
 }
 

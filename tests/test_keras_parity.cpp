@@ -178,3 +178,26 @@ TEST_CASE("keras: layer.trainable = False freezes a layer's weights, and True gi
   CHECK(model->trainable_weights().empty());
   CHECK_FALSE(last->trainable());
 }
+
+TEST_CASE("keras: metrics=[\"accuracy\"] picks binary, sparse categorical or categorical by the shapes") {
+  // model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+  const tg::Metric accuracy("accuracy");
+  const Tensor scores = f64({0.1, 0.7, 0.2, 0.5, 0.2, 0.3, 0.3, 0.3, 0.4}, {3, 3});  // argmax 1, 0, 2
+  // Sparse: class indices (batch,) or (batch, 1), float or int64.
+  CHECK(tgtest::values_of(accuracy(f64({1, 2, 2}), scores)) == std::vector<double>{1, 0, 1});
+  CHECK(tgtest::values_of(accuracy(tgtest::i64({1, 0, 0}, {3, 1}), scores)) == std::vector<double>{1, 1, 0});
+  // Categorical: one-hot targets of the scores' shape.
+  const Tensor one_hot = f64({0, 1, 0, 0, 0, 1, 0, 0, 1}, {3, 3});
+  CHECK(tgtest::values_of(accuracy(one_hot, scores)) == std::vector<double>{1, 0, 1});
+  // Binary: one column of probabilities, targets (batch,) or (batch, 1).
+  CHECK(tgtest::values_of(accuracy(f64({1, 0, 0}), f64({0.9, 0.2, 0.6}, {3, 1}))) == std::vector<double>{1, 1, 0});
+  // Ties go to the first maximum, as argmax.
+  CHECK(tgtest::values_of(tg::metrics::categorical_accuracy()(f64({1, 0}, {1, 2}), f64({0.5, 0.5}, {1, 2}))) ==
+        std::vector<double>{1});
+  CHECK(tg::Metric("acc").name() == "acc");
+  CHECK(contains(error_of([&] { tg::metrics::sparse_categorical_accuracy()(f64({1, 2}, {1, 2}), scores); }),
+                 "sparse_categorical_accuracy: expected class indices y_true (batch,) or (batch, 1)"));
+  CHECK(contains(error_of([&] { tg::metrics::categorical_accuracy()(f64({1, 0}, {1, 2}), scores); }),
+                 "categorical_accuracy: expected one-hot y_true and y_pred of one shape"));
+  CHECK(contains(error_of([] { tg::Metric("top_k"); }), "unknown metric 'top_k'"));
+}

@@ -475,8 +475,9 @@ TEST_CASE("models: bad input: fit/evaluate before compile, unknown names") {
   CHECK_THROWS_WITH_AS(model->compile("adam", "msee"),
                        doctest::Contains("compile: unknown loss 'msee' (known: mse, mean_squared_error, mae"),
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(model->compile("adam", "mse", {"acc"}),
-                       "Metric: unknown metric 'acc' (known: accuracy, binary_accuracy, cosine_similarity, mse, "
+  CHECK_THROWS_WITH_AS(model->compile("adam", "mse", {"accuracyy"}),
+                       "Metric: unknown metric 'accuracyy' (known: accuracy, acc, binary_accuracy, "
+                       "categorical_accuracy, sparse_categorical_accuracy, cosine_similarity, mse, "
                        "mean_squared_error, mae, mean_absolute_error)",
                        std::invalid_argument);
   CHECK_FALSE(model->compiled());  // a failed compile leaves the model uncompiled

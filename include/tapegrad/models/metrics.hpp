@@ -14,7 +14,11 @@ class Metric {
  public:
   using Function = std::function<Tensor(const Tensor& y_true, const Tensor& y_pred)>;
   Metric(std::string name, Function per_sample);
-  // By name: "accuracy" / "binary_accuracy", "cosine_similarity", "mse" /
+  // By name: "accuracy" / "acc" (Keras 3's: binary, sparse categorical or
+  // categorical accuracy, chosen by the shapes of y_true and y_pred: binary when
+  // y_pred has one column, sparse when y_true has fewer dimensions or one
+  // column against several), "binary_accuracy", "categorical_accuracy",
+  // "sparse_categorical_accuracy", "cosine_similarity", "mse" /
   // "mean_squared_error", "mae" / "mean_absolute_error". Unknown names throw.
   Metric(const char* name);  // NOLINT: compile(..., {"accuracy"}) reads as in Keras
   Metric(const std::string& name);  // NOLINT
@@ -36,6 +40,10 @@ class Metric {
 namespace metrics {
 // 1 where (y_pred > threshold) equals (y_true > 0.5), averaged over the last axis.
 Metric binary_accuracy(double threshold = 0.5);
+// 1 where argmax(y_true) == argmax(y_pred) (the first maximum on ties), y_true one-hot (batch, classes).
+Metric categorical_accuracy();
+// 1 where argmax(y_pred) equals the class index y_true, (batch,) or (batch, 1).
+Metric sparse_categorical_accuracy();
 // The positive cosine similarity of y_true and y_pred along `axis` (Keras's
 // metrics.CosineSimilarity; the loss of that name is its negative).
 Metric cosine_similarity(int axis = -1);
