@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -200,4 +202,85 @@ TEST_CASE("keras: metrics=[\"accuracy\"] picks binary, sparse categorical or cat
   CHECK(contains(error_of([&] { tg::metrics::categorical_accuracy()(f64({1, 0}, {1, 2}), scores); }),
                  "categorical_accuracy: expected one-hot y_true and y_pred of one shape"));
   CHECK(contains(error_of([] { tg::Metric("top_k"); }), "unknown metric 'top_k'"));
+}
+
+namespace {
+
+// TensorFlow's tf.custom_gradient example:
+//   @tf.custom_gradient
+//   def log1pexp(x):
+//       e = tf.exp(x)
+//       def grad(upstream): return upstream * (1 - 1 / (1 + e))
+//       return tf.math.log(1 + e), grad
+Tensor log1pexp(const Tensor& x) {
+  return tg::custom_gradient("log1pexp", {x}, [](const std::vector<Tensor>& in) {
+    Tensor e = tg::exp(in[0]);
+    return tg::CustomGradient{tg::log(1.0 + e), [e](const Tensor& upstream) {
+                                return std::vector<Tensor>{upstream * (1.0 - 1.0 / (1.0 + e))};
+                              }};
+  });
+}
+
+}  // namespace
+
+TEST_CASE("keras: tg::custom_gradient records one op with the user's gradient") {
+  Tensor x = f64({0.0, 2.0, 100.0});
+  tg::GradientTape tape(/*persistent=*/true);
+  tape.watch(x);
+  Tensor y = log1pexp(x);
+  CHECK(tape.size() == 1);  // one op, its inner exp and log not recorded
+  std::ostringstream printed;
+  tape.print(printed);
+  CHECK(contains(printed.str(), "log1pexp"));
+  const std::vector<double> g = tgtest::values_of(tape.gradient(tg::sum(y), {x})[0]);
+  // sigmoid(x): 0.5, 0.8808, and 1 at x = 100, where the composed gradient would be inf / inf = NaN.
+  CHECK(g[0] == doctest::Approx(0.5));
+  CHECK(g[1] == doctest::Approx(1.0 / (1.0 + std::exp(-2.0))));
+  CHECK(g[2] == 1.0);
+  // A gradcheck of the user's op.
+  CHECK(tg::gradcheck([](const std::vector<Tensor>& v) { return log1pexp(v[0]); }, {tgtest::randn64({5}, 51)}));
+  // Second derivatives: a gradient function computed from the captured input
+  // (the forward's e is a constant to the tapes, as in TensorFlow).
+  auto softplus = [](const std::vector<Tensor>& v) {
+    return tg::custom_gradient("softplus", v, [](const std::vector<Tensor>& in) {
+      Tensor x = in[0];
+      return tg::CustomGradient{tg::log(1.0 + tg::exp(x)), [x](const Tensor& upstream) {
+                                  return std::vector<Tensor>{upstream * tg::sigmoid(x)};
+                                }};
+    });
+  };
+  CHECK(tg::gradgradcheck(softplus, {tgtest::randn64({5}, 52)}));
+  // With e captured instead, the second derivative is zero: detectably wrong.
+  CHECK_FALSE(tg::gradgradcheck([](const std::vector<Tensor>& v) { return log1pexp(v[0]); },
+                                {tgtest::randn64({5}, 52)}).passed);
+}
+
+TEST_CASE("keras: tg::custom_gradient refuses a bad function or a bad gradient, naming the op") {
+  Tensor x = f64({1.0, 2.0});
+  CHECK(contains(error_of([&] { tg::custom_gradient("", {x}, nullptr); }), "custom_gradient: the op needs a name"));
+  CHECK(contains(error_of([&] { tg::custom_gradient("noop", {x}, nullptr); }),
+                 "custom_gradient 'noop': the function is empty"));
+  auto returning = [&](std::vector<Tensor> grads) {
+    return [grads](const std::vector<Tensor>& in) {
+      return tg::CustomGradient{in[0] * 2.0, [grads](const Tensor&) { return grads; }};
+    };
+  };
+  auto gradient_error = [&](std::vector<Tensor> grads) {
+    tg::GradientTape tape;
+    tape.watch(x);
+    Tensor y = tg::custom_gradient("twice", {x}, returning(std::move(grads)));
+    return error_of([&] { tape.gradient(tg::sum(y), {x}); });
+  };
+  CHECK(contains(gradient_error({}), "custom_gradient 'twice': the gradient function returned 0 gradients for 1 inputs"));
+  CHECK(contains(gradient_error({f64({1.0})}),
+                 "custom_gradient 'twice': gradient 0 is (1,) float64, expected the input's (2,) float64"));
+  CHECK(contains(error_of([&] {
+                   tg::custom_gradient("nothing", {x}, [](const std::vector<Tensor>&) { return tg::CustomGradient{}; });
+                 }),
+                 "custom_gradient 'nothing': the function returned an undefined value"));
+  // An undefined gradient is no gradient: zero.
+  tg::GradientTape tape;
+  tape.watch(x);
+  Tensor y = tg::custom_gradient("stopped", {x}, returning({Tensor()}));
+  CHECK(tgtest::values_of(tape.gradient(tg::sum(y), {x})[0]) == std::vector<double>{0, 0});
 }

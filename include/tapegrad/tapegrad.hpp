@@ -2,6 +2,7 @@
 // Finer headers (tapegrad/autodiff/*.hpp, tapegrad/ops/*.hpp, ...) can be included on their own.
 #pragma once
 
+#include "tapegrad/autodiff/custom_gradient.hpp"
 #include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/autodiff/shape.hpp"
 #include "tapegrad/autodiff/tape.hpp"
