@@ -249,12 +249,19 @@ std::vector<Gradient> GradientTape::run_backward(const Tensor& target, const std
   // A source this tape knows nothing of (not watched, not made by a recorded
   // op) would get a zero gradient indistinguishable from a true zero: the
   // classic forgotten tape.watch(x). TensorFlow returns None; here it is an error.
+  // The records are scanned only when a source is not watched (weights and
+  // watched tensors, the usual sources, cost nothing here).
   {
     std::unordered_set<const detail::TensorImpl*> made;
-    for (const detail::TapeRecord& r : storage_->records) made.insert(r.output.impl().get());
+    bool scanned = false;
     for (std::size_t i = 0; i < sources.size(); ++i) {
       const detail::TensorImpl* impl = sources[i].impl().get();
-      if (!is_watched(sources[i]) && !made.count(impl) && impl != target.impl().get())
+      if (is_watched(sources[i]) || impl == target.impl().get()) continue;
+      if (!scanned) {
+        for (const detail::TapeRecord& r : storage_->records) made.insert(r.output.impl().get());
+        scanned = true;
+      }
+      if (!made.count(impl))
         throw std::invalid_argument(fn + ": source " + std::to_string(i) + " (" + describe(sources[i]) +
                                     ") is not watched by this tape and no op it recorded produced it, so its "
                                     "gradient would be a silent zero; call tape.watch(x) before computing the "
