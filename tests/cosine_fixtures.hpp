@@ -2,6 +2,7 @@
 // from PyTorch 1.13; the format is described at the top of that script).
 #pragma once
 
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -55,4 +56,11 @@ inline std::vector<int> parse_axes(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ',')) axes.push_back(std::stoi(item));
   return axes;
+}
+
+// "2,1" -> {2, 1} as sizes (strides, pool sizes, dilations).
+inline std::vector<std::int64_t> parse_ints(const std::string& s) {
+  std::vector<std::int64_t> v;
+  for (int a : parse_axes(s)) v.push_back(a);
+  return v;
 }

@@ -20,12 +20,6 @@ using V = std::vector<Tensor>;
 
 namespace {
 
-std::vector<std::int64_t> parse_ints(const std::string& s) {
-  std::vector<std::int64_t> v;
-  for (int a : parse_axes(s)) v.push_back(a);
-  return v;
-}
-
 tg::ConvOptions options_of(const CosineFixture& c) {
   tg::ConvOptions o;
   o.strides = parse_ints(c.params.at("strides"));

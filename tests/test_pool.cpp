@@ -24,12 +24,6 @@ using V = std::vector<Tensor>;
 
 namespace {
 
-std::vector<std::int64_t> parse_ints(const std::string& s) {
-  std::vector<std::int64_t> v;
-  for (int a : parse_axes(s)) v.push_back(a);
-  return v;
-}
-
 tg::PoolOptions opts(std::vector<std::int64_t> pool_size, std::vector<std::int64_t> strides = {},
                      const std::string& padding = "valid", const std::string& data_format = "channels_last") {
   tg::PoolOptions o;
