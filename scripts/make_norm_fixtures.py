@@ -34,17 +34,12 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from fixture_format import tensor
+
 torch.manual_seed(20261207)
 out = sys.stdout
 EPS = 1e-3
 MOMENTUM = 0.99
-
-
-def tensor(label, t):
-    t = t.detach().to(torch.float64).contiguous()
-    dims = " ".join(str(d) for d in t.shape)
-    values = " ".join(repr(float(v)) for v in t.reshape(-1).tolist())
-    out.write(f"tensor {label} {t.dim()} {dims} {values}\n".replace("  ", " "))
 
 
 def rand(*shape):
