@@ -1,5 +1,6 @@
 #include "tapegrad/layers/layer.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -181,9 +182,30 @@ void check_count(const Layer& layer, std::size_t n) {
     throw std::invalid_argument(count_error(layer, n));
 }
 
+// Layer calls in progress on this thread, and a count of outermost calls:
+// add_loss needs to know whether it runs inside a call, and which one.
+thread_local int call_depth = 0;
+thread_local std::uint64_t outermost_calls = 0;
+
+struct CallScope {
+  CallScope() { ++call_depth; }
+  ~CallScope() { --call_depth; }
+  CallScope(const CallScope&) = delete;
+  CallScope& operator=(const CallScope&) = delete;
+};
+
 }  // namespace
 
 std::vector<Tensor> Layer::run(const std::vector<Tensor>& inputs, bool training) {
+  if (call_depth == 0) {  // the entry layer (Keras 3's CallContext.entry_layer)
+    ++outermost_calls;
+    clear_losses();
+  }
+  CallScope scope;
+  if (losses_call_ != outermost_calls) {
+    own_losses_.clear();
+    losses_call_ = outermost_calls;
+  }
   check_count(*this, inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined())
@@ -249,6 +271,7 @@ std::vector<SymbolicTensor> Layer::run_symbolic(const std::vector<SymbolicTensor
     input_dtype_ = inputs[0].dtype();
     std::vector<Shape> shapes;
     for (const SymbolicTensor& s : inputs) shapes.push_back(s.shape());
+    CallScope scope;  // build() may add_loss, as in a concrete call
     build(shapes);
     built_ = true;
   }
@@ -270,7 +293,8 @@ std::vector<SymbolicTensor> Layer::run_symbolic(const std::vector<SymbolicTensor
 }
 
 Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
-                             bool trainable, DType dtype) {
+                         bool trainable, std::optional<DType> requested) {
+  const DType dtype = requested ? *requested : is_floating(input_dtype_) ? input_dtype_ : DType::float32;
   if (!is_floating(dtype))
     throw std::invalid_argument(name_ + ": add_weight '" + name + "': weights must be float32 or float64");
   // Checked before the initializer runs, so that the message names the layer
@@ -304,6 +328,39 @@ std::vector<Tensor> Layer::weights() const {
   for (const Tensor& w : own_weights_) add(w);
   for (const auto& sub : sublayers())
     for (const Tensor& w : sub->weights()) add(w);
+  return all;
+}
+
+void Layer::add_loss(const Tensor& loss) {
+  if (call_depth == 0)
+    throw std::logic_error(name_ + ": add_loss must be called from build() or call(), during a call of the layer; "
+                           "a value added outside a call would be dropped by the next call without counting");
+  if (!loss.defined() || !loss.is_floating())
+    throw std::invalid_argument(name_ + ": add_loss expects a float32 or float64 tensor, received " +
+                                detail::describe(loss));
+  own_losses_.push_back(loss);
+}
+
+void Layer::clear_losses() {
+  own_losses_.clear();
+  losses_call_ = outermost_calls;
+  for (const auto& sub : sublayers()) sub->clear_losses();
+}
+
+std::vector<Tensor> Layer::losses() const {
+  std::vector<Tensor> all = own_losses_;
+  std::unordered_set<const Layer*> seen{this};
+  // Depth first, as weights(): a layer shared by two branches counts once.
+  std::vector<std::shared_ptr<Layer>> stack = sublayers();
+  std::reverse(stack.begin(), stack.end());
+  while (!stack.empty()) {
+    std::shared_ptr<Layer> layer = stack.back();
+    stack.pop_back();
+    if (!seen.insert(layer.get()).second) continue;
+    all.insert(all.end(), layer->own_losses_.begin(), layer->own_losses_.end());
+    std::vector<std::shared_ptr<Layer>> subs = layer->sublayers();
+    stack.insert(stack.end(), subs.rbegin(), subs.rend());
+  }
   return all;
 }
 

@@ -3,6 +3,7 @@
 // One training step (train_step below), for a batch (x, y, w):
 //   outputs = model(x, training=true)          on a fresh GradientTape
 //   loss    = training_loss(outputs, y, w)     0-d (a per-sample loss vector is averaged)
+//             + sum of model.losses()          (what layers added with add_loss)
 //   grads   = tape.sparse_gradient(loss, trainable weights)   (Embedding rows stay row-sparse)
 //   optimizer.apply_gradients(grads, trainable weights)       (in place)
 // The whole step runs under a NoGradGuard, so a tape the caller has open
@@ -101,6 +102,18 @@ Tensor objective(const Tensor& loss, const std::string& name) {
     throw std::invalid_argument("fit: the loss " + name + " returned " + describe(loss) +
                                 "; expected a floating 0-d tensor or one value per sample");
   return loss.numel() == 1 ? loss : mean(loss);
+}
+
+// Keras's compute_loss: the compiled loss plus the sum of every value the
+// model's layers added with add_loss during this forward pass.
+Tensor with_added_losses(const Model& model, Tensor loss) {
+  for (const Tensor& extra : model.losses()) {
+    if (extra.dtype() != loss.dtype())
+      throw std::invalid_argument("fit: a loss added with add_loss is " + describe(extra) + ", but the loss is " +
+                                  dtype_name(loss.dtype()) + "; add it in the model's dtype");
+    loss = loss + sum(extra);
+  }
+  return loss;
 }
 
 }  // namespace
@@ -276,7 +289,7 @@ static StepResult train_step(Model& model, optimizers::Optimizer& optimizer, con
   {
     GradientTape tape;
     result.outputs = model.call_all(x, /*training=*/true);
-    Tensor loss = objective(training_loss.fn(result.outputs, y, w), training_loss.name);
+    Tensor loss = with_added_losses(model, objective(training_loss.fn(result.outputs, y, w), training_loss.name));
     // After the forward pass: a model built lazily has its weights only now.
     variables = model.trainable_weights();
     grads = tape.sparse_gradient(loss, variables);
@@ -310,7 +323,7 @@ Logs evaluate_batches(Model& model, const TrainingLoss& training_loss, const std
     Tensor yb = rows(y, begin, end);
     Tensor wb = w.defined() ? rows(w, begin, end) : Tensor();
     std::vector<Tensor> outputs = model.call_all(xb, /*training=*/false);
-    Tensor loss = objective(training_loss.fn(outputs, yb, wb), training_loss.name);
+    Tensor loss = with_added_losses(model, objective(training_loss.fn(outputs, yb, wb), training_loss.name));
     running.loss_sum += loss.item() * static_cast<double>(end - begin);
     running.samples += end - begin;
     add_metrics(running, metrics, yb, outputs);

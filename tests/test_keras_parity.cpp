@@ -284,3 +284,143 @@ TEST_CASE("keras: tg::custom_gradient refuses a bad function or a bad gradient, 
   Tensor y = tg::custom_gradient("stopped", {x}, returning({Tensor()}));
   CHECK(tgtest::values_of(tape.gradient(tg::sum(y), {x})[0]) == std::vector<double>{0, 0});
 }
+
+// ---- add_loss and the layer's dtype ---------------------------------------------------
+
+namespace {
+
+// class Scale(keras.layers.Layer):
+//     def build(self, input_shape):
+//         self.w = self.add_weight(shape=(input_shape[-1],), initializer=Constant(2.0))
+//     def call(self, x):
+//         self.add_loss(self.rate * ops.sum(ops.square(self.w)))   # a weight penalty
+//         return x * self.w
+class Scale : public tg::Layer {
+ public:
+  explicit Scale(double rate) : tg::Layer("Scale"), rate_(rate) {}
+  void build(const std::vector<tg::Shape>& shapes) override {
+    w_ = add_weight("w", {shapes[0].back()}, tg::initializers::constant(2.0));  // no dtype: the layer's
+  }
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override {
+    add_loss(rate_ * tg::sum(tg::square(w_)));
+    return {inputs[0] * w_};
+  }
+  Tensor w_;
+
+ private:
+  double rate_;
+};
+
+// A layer that calls a child it does not list in sublayers(): the child's
+// losses are not the parent's, but they must not pile up call after call.
+class Untracked : public tg::Layer {
+ public:
+  Untracked() : tg::Layer("Untracked"), child_(tg::make_layer<Scale>(1.0)) {}
+  std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override { return {child_(inputs[0])}; }
+  tg::Ref<Scale> child_;
+};
+
+}  // namespace
+
+TEST_CASE("keras: add_loss in call adds a penalty to what fit minimizes and evaluate reports") {
+  // model = keras.Sequential([keras.Input((1,)), Scale(0.1)])
+  // model.compile(SGD(1.0), "mse"); model.train_on_batch([[1.]], [[2.]])
+  auto scale = tg::make_layer<Scale>(0.1);
+  auto model = tg::Sequential::make({scale});
+  model->compile(tg::optimizers::SGD(1.0), "mse");
+  const Tensor x = f64({1.0}, {1, 1}), y = f64({2.0}, {1, 1});
+  // y_pred = 1 * 2 = 2: the mse is 0, the penalty 0.1 * 2^2 = 0.4.
+  CHECK(model->train_on_batch({x}, y) == doctest::Approx(0.4).epsilon(1e-12));
+  // d/dw = 2 (x w - y) x + 0.2 w = 0 + 0.4, so SGD(1) takes w to 1.6.
+  CHECK(scale->w_.item() == doctest::Approx(1.6).epsilon(1e-12));
+  // evaluate includes it too (Keras's test_step calls compute_loss):
+  // (1.6 - 2)^2 + 0.1 * 1.6^2 = 0.16 + 0.256.
+  CHECK(model->evaluate(x, y).at("loss") == doctest::Approx(0.416).epsilon(1e-12));
+  // model.losses: the latest call's values, one per call of the layer.
+  model->predict(x);
+  REQUIRE(model->losses().size() == 1);
+  CHECK(model->losses()[0].item() == doctest::Approx(0.256).epsilon(1e-12));
+  model->predict(x);
+  CHECK(model->losses().size() == 1);  // replaced, not accumulated
+}
+
+TEST_CASE("keras: a layer shared by two branches adds its loss once per call, and the model collects both") {
+  // shared = Scale(0.5); model = Model([a, b], Add()([shared(a), shared(b)]))
+  auto a = tg::Input({1}, tg::float64, "a"), b = tg::Input({1}, tg::float64, "b");
+  auto shared = tg::make_layer<Scale>(0.5);
+  auto model = tg::Model::make({a, b}, {L::Add::make()({shared(a), shared(b)})});
+  model->call_all({f64({1.0}, {1, 1}), f64({3.0}, {1, 1})});
+  REQUIRE(model->losses().size() == 2);
+  CHECK(model->losses()[0].item() == doctest::Approx(2.0).epsilon(1e-12));  // 0.5 * 2^2, for each call
+  // A custom loop adds them itself, and the gradient reaches the weight:
+  // d/dw (sum(a w + b w) + 2 * 0.5 w^2) = a + b + 2 w = 1 + 3 + 4.
+  tg::GradientTape tape;
+  Tensor loss = tg::sum(model->call_all({f64({1.0}, {1, 1}), f64({3.0}, {1, 1})})[0]);
+  for (const Tensor& extra : model->losses()) loss = loss + tg::sum(extra);
+  CHECK(tape.gradient(loss, {shared->w_})[0].item() == doctest::Approx(8.0).epsilon(1e-12));
+}
+
+TEST_CASE("keras: add_loss values of an untracked child layer are dropped at each new call") {
+  auto parent = tg::make_layer<Untracked>();
+  for (int i = 0; i < 3; ++i) parent(f64({1.0}, {1, 1}));
+  CHECK(parent->child_->losses().size() == 1);
+  CHECK(parent->losses().empty());  // the child is not one of parent's sublayers()
+}
+
+TEST_CASE("keras: add_loss refuses a call outside a layer call and a non-floating value") {
+  auto scale = tg::make_layer<Scale>(0.1);
+  CHECK(contains(error_of([&] { scale->add_loss(f64({1.0})); }),
+                 "add_loss must be called from build() or call(), during a call of the layer"));
+  class IntLoss : public tg::Layer {
+   public:
+    IntLoss() : tg::Layer("IntLoss") {}
+    std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override {
+      add_loss(tg::zeros({1}, tg::int64));
+      return inputs;
+    }
+  };
+  auto bad = tg::make_layer<IntLoss>();
+  CHECK(contains(error_of([&] { bad(f64({1.0}, {1, 1})); }), "add_loss expects a float32 or float64 tensor, received"));
+  // A float32 penalty on a float64 model is refused by fit, naming add_loss.
+  class F32Penalty : public tg::Layer {
+   public:
+    F32Penalty() : tg::Layer("F32Penalty") {}
+    std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override {
+      add_loss(Tensor::scalar(1.0));
+      return inputs;
+    }
+  };
+  auto model = tg::Sequential::make({tg::make_layer<F32Penalty>()});
+  model->compile(tg::optimizers::SGD(0.1), "mse");
+  CHECK(contains(error_of([&] { model->train_on_batch({f64({1.0}, {1, 1})}, f64({1.0}, {1, 1})); }),
+                 "fit: a loss added with add_loss is () float32, but the loss is float64"));
+}
+
+TEST_CASE("keras: add_weight without a dtype gives the layer's dtype") {
+  // Keras: weights take the layer's dtype policy (float32); here the policy
+  // follows the floating input that builds the layer.
+  auto on64 = tg::make_layer<Scale>(0.1);
+  on64(f64({1.0}, {1, 1}));
+  CHECK(on64->w_.dtype() == tg::float64);
+  auto on32 = tg::make_layer<Scale>(0.1);
+  on32(Tensor({{1.0}}));
+  CHECK(on32->w_.dtype() == tg::float32);
+  // An int64 input (token ids) gives float32 weights, whatever x * w then
+  // makes of int64 * float32.
+  auto on_int = tg::make_layer<Scale>(0.1);
+  (void)error_of([&] { on_int(Tensor({{1.0}}, tg::int64)); });
+  CHECK(on_int->w_.dtype() == tg::float32);
+  // An explicit dtype still wins.
+  class Explicit : public tg::Layer {
+   public:
+    Explicit() : tg::Layer("Explicit") {}
+    void build(const std::vector<tg::Shape>& shapes) override {
+      w_ = add_weight("w", {shapes[0].back()}, tg::initializers::ones(), true, tg::float64);
+    }
+    std::vector<Tensor> call(const std::vector<Tensor>& inputs, bool) override { return inputs; }
+    Tensor w_;
+  };
+  auto explicit_layer = tg::make_layer<Explicit>();
+  explicit_layer(Tensor({{1.0}}));
+  CHECK(explicit_layer->w_.dtype() == tg::float64);
+}

@@ -22,6 +22,7 @@
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -151,9 +152,29 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<SymbolicTensor> run_symbolic(const std::vector<SymbolicTensor>& inputs);
 
   // A new weight named "<layer name>/<name>", made by `initializer` from this
-  // layer's generator. Trainable weights are tg::Variables.
+  // layer's generator. Trainable weights are tg::Variables. Without a dtype
+  // the weight takes the layer's: the dtype of the input that built it when
+  // that is floating, float32 otherwise (Keras's float32 policy), so a custom
+  // layer first called on float64 data (a gradcheck) gets float64 weights.
   Tensor add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
-                    bool trainable = true, DType dtype = DType::float32);
+                    bool trainable = true, std::optional<DType> dtype = std::nullopt);
+
+  // Keras's `self.add_loss(value)`: a penalty (an activity or weight
+  // regularization) for the training objective, called from build() or call().
+  // A value of any shape counts as its sum (Keras's _aggregate_additional_loss).
+  // The losses of a call replace those of the previous one: the outermost
+  // layer call (the model's, in fit) clears them for itself and its sublayers
+  // first, as Keras 3's entry layer does. fit, train_on_batch and evaluate add
+  // the sum of model.losses() to the compiled loss, in training and in
+  // inference alike (Keras's compute_loss); a custom loop adds them itself:
+  //   tg::Tensor loss = loss_fn(y, model(x, true));
+  //   for (const tg::Tensor& extra : model->losses()) loss = loss + tg::sum(extra);
+  // Throws outside a layer call (the value would be dropped by the next call
+  // without ever counting) and for an undefined or non-floating value.
+  void add_loss(const Tensor& loss);
+  // The add_loss values of the latest call: this layer's, then its
+  // sublayers' (each layer once), in the order they were added.
+  std::vector<Tensor> losses() const;
 
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }
@@ -191,6 +212,12 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool trainable_ = true;
   std::vector<Tensor> own_weights_;
   std::vector<bool> own_weights_trainable_;  // as add_weight was asked, whatever set_trainable does
+  std::vector<Tensor> own_losses_;
+  // The outermost call during which own_losses_ were added; a layer running in
+  // a later one drops them first, even one its owner does not list in
+  // sublayers() (which the entry layer's clearing cannot reach).
+  std::uint64_t losses_call_ = 0;
+  void clear_losses();
   Generator generator_;
 };
 
