@@ -60,6 +60,8 @@ BaseConv::Spec BaseConv::checked(const std::string& class_name, Spec spec, const
     throw std::invalid_argument(w + ": groups must be positive and divide filters = " +
                                 std::to_string(spec.filters) + ", received groups = " + std::to_string(spec.groups));
   activation_or_throw(w, spec.activation);
+  if (!spec.kernel_initializer || !spec.bias_initializer)
+    throw std::invalid_argument(w + ": kernel_initializer and bias_initializer must not be empty");
   return spec;
 }
 
@@ -92,8 +94,10 @@ void BaseConv::build(const std::vector<Shape>& input_shapes) {
   std::vector<std::int64_t> kernel_shape = spec_.kernel_size;
   kernel_shape.push_back(channels / spec_.groups);
   kernel_shape.push_back(spec_.filters);
-  kernel_ = add_weight("kernel", Shape(kernel_shape), initializers::glorot_uniform(), true, input_dtype());
-  if (spec_.use_bias) bias_ = add_weight("bias", {spec_.filters}, initializers::zeros(), true, input_dtype());
+  kernel_ = add_weight("kernel", Shape(kernel_shape), spec_.kernel_initializer, true, input_dtype(),
+                       spec_.kernel_regularizer);
+  if (spec_.use_bias)
+    bias_ = add_weight("bias", {spec_.filters}, spec_.bias_initializer, true, input_dtype(), spec_.bias_regularizer);
 }
 
 std::vector<Tensor> BaseConv::call(const std::vector<Tensor>& inputs, bool) {
@@ -153,15 +157,23 @@ std::string BaseConv::config() const {
 Conv2D::Conv2D(std::int64_t filters, std::vector<std::int64_t> kernel_size, const Conv2DOptions& options)
     : BaseConv("Conv2D",
                {2, filters, std::move(kernel_size), options.strides, options.dilation_rate, options.padding,
-                options.data_format, options.groups, options.activation, options.use_bias},
+                options.data_format, options.groups, options.activation, options.use_bias,
+                options.kernel_initializer, options.bias_initializer, options.kernel_regularizer,
+                options.bias_regularizer},
                options.name),
-      options_(options) {}
+      options_(options) {
+  set_activity_regularizer(options.activity_regularizer);
+}
 
 Conv1D::Conv1D(std::int64_t filters, std::int64_t kernel_size, const Conv1DOptions& options)
     : BaseConv("Conv1D",
                {1, filters, {kernel_size}, {options.strides}, {options.dilation_rate}, options.padding,
-                options.data_format, options.groups, options.activation, options.use_bias},
+                options.data_format, options.groups, options.activation, options.use_bias,
+                options.kernel_initializer, options.bias_initializer, options.kernel_regularizer,
+                options.bias_regularizer},
                options.name),
-      options_(options) {}
+      options_(options) {
+  set_activity_regularizer(options.activity_regularizer);
+}
 
 }  // namespace tg::layers

@@ -18,9 +18,12 @@ using namespace detail;
 // ---- Dense ----------------------------------------------------------------------
 
 Dense::Dense(std::int64_t units, const std::string& activation, bool use_bias, const std::string& name)
-    : Layer("Dense", validated(name,
+    : Dense(units, DenseOptions{.activation = activation, .use_bias = use_bias, .name = name}) {}
+
+Dense::Dense(std::int64_t units, const DenseOptions& options)
+    : Layer("Dense", validated(options.name,
                                [&] {
-                                 const std::string w = who("Dense", name);
+                                 const std::string w = who("Dense", options.name);
                                  if (units <= 0)
                                    throw std::invalid_argument(w + ": units must be positive, received " +
                                                                std::to_string(units));
@@ -32,11 +35,20 @@ Dense::Dense(std::int64_t units, const std::string& activation, bool use_bias, c
                                        w + ": units must be at most " + std::to_string(max_units) +
                                        " (a float32 bias of that many elements takes 2^63 - 1 bytes), received " +
                                        std::to_string(units));
-                                 activation_or_throw(w, activation);
+                                 activation_or_throw(w, options.activation);
+                                 if (!options.kernel_initializer || !options.bias_initializer)
+                                   throw std::invalid_argument(w + ": kernel_initializer and bias_initializer "
+                                                               "must not be empty");
                                })),
       units_(units),
-      activation_(activation),
-      use_bias_(use_bias) {}
+      activation_(options.activation),
+      use_bias_(options.use_bias),
+      kernel_initializer_(options.kernel_initializer),
+      bias_initializer_(options.bias_initializer),
+      kernel_regularizer_(options.kernel_regularizer),
+      bias_regularizer_(options.bias_regularizer) {
+  set_activity_regularizer(options.activity_regularizer);
+}
 
 Tensor Dense::kernel() const {
   check_built(*this);
@@ -57,8 +69,8 @@ void Dense::build(const std::vector<Shape>& input_shapes) {
   if (!is_floating(input_dtype()))
     throw std::invalid_argument(who(*this) + ": expects float32 or float64 inputs, received " +
                                 dtype_name(input_dtype()));
-  kernel_ = add_weight("kernel", {s.back(), units_}, initializers::glorot_uniform(), true, input_dtype());
-  if (use_bias_) bias_ = add_weight("bias", {units_}, initializers::zeros(), true, input_dtype());
+  kernel_ = add_weight("kernel", {s.back(), units_}, kernel_initializer_, true, input_dtype(), kernel_regularizer_);
+  if (use_bias_) bias_ = add_weight("bias", {units_}, bias_initializer_, true, input_dtype(), bias_regularizer_);
 }
 
 std::vector<Tensor> Dense::call(const std::vector<Tensor>& inputs, bool) {

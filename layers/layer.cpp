@@ -14,6 +14,7 @@
 #include "tapegrad/autodiff/dispatch.hpp"
 #include "tapegrad/autodiff/format.hpp"
 #include "tapegrad/autodiff/tape.hpp"
+#include "tapegrad/ops/elementwise.hpp"
 
 namespace tg {
 
@@ -94,16 +95,6 @@ std::uint64_t next_layer_seed() {
   return seed_source().next_u64();
 }
 
-// Keras's fans: for a kernel (..., in, out) the receptive field is the product
-// of the leading dimensions.
-std::pair<double, double> fans(const Shape& shape) {
-  if (shape.rank() == 0) return {1, 1};
-  if (shape.rank() == 1) return {static_cast<double>(shape[0]), static_cast<double>(shape[0])};
-  double receptive = 1;
-  for (int d = 0; d + 2 < shape.rank(); ++d) receptive *= static_cast<double>(shape[d]);
-  return {static_cast<double>(shape[shape.rank() - 2]) * receptive, static_cast<double>(shape.back()) * receptive};
-}
-
 }  // namespace
 
 void set_seed(std::uint64_t seed) {
@@ -111,49 +102,6 @@ void set_seed(std::uint64_t seed) {
   seed_source() = Generator(seed);
 }
 
-namespace initializers {
-
-Initializer glorot_uniform() {
-  return [](const Shape& shape, DType dtype, Generator& gen) {
-    auto [fan_in, fan_out] = fans(shape);
-    double limit = std::sqrt(6.0 / std::max(1.0, fan_in + fan_out));
-    return uniform(shape, -limit, limit, gen, dtype);
-  };
-}
-Initializer zeros() {
-  return [](const Shape& shape, DType dtype, Generator&) { return tg::zeros(shape, dtype); };
-}
-Initializer ones() {
-  return [](const Shape& shape, DType dtype, Generator&) { return tg::ones(shape, dtype); };
-}
-Initializer constant(double value) {
-  return [value](const Shape& shape, DType dtype, Generator&) { return tg::full(shape, value, dtype); };
-}
-Initializer random_uniform(double low, double high) {
-  return [low, high](const Shape& shape, DType dtype, Generator& gen) { return uniform(shape, low, high, gen, dtype); };
-}
-Initializer random_normal(double mean, double stddev) {
-  return [mean, stddev](const Shape& shape, DType dtype, Generator& gen) {
-    Tensor t = randn(shape, gen, dtype);
-    dispatch_float(dtype, [&](auto tag) {
-      using T = decltype(tag);
-      T* p = t.data<T>();
-      for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(mean + stddev * p[i]);
-    });
-    return t;
-  };
-}
-Initializer get(const std::string& name) {
-  if (name == "glorot_uniform") return glorot_uniform();
-  if (name == "zeros") return zeros();
-  if (name == "ones") return ones();
-  if (name == "random_uniform") return random_uniform();
-  if (name == "random_normal") return random_normal();
-  throw std::invalid_argument("initializers::get: unknown initializer '" + name +
-                              "' (known: glorot_uniform, zeros, ones, random_uniform, random_normal)");
-}
-
-}  // namespace initializers
 
 // ---- Layer --------------------------------------------------------------------
 
@@ -225,7 +173,16 @@ std::vector<Tensor> Layer::run(const std::vector<Tensor>& inputs, bool training)
     build(shapes);
     built_ = true;
   }
-  return call(inputs, training);
+  std::vector<Tensor> outputs = call(inputs, training);
+  if (activity_regularizer_)
+    for (const Tensor& y : outputs)
+      if (y.defined() && y.is_floating()) {
+        Tensor penalty = activity_regularizer_(y);
+        // Keras 3.14+ divides by the batch size (divide_no_nan: 0 for an empty batch).
+        if (y.rank() > 0) penalty = y.dim(0) > 0 ? penalty / static_cast<double>(y.dim(0)) : scalar_like(penalty, 0.0);
+        add_loss(penalty);
+      }
+  return outputs;
 }
 
 std::vector<std::pair<Shape, DType>> Layer::compute_output_spec(const std::vector<SymbolicTensor>& inputs) {
@@ -293,7 +250,7 @@ std::vector<SymbolicTensor> Layer::run_symbolic(const std::vector<SymbolicTensor
 }
 
 Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
-                         bool trainable, std::optional<DType> requested) {
+                         bool trainable, std::optional<DType> requested, const Regularizer& regularizer) {
   const DType dtype = requested ? *requested : is_floating(input_dtype_) ? input_dtype_ : DType::float32;
   if (!is_floating(dtype))
     throw std::invalid_argument(name_ + ": add_weight '" + name + "': weights must be float32 or float64");
@@ -309,6 +266,7 @@ Tensor Layer::add_weight(const std::string& name, const Shape& shape, const Init
   if (trainable && trainable_) w.set_trainable(true);
   own_weights_.push_back(w);
   own_weights_trainable_.push_back(trainable);
+  own_weights_regularizer_.push_back(regularizer);
   return w;
 }
 
@@ -348,19 +306,27 @@ void Layer::clear_losses() {
 }
 
 std::vector<Tensor> Layer::losses() const {
-  std::vector<Tensor> all = own_losses_;
-  std::unordered_set<const Layer*> seen{this};
-  // Depth first, as weights(): a layer shared by two branches counts once.
-  std::vector<std::shared_ptr<Layer>> stack = sublayers();
-  std::reverse(stack.begin(), stack.end());
+  // This layer and its sublayers, each once, in weights() order (pre-order).
+  std::vector<const Layer*> layers;
+  std::unordered_set<const Layer*> seen;
+  std::vector<const Layer*> stack{this};
   while (!stack.empty()) {
-    std::shared_ptr<Layer> layer = stack.back();
+    const Layer* layer = stack.back();
     stack.pop_back();
-    if (!seen.insert(layer.get()).second) continue;
-    all.insert(all.end(), layer->own_losses_.begin(), layer->own_losses_.end());
+    if (!seen.insert(layer).second) continue;
+    layers.push_back(layer);
     std::vector<std::shared_ptr<Layer>> subs = layer->sublayers();
-    stack.insert(stack.end(), subs.rbegin(), subs.rend());
+    for (auto it = subs.rbegin(); it != subs.rend(); ++it) stack.push_back(it->get());
   }
+  std::vector<Tensor> all;
+  for (const Layer* layer : layers) all.insert(all.end(), layer->own_losses_.begin(), layer->own_losses_.end());
+  std::unordered_set<const void*> regularized;  // a weight shared by two layers counts once
+  for (const Layer* layer : layers)
+    for (std::size_t i = 0; i < layer->own_weights_.size(); ++i) {
+      const Tensor& w = layer->own_weights_[i];
+      if (layer->own_weights_regularizer_[i] && w.trainable() && regularized.insert(w.id()).second)
+        all.push_back(layer->own_weights_regularizer_[i](w));
+    }
   return all;
 }
 

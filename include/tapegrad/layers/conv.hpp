@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,8 @@ class BaseConv : public Layer {
     std::int64_t groups;
     std::string activation;
     bool use_bias;
+    Initializer kernel_initializer, bias_initializer;
+    Regularizer kernel_regularizer, bias_regularizer;
   };
   // Validates `spec` (the errors name class_name and name) before the Layer base takes a name.
   BaseConv(const std::string& class_name, Spec spec, const std::string& name);
@@ -64,6 +67,11 @@ struct Conv2DOptions {
   std::int64_t groups = 1;     // divides the input channels and filters
   std::string activation = "";  // a name tg::activations::get() knows ("" or "linear": none)
   bool use_bias = true;
+  Initializer kernel_initializer = initializers::glorot_uniform();
+  Initializer bias_initializer = initializers::zeros();
+  Regularizer kernel_regularizer = {};  // none
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
   std::string name = "";
 };
 
@@ -78,8 +86,9 @@ class Conv2D : public BaseConv {
                           const Conv2DOptions& options = {}) {
     return make_layer<Conv2D>(filters, std::move(kernel_size), options);
   }
-  static Ref<Conv2D> make(std::int64_t filters, std::vector<std::int64_t> kernel_size,
-                          const std::string& activation) {
+  template <class S>  // a template, so that a braced options list never reaches it (Dense says why)
+    requires std::is_convertible_v<const S&, std::string>
+  static Ref<Conv2D> make(std::int64_t filters, std::vector<std::int64_t> kernel_size, const S& activation) {
     Conv2DOptions options;
     options.activation = activation;
     return make_layer<Conv2D>(filters, std::move(kernel_size), options);
@@ -99,6 +108,11 @@ struct Conv1DOptions {
   std::int64_t groups = 1;
   std::string activation = "";
   bool use_bias = true;
+  Initializer kernel_initializer = initializers::glorot_uniform();
+  Initializer bias_initializer = initializers::zeros();
+  Regularizer kernel_regularizer = {};  // none
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
   std::string name = "";
 };
 
@@ -110,7 +124,9 @@ class Conv1D : public BaseConv {
   static Ref<Conv1D> make(std::int64_t filters, std::int64_t kernel_size, const Conv1DOptions& options = {}) {
     return make_layer<Conv1D>(filters, kernel_size, options);
   }
-  static Ref<Conv1D> make(std::int64_t filters, std::int64_t kernel_size, const std::string& activation) {
+  template <class S>  // a template, so that a braced options list never reaches it (Dense says why)
+    requires std::is_convertible_v<const S&, std::string>
+  static Ref<Conv1D> make(std::int64_t filters, std::int64_t kernel_size, const S& activation) {
     Conv1DOptions options;
     options.activation = activation;
     return make_layer<Conv1D>(filters, kernel_size, options);

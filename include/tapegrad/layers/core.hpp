@@ -32,6 +32,20 @@
 
 namespace tg::layers {
 
+// Keras's Dense arguments after `units`, with its defaults, by name:
+//   Dense::make(64, {.activation = "relu", .kernel_initializer = "he_normal",
+//                    .kernel_regularizer = tg::regularizers::l2(1e-4)});
+struct DenseOptions {
+  std::string activation = "";  // a name tg::activations::get() knows ("" or "linear": none)
+  bool use_bias = true;
+  Initializer kernel_initializer = initializers::glorot_uniform();
+  Initializer bias_initializer = initializers::zeros();
+  Regularizer kernel_regularizer = {};  // none
+  Regularizer bias_regularizer = {};
+  Regularizer activity_regularizer = {};
+  std::string name = "";
+};
+
 // y = activation(x @ kernel + bias) over the last axis.
 // Inputs (batch, ..., in) of rank >= 2 give (batch, ..., units): the leading
 // axes are flattened for one matrix product, then restored. The kernel
@@ -39,12 +53,21 @@ namespace tg::layers {
 //   Dense(2) on x = [[1, 2]] with kernel [[1, 0], [0, 1]] and bias [0.5, 0] gives [[1.5, 2]].
 class Dense : public Layer {
  public:
+  Dense(std::int64_t units, const DenseOptions& options);
   // `activation`: a name tg::activations::get() knows ("" or "linear": none).
   explicit Dense(std::int64_t units, const std::string& activation = "", bool use_bias = true,
                  const std::string& name = "");
-  static Ref<Dense> make(std::int64_t units, const std::string& activation = "", bool use_bias = true,
-                         const std::string& name = "") {
-    return make_layer<Dense>(units, activation, use_bias, name);
+  static Ref<Dense> make(std::int64_t units, const DenseOptions& options) {
+    return make_layer<Dense>(units, options);
+  }
+  static Ref<Dense> make(std::int64_t units) { return make_layer<Dense>(units); }
+  // A template so that a braced list never reaches it: GCC 12 reads
+  // `{.kernel_regularizer = "l1", .bias_regularizer = "l2"}` as a candidate
+  // std::string (from two const char*) too, which made the call ambiguous.
+  template <class S>
+    requires std::is_convertible_v<const S&, std::string>
+  static Ref<Dense> make(std::int64_t units, const S& activation, bool use_bias = true, const std::string& name = "") {
+    return make_layer<Dense>(units, std::string(activation), use_bias, name);
   }
   std::int64_t units() const { return units_; }
   // The weights; throw std::logic_error before the layer is built (first call).
@@ -59,6 +82,8 @@ class Dense : public Layer {
   std::int64_t units_;
   std::string activation_;
   bool use_bias_;
+  Initializer kernel_initializer_, bias_initializer_;
+  Regularizer kernel_regularizer_, bias_regularizer_;
   Tensor kernel_, bias_;
 };
 

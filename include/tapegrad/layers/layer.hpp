@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "tapegrad/autodiff/tensor.hpp"
+#include "tapegrad/layers/initializers.hpp"
+#include "tapegrad/layers/regularizers.hpp"
 
 namespace tg {
 
@@ -75,24 +77,9 @@ struct LayerNode {
   std::vector<std::pair<Shape, DType>> output_specs;  // per-sample shapes and dtypes
 };
 
-// ---- initializers and seeds ---------------------------------------------------
+// ---- seeds ----------------------------------------------------------------------
 
-// Makes a weight's initial values: fn(shape, dtype, generator).
-using Initializer = std::function<Tensor(const Shape&, DType, Generator&)>;
-
-namespace initializers {
-// Keras's default kernel initializer: uniform in [-l, l], l = sqrt(6 / (fan_in + fan_out)).
-Initializer glorot_uniform();
-Initializer zeros();
-Initializer ones();
-Initializer constant(double value);
-Initializer random_uniform(double low = -0.05, double high = 0.05);
-Initializer random_normal(double mean = 0.0, double stddev = 0.05);
-// By name: "glorot_uniform", "zeros", "ones", "random_uniform", "random_normal";
-// an unknown name throws, listing the known ones.
-Initializer get(const std::string& name);
-}  // namespace initializers
-
+// (Initializers and regularizers: layers/initializers.hpp, layers/regularizers.hpp.)
 // Seeds the source from which every layer created afterwards draws its own
 // seed (weights initialization, dropout masks): the same seed and the same
 // order of layer creation give bit-identical models.
@@ -156,8 +143,11 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // the weight takes the layer's: the dtype of the input that built it when
   // that is floating, float32 otherwise (Keras's float32 policy), so a custom
   // layer first called on float64 data (a gradcheck) gets float64 weights.
+  // A `regularizer` adds regularizer(weight) to losses() while the weight is
+  // trainable (Keras's add_weight(regularizer=...)).
   Tensor add_weight(const std::string& name, const Shape& shape, const Initializer& initializer,
-                    bool trainable = true, std::optional<DType> dtype = std::nullopt);
+                    bool trainable = true, std::optional<DType> dtype = std::nullopt,
+                    const Regularizer& regularizer = {});
 
   // Keras's `self.add_loss(value)`: a penalty (an activity or weight
   // regularization) for the training objective, called from build() or call().
@@ -172,9 +162,15 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // Throws outside a layer call (the value would be dropped by the next call
   // without ever counting) and for an undefined or non-floating value.
   void add_loss(const Tensor& loss);
-  // The add_loss values of the latest call: this layer's, then its
-  // sublayers' (each layer once), in the order they were added.
+  // The add_loss values of the latest call (this layer's, then its
+  // sublayers', each layer once, in the order they were added), then the
+  // penalties of the regularized trainable weights, computed now (Keras's
+  // `layer.losses`).
   std::vector<Tensor> losses() const;
+  // Keras's activity_regularizer: each call adds regularizer(output) / batch
+  // for each floating output, with add_loss. Empty (the default): none.
+  void set_activity_regularizer(Regularizer regularizer) { activity_regularizer_ = std::move(regularizer); }
+  const Regularizer& activity_regularizer() const { return activity_regularizer_; }
 
   const std::string& name() const { return name_; }
   const std::string& class_name() const { return class_name_; }
@@ -212,7 +208,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   bool trainable_ = true;
   std::vector<Tensor> own_weights_;
   std::vector<bool> own_weights_trainable_;  // as add_weight was asked, whatever set_trainable does
+  std::vector<Regularizer> own_weights_regularizer_;
   std::vector<Tensor> own_losses_;
+  Regularizer activity_regularizer_;
   // The outermost call during which own_losses_ were added; a layer running in
   // a later one drops them first, even one its owner does not list in
   // sublayers() (which the entry layer's clearing cannot reach).
