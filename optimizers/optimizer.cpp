@@ -44,6 +44,53 @@ struct PreparedGradient {
   bool sparse = false;
 };
 
+double squared_norm(const Tensor& t) {
+  return dispatch_float(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = t.data<T>();
+    double s = 0;
+    for (std::int64_t i = 0; i < t.numel(); ++i) s += static_cast<double>(p[i]) * static_cast<double>(p[i]);
+    return s;
+  });
+}
+
+// A copy of t with f applied to each element (the prepared values may be the
+// caller's own gradient tensors, which must not change).
+template <class F>
+Tensor mapped(const Tensor& t, F f) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype());
+  dispatch_float(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = t.data<T>();
+    T* q = out.data<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) q[i] = static_cast<T>(f(static_cast<double>(p[i])));
+  });
+  return out;
+}
+
+// Keras's _clip_gradients (the header gives the rules).
+void clip(const GradientClipping& clipping, std::vector<PreparedGradient>& work) {
+  if (clipping.clipnorm > 0) {
+    const double c = clipping.clipnorm;
+    for (PreparedGradient& p : work) {
+      const double norm = std::sqrt(squared_norm(p.values));
+      if (norm > c) p.values = mapped(p.values, [scale = c / norm](double g) { return g * scale; });
+    }
+  } else if (clipping.global_clipnorm > 0) {
+    const double c = clipping.global_clipnorm;
+    double total = 0;
+    for (const PreparedGradient& p : work) total += squared_norm(p.values);
+    const double norm = std::sqrt(total);
+    if (!std::isfinite(norm) || norm > c) {
+      const double scale = std::isfinite(norm) ? c / norm : std::nan("");
+      for (PreparedGradient& p : work) p.values = mapped(p.values, [scale](double g) { return g * scale; });
+    }
+  } else if (clipping.clipvalue > 0) {
+    const double v = clipping.clipvalue;
+    for (PreparedGradient& p : work) p.values = mapped(p.values, [v](double g) { return std::clamp(g, -v, v); });
+  }
+}
+
 // The values of the unique rows of `idx` (in order of first appearance),
 // repeated rows summed in the order they appear (bit for bit what
 // scatter_add_rows puts in a dense gradient); their rows go to `rows`.
@@ -87,8 +134,24 @@ Tensor combine_repeated_rows(const Tensor& values, const std::int64_t* idx, std:
 
 // ---- construction, copies -------------------------------------------------------------
 
-Optimizer::Optimizer(std::string name, const LearningRate& learning_rate)
-    : name_(std::move(name)), learning_rate_(learning_rate.value()), schedule_(learning_rate.schedule()) {
+Optimizer::Optimizer(std::string name, const LearningRate& learning_rate, const GradientClipping& clipping)
+    : name_(std::move(name)),
+      clipping_(clipping),
+      learning_rate_(learning_rate.value()),
+      schedule_(learning_rate.schedule()) {
+  const double settings[] = {clipping.clipnorm, clipping.clipvalue, clipping.global_clipnorm};
+  const char* names[] = {"clipnorm", "clipvalue", "global_clipnorm"};
+  int set = 0;
+  for (int k = 0; k < 3; ++k) {
+    check_hyperparameter(settings[k] >= 0.0 && std::isfinite(settings[k]), names[k],
+                         "a finite number > 0 (or 0: off)", settings[k]);
+    set += settings[k] > 0.0;
+  }
+  if (set > 1)
+    throw std::invalid_argument(name_ + ": only one of clipnorm, clipvalue and global_clipnorm can be set, received "
+                                "clipnorm=" + format_number(clipping.clipnorm) + ", clipvalue=" +
+                                format_number(clipping.clipvalue) + ", global_clipnorm=" +
+                                format_number(clipping.global_clipnorm));
   if (learning_rate.is_schedule() && !schedule_)
     throw std::invalid_argument(name_ + ": the learning-rate schedule is null");
   if (!schedule_) check_hyperparameter(learning_rate_ >= 0.0 && std::isfinite(learning_rate_), "learning_rate",
@@ -97,6 +160,7 @@ Optimizer::Optimizer(std::string name, const LearningRate& learning_rate)
 
 Optimizer::Optimizer(const Optimizer& other)
     : name_(other.name_),
+      clipping_(other.clipping_),
       learning_rate_(other.learning_rate_),
       schedule_(other.schedule_),
       iterations_(other.iterations_),
@@ -108,6 +172,7 @@ Optimizer::Optimizer(const Optimizer& other)
 Optimizer& Optimizer::operator=(const Optimizer& other) {
   if (this == &other) return *this;
   name_ = other.name_;
+  clipping_ = other.clipping_;
   learning_rate_ = other.learning_rate_;
   schedule_ = other.schedule_;
   iterations_ = other.iterations_;
@@ -152,6 +217,9 @@ std::string Optimizer::repr() const {
   std::string out = name_ + "(learning_rate=" + (schedule_ ? schedule_->repr() : format_number(learning_rate_));
   const std::string rest = hyperparameters();
   if (!rest.empty()) out += ", " + rest;
+  if (clipping_.clipnorm > 0) out += ", clipnorm=" + format_number(clipping_.clipnorm);
+  if (clipping_.clipvalue > 0) out += ", clipvalue=" + format_number(clipping_.clipvalue);
+  if (clipping_.global_clipnorm > 0) out += ", global_clipnorm=" + format_number(clipping_.global_clipnorm);
   return out + ")";
 }
 
@@ -315,6 +383,7 @@ void Optimizer::apply_gradients(const std::vector<Gradient>& grads, const std::v
   if (work.empty())
     throw std::invalid_argument(where + "no gradient provided for any variable (all " + std::to_string(grads.size()) +
                                 " are undefined)");
+  clip(clipping_, work);
   StepInfo step;
   step.learning_rate = learning_rate();
   step.step = iterations_ + 1;

@@ -21,6 +21,10 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;  // >= 0
   double epsilon = 1e-7;                   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
+  // Gradient clipping (Keras's; at most one set, 0: off; Optimizer says how).
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
 };
 
 class Adagrad : public OptimizerWithOptions<Adagrad, AdagradOptions> {

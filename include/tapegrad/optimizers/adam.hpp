@@ -46,6 +46,10 @@ struct AdamOptions {
   double beta_2 = 0.999;   // in [0, 1)
   double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
   bool amsgrad = false;
+  // Gradient clipping (Keras's; at most one set, 0: off; Optimizer says how).
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
 };
 
 class Adam : public OptimizerWithOptions<Adam, AdamOptions> {
@@ -73,6 +77,10 @@ struct AdamWOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;        // as Adam's
   bool amsgrad = false;
+  // Gradient clipping (Keras's; at most one set, 0: off; Optimizer says how).
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
 };
 
 class AdamW : public OptimizerWithOptions<AdamW, AdamWOptions> {

@@ -43,6 +43,16 @@
 // and their slots are not decayed, while the step count (Adam's bias
 // correction) is the global one. docs/optimizers.md compares the choices.
 //
+// Gradient clipping, Keras's, before the update (the Options structs'
+// clipnorm, clipvalue, global_clipnorm; at most one may be set, each > 0):
+//   clipnorm c:         each gradient g becomes g * c / max(||g||, c);
+//   global_clipnorm c:  every gradient is scaled by c / max(N, c), N the norm of
+//                       all the step's gradients together (a NaN or infinite N
+//                       makes every gradient NaN, as Keras's clip_by_global_norm);
+//   clipvalue v:        each element is clamped to [-v, v].
+// A row-sparse gradient's norm is that of its rows after repeated rows are
+// summed: the norm of the dense gradient it stands for.
+//
 // Arithmetic is done in the variable's dtype, over contiguous memory, with
 // subnormal numbers flushed to zero (x86: MXCSR's FTZ and DAZ, set for the
 // update loop only and restored afterwards, as TensorFlow does on CPU):
@@ -141,6 +151,13 @@ struct SlotSpec {
   double initial_value = 0.0;
 };
 
+// The three clipping settings every Options struct carries (0: off).
+struct GradientClipping {
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -191,7 +208,7 @@ class Optimizer {
   std::size_t num_tracked_variables() const;
 
  protected:
-  Optimizer(std::string name, const LearningRate& learning_rate);
+  Optimizer(std::string name, const LearningRate& learning_rate, const GradientClipping& clipping = {});
   // Copies the hyperparameters and deep-copies the state.
   Optimizer(const Optimizer& other);
   Optimizer& operator=(const Optimizer& other);
@@ -227,6 +244,7 @@ class Optimizer {
   VariableState& state_for(const Tensor& variable);
 
   std::string name_;
+  GradientClipping clipping_;
   double learning_rate_ = 0.0;
   std::shared_ptr<const LearningRateSchedule> schedule_;
   std::int64_t iterations_ = 0;
@@ -261,7 +279,9 @@ class OptimizerWithOptions : public Optimizer {
 
  protected:
   OptimizerWithOptions(std::string name, const Options& options)
-      : Optimizer(std::move(name), options.learning_rate), options_(options) {}
+      : Optimizer(std::move(name), options.learning_rate,
+                  GradientClipping{options.clipnorm, options.clipvalue, options.global_clipnorm}),
+        options_(options) {}
 
   void update(const UpdateBlock<float>& block, const StepInfo& step) const override;
   void update(const UpdateBlock<double>& block, const StepInfo& step) const override;

@@ -29,6 +29,10 @@ struct RMSpropOptions {
   double momentum = 0.0;   // in [0, 1]
   double epsilon = 1e-7;   // finite, >= 1.1754944e-38 (see Optimizer::check_epsilon)
   bool centered = false;
+  // Gradient clipping (Keras's; at most one set, 0: off; Optimizer says how).
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
 };
 
 class RMSprop : public OptimizerWithOptions<RMSprop, RMSpropOptions> {

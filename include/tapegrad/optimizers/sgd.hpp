@@ -28,6 +28,10 @@ struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
+  // Gradient clipping (Keras's; at most one set, 0: off; Optimizer says how).
+  double clipnorm = 0.0;
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
 };
 
 class SGD : public OptimizerWithOptions<SGD, SGDOptions> {
