@@ -386,6 +386,59 @@ void LearningRateScheduler::on_epoch_begin(int epoch, const Logs&) {
   optimizer.set_learning_rate(lr);
 }
 
+// ---- ReduceLROnPlateau --------------------------------------------------------------------------------
+
+ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& options) : ReduceLROnPlateau(options, std::cout) {}
+
+ReduceLROnPlateau::ReduceLROnPlateau(const ReduceLROnPlateauOptions& options, std::ostream& os)
+    : options_(options), os_(&os) {
+  options_.mode = resolve_mode("ReduceLROnPlateau", options_.mode, options_.monitor);
+  options_.min_delta = std::abs(options_.min_delta);
+  if (!(options_.factor > 0.0 && options_.factor < 1.0))
+    throw std::invalid_argument("ReduceLROnPlateau: factor must be in (0, 1), received " +
+                                format_number(options.factor));
+  if (options_.patience < 0 || options_.cooldown < 0)
+    throw std::invalid_argument("ReduceLROnPlateau: patience and cooldown must be >= 0, received patience=" +
+                                std::to_string(options_.patience) + ", cooldown=" + std::to_string(options_.cooldown));
+  if (!std::isfinite(options_.min_delta) || !std::isfinite(options_.min_lr) || options_.min_lr < 0)
+    throw std::invalid_argument("ReduceLROnPlateau: min_delta must be finite and min_lr finite and >= 0, received "
+                                "min_delta=" + format_number(options.min_delta) + ", min_lr=" +
+                                format_number(options.min_lr));
+}
+
+void ReduceLROnPlateau::on_train_begin(const Logs&) {
+  wait_ = 0;
+  cooldown_counter_ = 0;
+  has_best_ = false;
+}
+
+void ReduceLROnPlateau::on_epoch_end(int epoch, const Logs& logs) {
+  const double current = monitored("ReduceLROnPlateau", options_.monitor, logs);
+  if (cooldown_counter_ > 0) {
+    --cooldown_counter_;
+    wait_ = 0;
+  }
+  const bool improved = !has_best_ || (options_.mode == "min" ? current < best_ - options_.min_delta
+                                                              : current > best_ + options_.min_delta);
+  if (improved) {
+    best_ = current;
+    has_best_ = true;
+    wait_ = 0;
+    return;
+  }
+  if (cooldown_counter_ > 0 || ++wait_ < options_.patience) return;
+  optimizers::Optimizer& optimizer = model().optimizer();
+  const double old_lr = optimizer.learning_rate();
+  if (!(old_lr > static_cast<double>(static_cast<float>(options_.min_lr)))) return;
+  const double new_lr = std::max(old_lr * options_.factor, options_.min_lr);
+  optimizer.set_learning_rate(new_lr);
+  if (options_.verbose > 0)
+    *os_ << "\nEpoch " << epoch + 1 << ": ReduceLROnPlateau reducing learning rate to " << format_number(new_lr)
+         << ".\n";
+  cooldown_counter_ = options_.cooldown;
+  wait_ = 0;
+}
+
 // ---- ProgressBar ------------------------------------------------------------------------------------
 
 namespace {

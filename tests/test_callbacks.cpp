@@ -1,7 +1,7 @@
 // Callbacks: the order fit() calls them in, and each one's behaviour:
 // EarlyStopping (stopping epoch, restoring the best weights, also after an
 // exception), ModelCheckpoint, CSVLogger, TerminateOnNaN,
-// LearningRateScheduler, ProgressBar; History.
+// LearningRateScheduler, ReduceLROnPlateau, ProgressBar; History.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -482,6 +482,49 @@ TEST_CASE("callbacks: LearningRateScheduler: sets the optimizer's learning rate 
   model->compile(optimizers::SGD(optimizers::ExponentialDecay(0.1, 10, 0.5)), "binary_crossentropy");
   CHECK_THROWS_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {scheduler}}),
                   std::logic_error);
+}
+
+// ---- ReduceLROnPlateau ---------------------------------------------------------------------------------
+
+TEST_CASE("callbacks: ReduceLROnPlateau: Keras's patience, cooldown and min_lr, epoch by epoch") {
+  // ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, cooldown=1,
+  //                   min_delta=0, min_lr=0.2, verbose=1), driven by hand.
+  auto model = xor_model(42);
+  model->compile(optimizers::SGD(1.0), "binary_crossentropy");
+  std::ostringstream out;
+  callbacks::ReduceLROnPlateau reduce(
+      {.factor = 0.5, .patience = 2, .verbose = 1, .min_delta = 0.0, .cooldown = 1, .min_lr = 0.2}, out);
+  reduce.set_model(model.get());
+  reduce.on_train_begin({});
+  const std::vector<double> val_loss = {1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.95, 0.95, 0.95, 0.95};
+  std::vector<double> lr;
+  for (int epoch = 0; epoch < static_cast<int>(val_loss.size()); ++epoch) {
+    reduce.on_epoch_end(epoch, {{"loss", 0.5}, {"val_loss", val_loss[epoch]}});
+    lr.push_back(model->optimizer().learning_rate());
+  }
+  // e0 best; e1 wait 1; e2 wait 2: 0.5 (cooldown 1); e3 cooldown ends, wait 1;
+  // e4: 0.25; e5 improves; e6, e7: max(0.125, 0.2) = 0.2; e8, e9: 0.2 is not
+  // above float32(0.2), so no reduction and no message.
+  CHECK(lr == std::vector<double>{1, 1, 0.5, 0.5, 0.25, 0.25, 0.25, 0.2, 0.2, 0.2});
+  CHECK(out.str() ==
+        "\nEpoch 3: ReduceLROnPlateau reducing learning rate to 0.5.\n"
+        "\nEpoch 5: ReduceLROnPlateau reducing learning rate to 0.25.\n"
+        "\nEpoch 8: ReduceLROnPlateau reducing learning rate to 0.2.\n");
+  // In fit: a monitor missing from the logs, and bad arguments.
+  auto missing = std::make_shared<callbacks::ReduceLROnPlateau>();
+  CHECK_THROWS_WITH_AS(model->fit(xor_x(), xor_y(), {.epochs = 1, .verbose = 0, .callbacks = {missing}}),
+                       doctest::Contains("ReduceLROnPlateau: the monitored value 'val_loss' is not in the epoch's logs"),
+                       std::invalid_argument);
+  auto on_loss = std::make_shared<callbacks::ReduceLROnPlateau>(
+      callbacks::ReduceLROnPlateauOptions{.monitor = "loss", .factor = 0.5, .patience = 0, .min_delta = 10.0});
+  model->fit(xor_x(), xor_y(), {.epochs = 3, .verbose = 0, .callbacks = {on_loss}});
+  CHECK(model->optimizer().learning_rate() == 0.2 * 0.25);  // no epoch improves by 10: halved at epochs 1 and 2
+  CHECK_THROWS_WITH_AS(callbacks::ReduceLROnPlateau({.factor = 1.0}),
+                       "ReduceLROnPlateau: factor must be in (0, 1), received 1", std::invalid_argument);
+  CHECK_THROWS_WITH_AS(callbacks::ReduceLROnPlateau({.patience = -1}),
+                       doctest::Contains("patience and cooldown must be >= 0"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(callbacks::ReduceLROnPlateau({.mode = "up"}),
+                       doctest::Contains("ReduceLROnPlateau: mode must be"), std::invalid_argument);
 }
 
 // ---- ProgressBar ---------------------------------------------------------------------------------------

@@ -198,6 +198,43 @@ class LearningRateScheduler : public Callback {
   std::function<double(int, double)> schedule_;
 };
 
+// Keras's ReduceLROnPlateau, with its defaults: when `monitor` has not
+// improved (as EarlyStopping: by more than min_delta, mode "auto" / "min" /
+// "max") for `patience` epochs, the learning rate becomes
+// max(lr * factor, min_lr), then `cooldown` epochs pass before waiting starts
+// again. An lr already at min_lr (compared in float32, as Keras) is left. With
+// verbose > 0 each reduction is reported on `os`:
+//   "Epoch 12: ReduceLROnPlateau reducing learning rate to 0.0001."
+// The optimizer must have a constant learning rate (a schedule refuses
+// set_learning_rate). A monitor missing from the logs is an error (Keras warns).
+struct ReduceLROnPlateauOptions {
+  std::string monitor = "val_loss";
+  double factor = 0.1;  // in (0, 1)
+  int patience = 10;
+  int verbose = 0;
+  std::string mode = "auto";
+  double min_delta = 1e-4;
+  int cooldown = 0;
+  double min_lr = 0.0;
+};
+
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(const ReduceLROnPlateauOptions& options = {});
+  ReduceLROnPlateau(const ReduceLROnPlateauOptions& options, std::ostream& os);
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  // Epochs since the last improvement, and the best value so far.
+  int wait() const { return wait_; }
+
+ private:
+  ReduceLROnPlateauOptions options_;
+  std::ostream* os_;
+  int wait_ = 0, cooldown_counter_ = 0;
+  bool has_best_ = false;
+  double best_ = 0;
+};
+
 // Keras's progress output:
 //   Epoch 3/10
 //   157/157 [==============================] - 1s 6ms/step - loss: 0.2345 - val_loss: 0.2500
