@@ -95,6 +95,28 @@ void add_metrics(Running& running, const std::vector<Metric>& metrics, const Ten
   }
 }
 
+// Keras's class_weight_to_sample_weights: one weight per sample from its class.
+Tensor class_weights_of(const Tensor& y, const std::map<std::int64_t, double>& class_weight) {
+  if (y.rank() > 2)
+    throw std::invalid_argument("fit: class_weight needs targets of shape (batch,), (batch, 1) or (batch, classes), "
+                                "received " + describe(y));
+  const std::int64_t n = y.dim(0);
+  const std::vector<double> values = y.to(float64).to_vector<double>();
+  const std::int64_t width = y.rank() == 2 ? y.dim(1) : 1;
+  std::vector<double> weights(static_cast<std::size_t>(n), 1.0);
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int64_t c = 0;
+    if (width == 1) {
+      c = static_cast<std::int64_t>(std::nearbyint(values[i]));  // numpy.round: half to even
+    } else {
+      const double* row = values.data() + i * width;
+      c = std::max_element(row, row + width) - row;  // the first maximum, as numpy.argmax
+    }
+    if (auto it = class_weight.find(c); it != class_weight.end()) weights[i] = it->second;
+  }
+  return Tensor::from_vector(weights, Shape{n});
+}
+
 // The number to optimize from what the loss returned: the loss itself when it
 // is one number, its mean for a per-sample vector (Reduction::none).
 Tensor objective(const Tensor& loss, const std::string& name) {
@@ -390,6 +412,15 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
     throw std::logic_error(name() + ": fit: the model must be compiled first: call model.compile(optimizer, loss)");
   if (options.epochs < 0)
     throw std::invalid_argument("fit: epochs must be >= 0, received " + std::to_string(options.epochs));
+  if (options.initial_epoch < 0)
+    throw std::invalid_argument("fit: initial_epoch must be >= 0, received " + std::to_string(options.initial_epoch));
+  if (!options.class_weight.empty() && options.sample_weight.defined())
+    throw std::invalid_argument("fit: class_weight and sample_weight cannot be given together (as Keras); fold the "
+                                "class weights into sample_weight");
+  for (const auto& [c, weight] : options.class_weight)
+    if (!std::isfinite(weight) || weight < 0)
+      throw std::invalid_argument("fit: class_weight[" + std::to_string(c) + "] must be a finite number >= 0, "
+                                  "received " + format_number(weight));
   check_batch_size("fit", options.batch_size);
   if (!(options.validation_split >= 0.0 && options.validation_split < 1.0))
     throw std::invalid_argument("fit: validation_split must be in [0, 1), received " +
@@ -446,6 +477,8 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
     val_n = n - split_at;
   }
 
+  if (!options.class_weight.empty()) train_w = class_weights_of(train_y, options.class_weight);
+
   auto training = training_;  // the state this fit uses, even if a callback recompiles
   const std::vector<Metric>& metrics = training->metrics;
   const std::int64_t steps = (train_n + options.batch_size - 1) / options.batch_size;
@@ -470,7 +503,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   Logs last_logs;
   try {
     for (const auto& cb : cbs) cb->on_train_begin({});
-    for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
       for (const auto& cb : cbs) cb->on_epoch_begin(epoch, {});
       std::iota(order.begin(), order.end(), std::int64_t{0});
       if (options.shuffle)  // Fisher-Yates

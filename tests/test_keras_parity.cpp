@@ -424,3 +424,59 @@ TEST_CASE("keras: add_weight without a dtype gives the layer's dtype") {
   explicit_layer(Tensor({{1.0}}));
   CHECK(explicit_layer->w_.dtype() == tg::float64);
 }
+
+// ---- fit: class_weight, initial_epoch ---------------------------------------------------
+
+TEST_CASE("keras: fit(class_weight=...) weighs each training sample by its class") {
+  // model.compile(SGD(0.0), "mse"); model.fit(x, y, class_weight={0: 2.0}, batch_size=3)
+  // y = x @ [[1], [0]] gives 1, 2, 3 against y = 0, 1, 1: squared errors 1, 1, 4;
+  // class 0 weighs 2, class 1 (not listed) 1: (2 + 1 + 4) / 3.
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.0), "mse");
+  const Tensor x = f64({1, 0, 2, 0, 3, 0}, {3, 2}), y = f64({0, 1, 1}, {3, 1});
+  tg::FitOptions fit;
+  fit.batch_size = 3;
+  fit.verbose = 0;
+  fit.class_weight = {{0, 2.0}};
+  CHECK(model->fit(x, y, fit)["loss"][0] == doctest::Approx(7.0 / 3.0).epsilon(1e-12));
+  // One-hot targets: the class is the argmax. y = [[0, 1], [0, 1]] against
+  // predictions [[1, 0], [0, 1]]: errors 1 and 0, both class 1, weight 3: (3 + 0) / 2.
+  auto in = tg::Input({2}, tg::float64);
+  auto dense = L::Dense::make(2, {.use_bias = false, .kernel_initializer = "identity"});
+  auto two = tg::Model::make(in, dense(in));
+  two->compile(tg::optimizers::SGD(0.0), "mse");
+  fit.class_weight = {{1, 3.0}};
+  fit.batch_size = 2;
+  CHECK(two->fit(f64({1, 0, 0, 1}, {2, 2}), f64({0, 1, 0, 1}, {2, 2}), fit)["loss"][0] ==
+        doctest::Approx(1.5).epsilon(1e-12));
+  // Not with sample_weight, not negative, not for (batch, a, b) targets.
+  fit.sample_weight = f64({1, 1});
+  CHECK(contains(error_of([&] { two->fit(f64({1, 0, 0, 1}, {2, 2}), f64({0, 1, 0, 1}, {2, 2}), fit); }),
+                 "fit: class_weight and sample_weight cannot be given together"));
+  fit.sample_weight = Tensor();
+  fit.class_weight = {{1, -1.0}};
+  CHECK(contains(error_of([&] { two->fit(f64({1, 0, 0, 1}, {2, 2}), f64({0, 1, 0, 1}, {2, 2}), fit); }),
+                 "fit: class_weight[1] must be a finite number >= 0, received -1"));
+}
+
+TEST_CASE("keras: fit(initial_epoch=1, epochs=3) runs epochs 1 and 2") {
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.1), "mse");
+  std::vector<int> seen;
+  auto record = std::make_shared<tg::callbacks::LearningRateScheduler>([&seen](int epoch, double lr) {
+    seen.push_back(epoch);
+    return lr;
+  });
+  tg::FitOptions fit;
+  fit.epochs = 3;
+  fit.initial_epoch = 1;
+  fit.verbose = 0;
+  fit.callbacks = {record};
+  const Tensor x = f64({1, 0, 2, 0}, {2, 2}), y = f64({0, 1}, {2, 1});
+  CHECK(model->fit(x, y, fit)["loss"].size() == 2);
+  CHECK(seen == std::vector<int>{1, 2});
+  fit.initial_epoch = 3;  // nothing left to run, as Keras
+  CHECK(model->fit(x, y, fit).history.empty());
+  fit.initial_epoch = -1;
+  CHECK(contains(error_of([&] { model->fit(x, y, fit); }), "fit: initial_epoch must be >= 0, received -1"));
+}

@@ -48,6 +48,15 @@ struct FitOptions {
   std::vector<std::shared_ptr<callbacks::Callback>> callbacks;
   // Per-sample weights (batch,), passed to the loss.
   Tensor sample_weight;
+  // Keras's class_weight: a training sample of class c weighs class_weight[c]
+  // in the loss (1 for a class not listed). The class of a sample is y itself
+  // for (batch,) or (batch, 1) targets (rounded: 0.7 is class 1, as Keras),
+  // argmax over the last axis for one-hot (batch, classes). Not with
+  // sample_weight (an error, as Keras), not for validation data.
+  std::map<std::int64_t, double> class_weight;
+  // Keras's initial_epoch: the epoch to start at (0-based), so a resumed fit
+  // runs epochs initial_epoch .. epochs - 1, numbered as if never interrupted.
+  int initial_epoch = 0;
 };
 
 // What compile() stores of a loss: the per-batch training objective computed
