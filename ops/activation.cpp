@@ -1,8 +1,8 @@
 // Activations: stable forward formulas; backward passes written with ops.
 #include "tapegrad/ops/activation.hpp"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numbers>
 

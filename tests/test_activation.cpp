@@ -534,6 +534,11 @@ TEST_CASE("activation: Keras's names in the table, Dense and Conv2D") {
   TG_CHECK_TENSOR(tg::dense(in, dense->kernel(), dense->bias(), "swish"),
                   tg::silu(tg::matmul(in, dense->kernel()) + dense->bias()), 1e-12, 1e-14);
   TG_CHECK_GRADCHECK(tg::layers::Dense::make(2, "mish"), {randn64({2, 3}, 22)});
+  // keras.layers.Conv2D(2, 3, activation="selu"): selu(conv2d(x, W) + b).
+  auto conv = tg::layers::Conv2D::make(2, {3}, "selu");
+  Tensor image = randn64({1, 4, 4, 3}, 23);
+  Tensor conv_y = conv(image);  // the first call creates the weights
+  TG_CHECK_TENSOR(conv_y, tg::selu(tg::conv2d(image, conv->kernel()) + conv->bias()), 1e-12, 1e-14);
   // keras.layers.Activation("hard_sigmoid").
   TG_CHECK_TENSOR(tg::layers::Activation::make("hard_sigmoid")(x), tg::hard_sigmoid(x), 0, 0);
   // Keras's spellings only: names are case-sensitive and PyTorch's differ.
