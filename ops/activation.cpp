@@ -195,6 +195,44 @@ Tensor pointwise(const char* name, const Tensor& x, F f, D d, DOps d_ops) {
   return out;
 }
 
+// The same for an activation whose forward and backward share a costly
+// intermediate a = aux(x) (an exp, an erfc): computed once in the forward,
+// kept for the backward; y = f(x, a), y' = d(x, a).
+template <class Aux, class F, class D, class DOps>
+Tensor pointwise_aux(const char* name, const Tensor& x, Aux aux, F f, D d, DOps d_ops) {
+  Tensor a = map_unary(name, x, aux);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pa = a.data<T>();
+    kernels::map_index(x.numel(), out.data<T>(), [px, pa, f](std::int64_t i) { return f(px[i], pa[i]); });
+  });
+  if (is_recording())
+    record_fused(
+        name, {x}, out,
+        [x, a, d](const Tensor& g, BackwardContext& ctx) {
+          Tensor dx = Tensor::empty(x.shape(), x.dtype());
+          dispatch_float(x.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            const T* px = x.data<T>();
+            const T* pa = a.data<T>();
+            const T* pg = g.data<T>();
+            kernels::map_index(x.numel(), dx.data<T>(),
+                               [px, pa, pg, d](std::int64_t i) { return pg[i] * d(px[i], pa[i]); });
+          });
+          ctx.add(0, dx);
+        },
+        [x, d_ops](const Tensor& g, BackwardContext& ctx) { ctx.add(0, mul(g, d_ops(x))); });
+  return out;
+}
+
+// sigmoid(x) from e = exp(-|x|), the one exp stable_sigmoid takes.
+template <class T>
+T sigmoid_of(T v, T e) {
+  return v >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+}
+
 // A parameter of an activation: any finite number (Keras and PyTorch accept
 // negative alphas and slopes); NaN or inf would only make every output NaN.
 void check_finite(const char* op, const char* what, double value) {
@@ -240,28 +278,28 @@ constexpr double kGeluTanhC = 0.044715;
 // for negative u.
 Tensor gelu(const Tensor& x, bool approximate) {
   if (!approximate)
-    return pointwise(
+    return pointwise_aux(
         "gelu", x,
         [](auto v) {
           using T = decltype(v);
-          return static_cast<T>(0.5) * v * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
+          return static_cast<T>(0.5) * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
         },
-        [](auto v) {
+        [](auto v, auto cdf) { return v * cdf; },
+        [](auto v, auto cdf) {
           using T = decltype(v);
-          const T cdf = static_cast<T>(0.5) * std::erfc(-v * static_cast<T>(std::numbers::sqrt2 / 2));
           const T pdf = std::exp(static_cast<T>(-0.5) * v * v) * static_cast<T>(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
           return cdf + v * pdf;
         },
         [](const Tensor& v) { return normal_cdf(v) + v * normal_pdf(v); });
-  return pointwise(
+  return pointwise_aux(
       "gelu", x,
       [](auto v) {
         using T = decltype(v);
-        return v * stable_sigmoid(static_cast<T>(2 * kGeluTanhK) * (v + static_cast<T>(kGeluTanhC) * v * v * v));
+        return stable_sigmoid(static_cast<T>(2 * kGeluTanhK) * (v + static_cast<T>(kGeluTanhC) * v * v * v));
       },
-      [](auto v) {
+      [](auto v, auto s) { return v * s; },
+      [](auto v, auto s) {
         using T = decltype(v);
-        const T s = stable_sigmoid(static_cast<T>(2 * kGeluTanhK) * (v + static_cast<T>(kGeluTanhC) * v * v * v));
         const T ds = s * (T(1) - s);
         if (ds == T(0)) return s;
         return s + T(2) * v * ds * static_cast<T>(kGeluTanhK) * (T(1) + static_cast<T>(3 * kGeluTanhC) * v * v);
@@ -351,11 +389,10 @@ Tensor softsign(const Tensor& x) {
 // silu(x) = x sigmoid(x); d = s + x s (1 - s) = s (1 + x (1 - s)), as PyTorch's
 // silu_backward. s is the stable sigmoid: 0 or 1 far out, never NaN.
 Tensor silu(const Tensor& x) {
-  return pointwise(
-      "silu", x, [](auto v) { return v * stable_sigmoid(v); },
-      [](auto v) {
+  return pointwise_aux(
+      "silu", x, [](auto v) { return stable_sigmoid(v); }, [](auto v, auto s) { return v * s; },
+      [](auto v, auto s) {
         using T = decltype(v);
-        const T s = stable_sigmoid(v);
         return s * (T(1) + v * (T(1) - s));
       },
       [](const Tensor& v) {
@@ -430,16 +467,37 @@ Tensor relu6(const Tensor& x) {
       [](const Tensor& v) { return greater(v, scalar_like(v, 0.0)) * less(v, scalar_like(v, 6.0)); });
 }
 
-// mish(x) = x tanh(softplus(x)), softplus the stable one; d = t + x sigmoid(x)
-// (1 - t^2), t = tanh(softplus(x)), as PyTorch's mish_backward. Far right t = 1
-// and 1 - t^2 = 0; far left softplus underflows to 0: d -> 0, never NaN.
+// mish(x) = x tanh(softplus(x)); d = t + x sigmoid(x) (1 - t^2),
+// t = tanh(softplus(x)), as PyTorch's mish_backward. All from one exp,
+// e = exp(-|x|), kept for the backward: tanh(log q) = (q^2 - 1) / (q^2 + 1) with
+// q = 1 + e^x gives, with no cancellation,
+//   x >= 0:  t = (1 + 2e) / n,     n = 1 + 2e + 2e^2,  1 - t^2 = 4 e^2 (1 + e)^2 / n^2
+//   x <  0:  t = e (2 + e) / n,    n = 2 + 2e + e^2,   1 - t^2 = 4 (1 + e)^2 / n^2
+// (one exp for both passes instead of exp, log1p and tanh in each; 1 - t^2
+// keeps its relative precision where t is near 1). Far out e = 0: t = 1 or 0,
+// d = 1 or 0.
 Tensor mish(const Tensor& x) {
-  return pointwise(
-      "mish", x, [](auto v) { return v * std::tanh(stable_softplus(v)); },
-      [](auto v) {
+  return pointwise_aux(
+      "mish", x, [](auto v) { return std::exp(-std::abs(v)); },
+      [](auto v, auto e) {
         using T = decltype(v);
-        const T t = std::tanh(stable_softplus(v));
-        return t + v * stable_sigmoid(v) * (T(1) - t * t);
+        const T t = v >= T(0) ? (T(1) + T(2) * e) / (T(1) + T(2) * e + T(2) * e * e) : e * (T(2) + e) / (T(2) + T(2) * e + e * e);
+        return v * t;
+      },
+      [](auto v, auto e) {
+        using T = decltype(v);
+        const T q = (T(1) + e) * (T(1) + e);
+        T t, one_minus_t2;
+        if (v >= T(0)) {
+          const T n = T(1) + T(2) * e + T(2) * e * e;
+          t = (T(1) + T(2) * e) / n;
+          one_minus_t2 = T(4) * e * e * q / (n * n);
+        } else {
+          const T n = T(2) + T(2) * e + e * e;
+          t = e * (T(2) + e) / n;
+          one_minus_t2 = T(4) * q / (n * n);
+        }
+        return t + v * sigmoid_of(v, e) * one_minus_t2;
       },
       [](const Tensor& v) {
         Tensor t = tanh(softplus(v));
