@@ -124,6 +124,22 @@ std::vector<Entry> registry() {
       {"log_sigmoid", "", grad([](const V& v) { return tg::log_sigmoid(v[0]); }, {r({2, 3}, 55)})},
       {"softmax", "", grad([](const V& v) { return tg::softmax(v[0], 0); }, {r({3, 2}, 56)})},
       {"log_softmax", "", grad([](const V& v) { return tg::log_softmax(v[0], -1); }, {r({2, 3}, 57)})},
+      {"gelu", "", grad([](const V& v) { return tg::gelu(v[0]) + tg::gelu(v[0], true); }, {r({2, 3}, 201)})},
+      {"elu", "", grad([](const V& v) { return tg::elu(v[0], 1.5); }, {nonzero({2, 3}, 202)})},
+      {"selu", "", grad([](const V& v) { return tg::selu(v[0]); }, {nonzero({2, 3}, 203)})},
+      {"leaky_relu", "", grad([](const V& v) { return tg::leaky_relu(v[0]); }, {nonzero({2, 3}, 204)})},
+      {"softsign", "", grad([](const V& v) { return tg::softsign(v[0]); }, {r({2, 3}, 205)})},
+      {"silu", "", grad([](const V& v) { return tg::silu(v[0]); }, {r({2, 3}, 206)})},
+      {"swish", "", grad([](const V& v) { return tg::swish(v[0]); }, {r({2, 3}, 207)})},
+      // Each piece of the piecewise ones, away from the kinks -3, 0, 3 and 6.
+      {"hard_sigmoid", "",
+       grad([](const V& v) { return tg::hard_sigmoid(v[0]); }, {f64({-4.0, -2.5, -0.5, 0.7, 2.6, 3.5}, {2, 3})})},
+      {"hard_silu", "",
+       grad([](const V& v) { return tg::hard_silu(v[0]); }, {f64({-4.0, -2.5, -0.5, 0.7, 2.6, 3.5}, {2, 3})})},
+      {"hard_swish", "",
+       grad([](const V& v) { return tg::hard_swish(v[0]); }, {f64({-4.0, -2.5, -0.5, 0.7, 2.6, 3.5}, {3, 2})})},
+      {"relu6", "", grad([](const V& v) { return tg::relu6(v[0]); }, {f64({-1.0, -0.4, 0.7, 2.6, 5.5, 7.0}, {2, 3})})},
+      {"mish", "", grad([](const V& v) { return tg::mish(v[0]); }, {r({2, 3}, 208)})},
 
       // ---- reduce.hpp ----
       {"sum", "", grad([](const V& v) { return tg::sum(v[0], {0, -1}, true); }, {r({2, 3, 2}, 58)})},
