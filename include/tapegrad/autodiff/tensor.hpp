@@ -11,6 +11,7 @@
 // one without copying (docs/design.md says why the storage is not an xarray).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
@@ -77,6 +78,23 @@ class NestedList {
   std::size_t size_ = 0;
   bool is_list_ = false;
   double value_ = 0.0;
+};
+
+// The axes of a reduction (sum, mean, norm, squeeze, ...): one int or a list.
+// `sum(x, -1)`, `sum(x, {0, 2})` and `sum(x, axes_vector)` all work, and `{}`
+// (or no argument) means every axis. It is a class, not an int overload beside
+// a vector overload, because with those `sum(x, {})` would pick the int
+// overload ({} -> 0) and silently reduce axis 0 instead of every axis. It is a
+// std::vector<int> (push_back, iteration, passing to a vector parameter) with
+// only these constructors: none taking a count, so Axes(3) is the axis 3.
+class Axes : public std::vector<int> {
+ public:
+  Axes() = default;
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)  // sum(x, true) is a misplaced keepdims, not axis 1
+  Axes(I axis) : std::vector<int>{static_cast<int>(axis)} {}  // NOLINT: an int is one axis
+  Axes(std::initializer_list<int> axes) : std::vector<int>(axes) {}  // NOLINT: a braced list
+  Axes(std::vector<int> axes) : std::vector<int>(std::move(axes)) {}  // NOLINT: a vector
 };
 
 class Tensor {
