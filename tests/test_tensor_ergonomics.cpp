@@ -80,3 +80,131 @@ TEST_CASE("ergonomics: an int axis out of range is refused by the op, naming it"
   CHECK_CONTAINS(error_of([&] { tg::mean(x, -3); }), "mean");
   CHECK_CONTAINS(error_of([&] { tg::squeeze(x, 0); }), "squeeze: axis 0 has size 2");
 }
+
+// ---- 2. tensor methods ---------------------------------------------------------
+
+TEST_CASE("ergonomics: methods spell the free ops as PyTorch and NumPy do") {
+  // x = torch.tensor([[1., 2., 3.], [4., 5., 6.]], dtype=torch.float64)
+  const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  TG_CHECK_TENSOR(x.sum(), f64({21}, {}));                  // x.sum()                 -> 21
+  TG_CHECK_TENSOR(x.sum(0), f64({5, 7, 9}));                // x.sum(0)                -> [5, 7, 9]
+  TG_CHECK_TENSOR(x.mean(-1, true), f64({2, 5}, {2, 1}));   // x.mean(-1, keepdim=True) -> [[2], [5]]
+  TG_CHECK_TENSOR(x.max(1), f64({3, 6}));                   // x.amax(1)               -> [3, 6]
+  TG_CHECK_TENSOR(x.min({0, 1}), f64({1}, {}));             // x.amin((0, 1))          -> 1
+  TG_CHECK_TENSOR(x.norm(1.0, 0), f64({5, 7, 9}));          // x.norm(1, dim=0)        -> [5, 7, 9]
+  TG_CHECK_VALUES(x.norm(), {std::sqrt(91.0)});             // x.norm(): sqrt(1+4+9+16+25+36)
+  TG_CHECK_TENSOR(x.reshape({3, -1}), f64({1, 2, 3, 4, 5, 6}, {3, 2}));  // x.reshape(3, -1)
+  TG_CHECK_TENSOR(x.T(), f64({1, 4, 2, 5, 3, 6}, {3, 2}));  // x.T (NumPy: every axis reversed)
+  TG_CHECK_TENSOR(x.transpose({1, 0}), x.T());              // np.transpose(x, (1, 0))
+  CHECK(tg::zeros({2, 3, 4}).T().shape() == tg::Shape{4, 3, 2});
+  CHECK(tg::zeros({2, 3, 4}).transpose().shape() == tg::Shape{4, 3, 2});
+  CHECK(tg::zeros({1, 3, 1}).squeeze().shape() == tg::Shape{3});       // x.squeeze()
+  CHECK(tg::zeros({1, 3, 1}).squeeze(-1).shape() == tg::Shape{1, 3});  // x.squeeze(-1)
+  CHECK(x.expand_dims(1).shape() == tg::Shape{2, 1, 3});               // np.expand_dims(x, 1)
+  const Tensor y = f64({-4, 0.25});
+  TG_CHECK_TENSOR(y.abs(), f64({4, 0.25}));                     // y.abs()
+  TG_CHECK_TENSOR(y.square(), f64({16, 0.0625}));               // y.square()
+  TG_CHECK_TENSOR(y.abs().sqrt(), f64({2, 0.5}));               // y.abs().sqrt()
+  TG_CHECK_TENSOR(y.pow(2.0), f64({16, 0.0625}));               // y.pow(2)
+  TG_CHECK_TENSOR(y.abs().pow(f64({0.5, -1})), f64({2, 4}));    // y.abs().pow(torch.tensor([.5, -1]))
+  TG_CHECK_VALUES(f64({0, 1}).exp(), {1, std::exp(1.0)});       // x.exp()
+  TG_CHECK_VALUES(f64({1, std::exp(2.0)}).log(), {0, 2});       // x.log()
+}
+
+TEST_CASE("ergonomics: methods are differentiable (gradcheck in float64)") {
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0].sum(1).square().mean(); }, {randn64({2, 3}, 1)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0].T().reshape({-1}).max(0); }, {randn64({2, 3}, 2)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0].abs().sqrt().log().exp().pow(3.0).norm(2.0, -1); },
+                     {tgtest::away_from_zero({3, 2}, 3)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0].expand_dims(0).squeeze(0).min(-1, true); }, {randn64({3, 4}, 4)});
+}
+
+TEST_CASE("ergonomics: methods report bad input under the op's name") {
+  const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  CHECK_CONTAINS(error_of([&] { x.sum(2); }), "sum");
+  CHECK_CONTAINS(error_of([&] { x.reshape({4, -1}); }), "reshape");
+  CHECK_CONTAINS(error_of([&] { x.squeeze(0); }), "squeeze");
+  CHECK_CONTAINS(error_of([&] { Tensor().mean(); }), "mean");
+}
+
+// ---- 3. indexing ----------------------------------------------------------------
+
+TEST_CASE("ergonomics: x[i] selects along axis 0 and drops it") {
+  // x = torch.arange(6.).reshape(2, 3)
+  const Tensor x = f64({0, 1, 2, 3, 4, 5}, {2, 3});
+  TG_CHECK_TENSOR(x[0], f64({0, 1, 2}));  // x[0]   -> [0, 1, 2]
+  TG_CHECK_TENSOR(x[-1], f64({3, 4, 5})); // x[-1]  -> [3, 4, 5]
+  TG_CHECK_TENSOR(x[1][2], f64({5}, {})); // x[1][2] -> 5, 0-d
+  CHECK(x[1][-3].item() == 3.0);
+  // An int64 tensor indexes too (not recorded: no gradient).
+  TG_CHECK_TENSOR(i64({7, 8, 9}, {3, 1})[2], i64({9}, {1}));
+  // Batch 1: x[0] of a (1, 3) tensor.
+  TG_CHECK_TENSOR(f64({1, 2, 3}, {1, 3})[0], f64({1, 2, 3}));
+}
+
+TEST_CASE("ergonomics: index expressions as PyTorch's C++ frontend spells them") {
+  using tg::Ellipsis;
+  using tg::NewAxis;
+  using tg::Slice;
+  // x = np.arange(24.).reshape(2, 3, 4)
+  std::vector<double> v(24);
+  for (int i = 0; i < 24; ++i) v[static_cast<std::size_t>(i)] = i;
+  const Tensor x = f64(v, {2, 3, 4});
+  // x[0, 1:3, None, ..., :] -> shape (2, 1, 4): rows 1 and 2 of x[0]
+  Tensor a = x.index({0, Slice(1, 3), NewAxis, Ellipsis, Slice()});
+  TG_CHECK_TENSOR(a, f64({4, 5, 6, 7, 8, 9, 10, 11}, {2, 1, 4}));
+  // x[:, 1:3] (Keras users' x[:, 1:3]): shape (2, 2, 4)
+  CHECK(x.index({Slice(), Slice(1, 3)}).shape() == tg::Shape{2, 2, 4});
+  // x[..., -1] -> the last column: [[3, 7, 11], [15, 19, 23]]
+  TG_CHECK_TENSOR(x.index({Ellipsis, -1}), f64({3, 7, 11, 15, 19, 23}, {2, 3}));
+  // x[1, ::2, 1::2] -> [[13, 15], [21, 23]]
+  TG_CHECK_TENSOR(x.index({1, Slice(tg::None, tg::None, 2), Slice(1, tg::None, 2)}), f64({13, 15, 21, 23}, {2, 2}));
+  // x[1, -1, -3:-1] -> [21, 22] (negative bounds count from the end)
+  TG_CHECK_TENSOR(x.index({1, -1, Slice(-3, -1)}), f64({21, 22}));
+  // x[0, 0, -100:100] -> every element: bounds are clamped, as Python's
+  TG_CHECK_TENSOR(x.index({0, 0, Slice(-100, 100)}), f64({0, 1, 2, 3}));
+  // x[0, 0, 3:1] -> empty, shape (0,)
+  CHECK(x.index({0, 0, Slice(3, 1)}).shape() == tg::Shape{0});
+  // x[None] and x[..., None]: new axes in front and at the back (None is NewAxis)
+  CHECK(x.index({tg::None}).shape() == tg::Shape{1, 2, 3, 4});
+  CHECK(x.index({Ellipsis, NewAxis}).shape() == tg::Shape{2, 3, 4, 1});
+  // x[()] is x; an empty batch slices to shape (0, 3, 4).
+  CHECK(x.index({}).shape() == x.shape());
+  CHECK(x.index({Slice(0, 0)}).shape() == tg::Shape{0, 3, 4});
+  // A vector of items, built at run time.
+  std::vector<tg::TensorIndex> items = {1, 2};
+  TG_CHECK_TENSOR(x.index(items), f64({20, 21, 22, 23}));
+}
+
+TEST_CASE("ergonomics: indexing is differentiable (gradcheck in float64)") {
+  using tg::Slice;
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0][1]; }, {randn64({3, 4}, 5)});
+  TG_CHECK_GRADCHECK([](const V& v) { return v[0][-1][2]; }, {randn64({3, 4}, 6)});
+  TG_CHECK_GRADCHECK(
+      [](const V& v) { return v[0].index({Slice(tg::None, tg::None, 2), tg::NewAxis, tg::Ellipsis, Slice(-3, -1)}); },
+      {randn64({3, 2, 4}, 7)});
+  // The gradient of x[1, ::2] is the upstream scattered back into zeros.
+  const Tensor x = randn64({2, 3}, 8);
+  std::vector<Tensor> g = tgtest::grads_of([](const V& v) { return v[0].index({1, Slice(tg::None, tg::None, 2)}); },
+                                           {x}, f64({10, 20}));
+  TG_CHECK_TENSOR(g[0], f64({0, 0, 0, 10, 0, 20}, {2, 3}));
+}
+
+TEST_CASE("ergonomics: bad index expressions name the axis, the index and the size") {
+  using tg::Ellipsis;
+  using tg::Slice;
+  const Tensor x = tg::zeros({2, 3});
+  std::string e = error_of([&] { x[2]; });
+  CHECK_CONTAINS(e, "Tensor::operator[]");
+  CHECK_CONTAINS(e, "index 2 is out of range for axis 0 of size 2");
+  CHECK_CONTAINS(error_of([&] { x[-3]; }), "index -3 is out of range for axis 0 of size 2");
+  CHECK_CONTAINS(error_of([&] { x.index({0, 3}); }), "Tensor::index: index 3 is out of range for axis 1 of size 3");
+  CHECK_CONTAINS(error_of([&] { x.index({Ellipsis, 0, Ellipsis}); }), "Tensor::index: expected at most one Ellipsis");
+  e = error_of([&] { x.index({0, 0, 0}); });
+  CHECK_CONTAINS(e, "Tensor::index: too many indices: 3");
+  CHECK_CONTAINS(e, "(2, 3)");
+  CHECK_CONTAINS(error_of([&] { tg::scalar_like(x, 1.0)[0]; }), "too many indices");
+  CHECK_CONTAINS(error_of([&] { x.index({Slice(0, 2, 0)}); }), "Tensor::index: expected a slice step > 0, received 0");
+  CHECK_CONTAINS(error_of([&] { x.index({Slice(0, 2, -1)}); }), "received -1");
+  CHECK_CONTAINS(error_of([&] { Tensor()[0]; }), "Tensor::operator[]");
+}
