@@ -208,3 +208,158 @@ TEST_CASE("ergonomics: bad index expressions name the axis, the index and the si
   CHECK_CONTAINS(error_of([&] { x.index({Slice(0, 2, -1)}); }), "received -1");
   CHECK_CONTAINS(error_of([&] { Tensor()[0]; }), "Tensor::operator[]");
 }
+
+// ---- 4. scalar comparisons and where ---------------------------------------------
+
+TEST_CASE("ergonomics: comparison operators, tensor with tensor and with a scalar on either side") {
+  // x = torch.tensor([0.25, 0.5, 0.75], dtype=torch.float64); y = torch.tensor([0.5, 0.5, 0.5], ...)
+  const Tensor x = f64({0.25, 0.5, 0.75}), y = f64({0.5, 0.5, 0.5});
+  TG_CHECK_TENSOR(x > 0.5, f64({0, 0, 1}));   // x > 0.5
+  TG_CHECK_TENSOR(x >= 0.5, f64({0, 1, 1}));  // x >= 0.5
+  TG_CHECK_TENSOR(x < 0.5, f64({1, 0, 0}));   // x < 0.5
+  TG_CHECK_TENSOR(x <= 0.5, f64({1, 1, 0}));  // x <= 0.5
+  TG_CHECK_TENSOR(x == 0.5, f64({0, 1, 0}));  // x == 0.5
+  TG_CHECK_TENSOR(x != 0.5, f64({1, 0, 1}));  // x != 0.5
+  TG_CHECK_TENSOR(0.5 < x, f64({0, 0, 1}));   // 0.5 < x: the scalar on the left
+  TG_CHECK_TENSOR(0.5 >= x, f64({1, 1, 0}));
+  TG_CHECK_TENSOR(0.5 == x, f64({0, 1, 0}));
+  TG_CHECK_TENSOR(0.5 != x, f64({1, 0, 1}));
+  TG_CHECK_TENSOR(x > y, f64({0, 0, 1}));     // x > y
+  TG_CHECK_TENSOR(x >= y, f64({0, 1, 1}));
+  TG_CHECK_TENSOR(x == y, f64({0, 1, 0}));
+  TG_CHECK_TENSOR(x != y, f64({1, 0, 1}));
+  TG_CHECK_TENSOR(x < y, f64({1, 0, 0}));
+  TG_CHECK_TENSOR(x <= y, f64({1, 1, 0}));
+  // Broadcasting, and an int literal as the scalar: (x > 0) for a (2, 1) against (3,)
+  TG_CHECK_TENSOR(f64({-1, 1}, {2, 1}) > y, f64({0, 0, 0, 1, 1, 1}, {2, 3}));
+  TG_CHECK_TENSOR(f64({-1, 0, 2}) > 0, f64({0, 0, 1}));
+  // float32 in, float32 out; not recorded: no gradient reaches x through a comparison.
+  const Tensor x32 = x.to(tg::float32);
+  CHECK((x32 > 0.5).dtype() == tg::float32);
+  tg::GradientTape tape;
+  tape.watch(x);
+  Tensor mask = x > 0.5;
+  CHECK(tape.size() == 0);
+  CHECK(mask.dtype() == tg::float64);
+}
+
+TEST_CASE("ergonomics: where with scalar branches") {
+  // torch.where(c, x, 0.), torch.where(c, 1., x), torch.where(c, 1., 0.)
+  const Tensor x = f64({1, 2, 3}), c = f64({1, 0, 1});
+  TG_CHECK_TENSOR(tg::where(c, x, 0.0), f64({1, 0, 3}));
+  TG_CHECK_TENSOR(tg::where(c, 1.0, x), f64({1, 2, 1}));
+  TG_CHECK_TENSOR(tg::where(x > 1.5, 1.0, 0.0), f64({0, 1, 1}));  // cond float64: float64
+  Tensor both = tg::where(i64({1, 0}), 1.0, -1.0);                 // cond int64: float32
+  CHECK(both.dtype() == tg::float32);
+  TG_CHECK_VALUES(both, {1, -1});
+  CHECK(tg::where(c, x.to(tg::float32), 0.0).dtype() == tg::float32);
+  // An int branch with an int scalar stays int64; with a double scalar it is float32.
+  CHECK(tg::where(i64({1, 0}), i64({5, 6}), 0).dtype() == tg::int64);
+  TG_CHECK_VALUES(tg::where(i64({1, 0}), i64({5, 6}), 0), {5, 0});
+  Tensor half = tg::where(i64({1, 0}), 0.5, i64({5, 6}));
+  CHECK(half.dtype() == tg::float32);
+  TG_CHECK_VALUES(half, {0.5, 6});
+  // The gradient goes to x where the branch is x: d sum(where(c, x, 0)) = c.
+  TG_CHECK_GRADCHECK([c](const V& v) { return tg::where(c, v[0], 0.0) * v[0]; }, {randn64({3}, 9)});
+  TG_CHECK_GRADCHECK([c](const V& v) { return tg::where(c, 2.0, v[0]).square(); }, {randn64({3}, 10)});
+  std::vector<Tensor> g = tgtest::grads_of([c](const V& v) { return tg::where(c, v[0], 0.0); }, {x});
+  TG_CHECK_TENSOR(g[0], f64({1, 0, 1}));
+  CHECK_CONTAINS(error_of([&] { tg::where(Tensor(), 1.0, 0.0); }), "where: received an undefined tensor");
+  CHECK_CONTAINS(error_of([&] { tg::where(c, Tensor(), 0.0); }), "where: received an undefined tensor");
+  CHECK_CONTAINS(error_of([&] { tg::where(f64({1, 0}), x, 0.0); }), "where");
+}
+
+// ---- 5. type promotion -------------------------------------------------------------
+
+TEST_CASE("ergonomics: int64 with a floating tensor promotes to the floating dtype") {
+  // Keras 3: keras.ops.add(np.array([1, 2]), np.array([0.5, 0.25], "float32")) -> float32 [1.5, 2.25]
+  const Tensor n = i64({1, 2}), h = f64({0.5, 0.25}).to(tg::float32), d = f64({0.5, 0.25});
+  Tensor s = n + h;
+  CHECK(s.dtype() == tg::float32);
+  TG_CHECK_VALUES(s, {1.5, 2.25});
+  CHECK((h + n).dtype() == tg::float32);
+  // int64 with float64 -> float64, in every binary op
+  TG_CHECK_TENSOR(n + d, f64({1.5, 2.25}));
+  TG_CHECK_TENSOR(d - n, f64({-0.5, -1.75}));
+  TG_CHECK_TENSOR(n * d, f64({0.5, 0.5}));
+  TG_CHECK_TENSOR(n / d, f64({2, 8}));
+  TG_CHECK_TENSOR(tg::maximum(n, d), f64({1, 2}));
+  TG_CHECK_TENSOR(tg::minimum(d, n), f64({0.5, 0.25}));
+  TG_CHECK_TENSOR(tg::pow(d, n), f64({0.5, 0.0625}));
+  TG_CHECK_TENSOR(tg::pow(n, d), f64({1, std::pow(2.0, 0.25)}));
+  TG_CHECK_TENSOR(tg::where(f64({1, 0}), n, d), f64({1, 0.25}));
+  TG_CHECK_TENSOR(n > d, f64({1, 1}));
+  TG_CHECK_TENSOR(tg::equal(i64({1, 2}), f64({1, 2.5})), f64({1, 0}));
+}
+
+TEST_CASE("ergonomics: scalars with an int64 tensor, PyTorch's rules") {
+  const Tensor n = i64({1, 2});
+  // torch.tensor([1, 2]) * 0.5 -> tensor([0.5, 1.0]) (float32)
+  Tensor half = n * 0.5;
+  CHECK(half.dtype() == tg::float32);
+  TG_CHECK_VALUES(half, {0.5, 1.0});
+  CHECK((0.5 + n).dtype() == tg::float32);
+  // torch.tensor([1, 2]) + 1 -> tensor([2, 3]) (int64); 1L, int64_t and unsigned too
+  Tensor plus = n + 1;
+  CHECK(plus.dtype() == tg::int64);
+  CHECK(plus.to_vector<std::int64_t>() == std::vector<std::int64_t>{2, 3});
+  CHECK((n + 1L).dtype() == tg::int64);
+  CHECK((std::int64_t{3} * n).to_vector<std::int64_t>() == std::vector<std::int64_t>{3, 6});
+  CHECK((n - 1u).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
+  CHECK((10 - n).to_vector<std::int64_t>() == std::vector<std::int64_t>{9, 8});
+  // int64 + int64 stays int64; int64 / int64 is true division: float32 (torch: tensor([1, 2]) / 2 -> [0.5, 1.])
+  CHECK((n + n).dtype() == tg::int64);
+  CHECK((n * n).to_vector<std::int64_t>() == std::vector<std::int64_t>{1, 4});
+  Tensor q = n / 2;
+  CHECK(q.dtype() == tg::float32);
+  TG_CHECK_VALUES(q, {0.5, 1.0});
+  TG_CHECK_VALUES(i64({7, -7}) / i64({2, 2}), {3.5, -3.5});  // not C++'s truncation to 3, -3
+  // int64 ** int64 stays int64 and exact: 3^39 > 2^53 would round in a double.
+  Tensor p = tg::pow(i64({2, 3, 5}), i64({10, 39, 0}));
+  CHECK(p.dtype() == tg::int64);
+  CHECK(p.to_vector<std::int64_t>() == std::vector<std::int64_t>{1024, 4052555153018976267LL, 1});
+  // Comparisons with an int scalar stay int64; with a double they compare in float32.
+  CHECK((n > 1).dtype() == tg::int64);
+  CHECK((n > 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
+  CHECK((n > 1.5).dtype() == tg::float32);
+  TG_CHECK_VALUES(n > 1.5, {0, 1});
+  // A float tensor with an int scalar keeps its dtype, as before.
+  CHECK((f64({1.5}) + 1).dtype() == tg::float64);
+  CHECK((f64({1.5}).to(tg::float32) * 2).dtype() == tg::float32);
+  // Not recorded: an int64 result has no gradient.
+  tg::GradientTape tape;
+  Tensor ignored = n + n;
+  CHECK(tape.size() == 0);
+}
+
+TEST_CASE("ergonomics: the gradient of a promoted op flows to the floating operand only") {
+  const Tensor n = i64({1, 2, 3});
+  // gradcheck in float64 of every binary op with an int64 operand
+  TG_CHECK_GRADCHECK([n](const V& v) { return v[0] + n; }, {randn64({3}, 11)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return n - v[0]; }, {randn64({2, 3}, 12)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return v[0] * n; }, {randn64({3}, 13)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return n / v[0]; }, {tgtest::away_from_zero({3}, 14, 0.5)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return v[0] / n; }, {randn64({3}, 15)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return tg::pow(v[0], n); }, {randn64({3}, 16)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return tg::pow(n, v[0]); }, {randn64({3}, 17)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return tg::maximum(v[0] * 3.0, n); }, {tgtest::uniform64({3}, 0.0, 0.5, 18)});
+  TG_CHECK_GRADCHECK([n](const V& v) { return tg::where(f64({1, 0, 1}), v[0], n); }, {randn64({3}, 19)});
+  // By hand: d sum(x * n) / dx = n = [1, 2, 3]; d sum((x + n) / 2) / dx = 1/2.
+  const Tensor x = f64({0.1, 0.2, 0.3});
+  TG_CHECK_TENSOR(tgtest::grads_of([n](const V& v) { return v[0] * n; }, {x})[0], f64({1, 2, 3}));
+  TG_CHECK_TENSOR(tgtest::grads_of([n](const V& v) { return (v[0] + n) / 2; }, {x})[0], f64({0.5, 0.5, 0.5}));
+}
+
+TEST_CASE("ergonomics: promotion's bad input") {
+  const Tensor h = f64({1, 2}).to(tg::float32), d = f64({1, 2});
+  // float32 with float64 stays refused (convert with .to()), naming the op and both dtypes.
+  CHECK_CONTAINS(error_of([&] { h + d; }), "add: dtypes differ: float32 and float64");
+  CHECK_CONTAINS(error_of([&] { d > h; }), "greater: dtypes differ: float64 and float32");
+  CHECK_CONTAINS(error_of([&] { tg::where(d, h, d); }), "where: dtypes differ");
+  // int64 to a negative int64 power has no int64 result (PyTorch refuses it too).
+  CHECK_CONTAINS(error_of([&] { tg::pow(i64({2}), i64({-1})); }), "pow: int64 to a negative int64 power (-1)");
+  CHECK_CONTAINS(error_of([&] { i64({1}) + Tensor(); }), "add: received an undefined tensor");
+  CHECK_CONTAINS(error_of([&] { Tensor() * 2; }), "mul: received an undefined tensor");
+  // Unary ops still need a floating tensor.
+  CHECK_CONTAINS(error_of([&] { tg::exp(i64({1})); }), "exp: expected a float32 or float64 tensor");
+}
