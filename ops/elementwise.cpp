@@ -18,21 +18,29 @@ namespace {
 
 // The dtype both operands of a binary op are converted to (NumPy, PyTorch and
 // Keras 3): one dtype stays; int64 with a floating dtype is that floating
-// dtype. float32 with float64 is refused rather than silently widened.
+// dtype; float32 with float64 is float64.
 DType promoted(const char* op, const Tensor& a, const Tensor& b) {
   detail::check_defined(op, a);
   detail::check_defined(op, b);
   if (a.dtype() == b.dtype()) return a.dtype();
   if (a.dtype() == DType::int64) return b.dtype();
   if (b.dtype() == DType::int64) return a.dtype();
-  throw std::invalid_argument(std::string(op) + ": dtypes differ: " + dtype_name(a.dtype()) + " and " +
-                              dtype_name(b.dtype()) + " (convert one with .to(tg::float32) or .to(tg::float64))");
+  return DType::float64;
 }
 
-// t in `dtype`: t itself, or an int64 operand converted to the floating dtype.
-// The copy is not on any tape, which is right: an int64 tensor has no gradient,
-// so the gradient flows to the floating operand only.
-Tensor as_dtype(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : t.to(dtype); }
+// t in `dtype`. An int64 operand is copied off the tape: it has no gradient, so
+// the gradient flows to the floating operand only. A float32 operand widened
+// to float64 is recorded as a "cast" whose gradient is the upstream one
+// narrowed back to float32 (itself a recorded cast, for higher derivatives).
+Tensor as_dtype(const Tensor& t, DType dtype) {
+  if (t.dtype() == dtype) return t;
+  Tensor out = t.to(dtype);
+  if (t.is_floating() && is_recording())
+    record_op("cast", {t}, out, [from = t.dtype()](const Tensor& g, BackwardContext& ctx) {
+      ctx.add(0, as_dtype(g, from));
+    });
+  return out;
+}
 
 struct Operands {
   Tensor a, b;

@@ -7,9 +7,10 @@
 // Dtypes promote as in NumPy, PyTorch and Keras 3: int64 with float32 gives
 // float32, int64 with float64 gives float64 (the gradient flows to the floating
 // operand only; an int64 tensor has none); int64 with int64 stays int64, except
-// in div, which is true division in float32 (PyTorch's `/`). float32 with
-// float64 is an error (convert with .to()), never a silent widening. A double
-// scalar takes the tensor's dtype, float32 for an int64 tensor
+// in div, which is true division in float32 (PyTorch's `/`); float32 with
+// float64 gives float64 (the float32 operand's gradient comes back narrowed to
+// float32, through a recorded "cast"). A double scalar takes the tensor's
+// dtype, float32 for an int64 tensor
 // (torch.tensor([1, 2]) * 0.5 is float32 [0.5, 1]); an integer scalar takes
 // the tensor's dtype, so an int64 x + 1 stays int64.
 #pragma once
