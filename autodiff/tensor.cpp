@@ -117,15 +117,17 @@ Tensor Tensor::scalar(double value, DType dtype) { return from_doubles({value}, 
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(allocate(shape, dtype, "Tensor::empty")); }
 
-template <class T>
-Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
+// E, not T: inside Tensor's scope the name T is the method x.T(), which hides
+// a template parameter of that name in these out-of-class definitions.
+template <class E>
+Tensor Tensor::from_vector(const std::vector<E>& values, const Shape& shape) {
   const std::int64_t n = checked_numel(shape, "Tensor::from_vector");
   if (static_cast<std::int64_t>(values.size()) != n)
     throw std::invalid_argument("Tensor::from_vector: " + std::to_string(values.size()) +
                                 " values cannot fill shape " + shape.str() + " (" + std::to_string(n) +
                                 " elements)");
-  Tensor t(allocate(shape, detail::dtype_of<T>(), "Tensor::from_vector"));
-  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  Tensor t(allocate(shape, detail::dtype_of<E>(), "Tensor::from_vector"));
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(E));
   return t;
 }
 template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shape&);
@@ -181,10 +183,10 @@ void Tensor::set(std::initializer_list<std::int64_t> index, double value) {
   bump_version();
 }
 
-template <class T>
-std::vector<T> Tensor::to_vector() const {
-  const T* p = data<T>();
-  return std::vector<T>(p, p + numel());
+template <class E>
+std::vector<E> Tensor::to_vector() const {
+  const E* p = data<E>();
+  return std::vector<E>(p, p + numel());
 }
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;

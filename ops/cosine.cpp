@@ -130,8 +130,6 @@ Tensor fused_normalize(const char* op, const Tensor& x, const std::vector<int>& 
 
 // ---- public versions -----------------------------------------------------------
 
-Tensor l2_normalize(const Tensor& x, int axis, double eps) { return l2_normalize(x, Axes{axis}, eps); }
-
 Tensor l2_normalize(const Tensor& x, const Axes& axes, double eps) {
   detail::check_float("l2_normalize", x);
   check_eps("l2_normalize", eps);

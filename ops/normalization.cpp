@@ -36,7 +36,7 @@ void check_broadcasts_to(const char* op, const char* label, const Tensor& t, con
 
 }  // namespace
 
-Moments moments(const Tensor& x, const std::vector<int>& axes, bool keepdims) {
+Moments moments(const Tensor& x, const Axes& axes, bool keepdims) {
   const char* op = "moments";
   detail::check_float(op, x);
   const std::vector<int> reduced = detail::normalize_reduction_axes(op, axes, x.shape());

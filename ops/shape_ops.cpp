@@ -184,7 +184,7 @@ Tensor expand_dims(const Tensor& x, int axis) {
   return reshape_to("expand_dims", x, shape);
 }
 
-Tensor squeeze(const Tensor& x, const std::vector<int>& axes) {
+Tensor squeeze(const Tensor& x, const Axes& axes) {
   check_defined("squeeze", x);
   Shape shape;
   if (axes.empty()) {

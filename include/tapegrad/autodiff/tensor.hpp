@@ -11,11 +11,13 @@
 // one without copying (docs/design.md says why the storage is not an xarray).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -77,6 +79,72 @@ class NestedList {
   std::size_t size_ = 0;
   bool is_list_ = false;
   double value_ = 0.0;
+};
+
+// The axes of a reduction (sum, mean, norm, squeeze, ...): one int or a list.
+// `sum(x, -1)`, `sum(x, {0, 2})` and `sum(x, axes_vector)` all work, and `{}`
+// (or no argument) means every axis. It is a class, not an int overload beside
+// a vector overload, because with those `sum(x, {})` would pick the int
+// overload ({} -> 0) and silently reduce axis 0 instead of every axis. It is a
+// std::vector<int> (push_back, iteration, passing to a vector parameter) with
+// only these constructors: none taking a count, so Axes(3) is the axis 3.
+class Axes : public std::vector<int> {
+ public:
+  Axes() = default;
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)  // sum(x, true) is a misplaced keepdims, not axis 1
+  Axes(I axis) : std::vector<int>{static_cast<int>(axis)} {}  // NOLINT: an int is one axis
+  Axes(std::initializer_list<int> axes) : std::vector<int>(axes) {}  // NOLINT: a braced list
+  Axes(std::vector<int> axes) : std::vector<int>(std::move(axes)) {}  // NOLINT: a vector
+};
+
+// ---- index expressions (PyTorch's C++ frontend: x.index({0, Slice(1, 3), None})) ----
+
+// PyTorch's None: an absent Slice bound (Slice(None, 3) is Python's :3) and, as
+// an index item, a new axis (as NewAxis).
+inline constexpr std::nullopt_t None = std::nullopt;
+
+// start:stop:step with Python's rules: an absent start is 0, an absent stop the
+// end of the axis, negative bounds count from the end, bounds past either end
+// are clamped; step must be > 0 (default 1). Slice() is Python's `:`.
+struct Slice {
+  Slice(std::optional<std::int64_t> start = None, std::optional<std::int64_t> stop = None,
+        std::optional<std::int64_t> step = None)
+      : start(start), stop(stop), step(step) {}
+  std::optional<std::int64_t> start, stop, step;
+};
+
+// NumPy's np.newaxis (a size-1 axis inserted) and `...` (as many whole axes as
+// the other items leave).
+struct NewAxisIndex {};
+struct EllipsisIndex {};
+inline constexpr NewAxisIndex NewAxis{};
+inline constexpr EllipsisIndex Ellipsis{};
+
+// One item of an index expression: an integer (selects one position and drops
+// the axis; negative counts from the end), a Slice, NewAxis (or None), or Ellipsis.
+class TensorIndex {
+ public:
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)  // a bool would be a mask, which is not supported
+  TensorIndex(I i) : kind_(Kind::integer), integer_(static_cast<std::int64_t>(i)) {}  // NOLINT
+  TensorIndex(Slice s) : kind_(Kind::slice), slice_(s) {}                               // NOLINT
+  TensorIndex(NewAxisIndex) : kind_(Kind::new_axis) {}                                  // NOLINT
+  TensorIndex(std::nullopt_t) : kind_(Kind::new_axis) {}                                // NOLINT
+  TensorIndex(EllipsisIndex) : kind_(Kind::ellipsis) {}                                 // NOLINT
+
+  bool is_integer() const { return kind_ == Kind::integer; }
+  bool is_slice() const { return kind_ == Kind::slice; }
+  bool is_new_axis() const { return kind_ == Kind::new_axis; }
+  bool is_ellipsis() const { return kind_ == Kind::ellipsis; }
+  std::int64_t integer() const { return integer_; }
+  const Slice& slice() const { return slice_; }
+
+ private:
+  enum class Kind { integer, slice, new_axis, ellipsis };
+  Kind kind_;
+  std::int64_t integer_ = 0;
+  Slice slice_;
 };
 
 class Tensor {
@@ -152,6 +220,39 @@ class Tensor {
   Tensor& set_trainable(bool trainable);
   const std::string& name() const { return defined_impl("Tensor::name").name; }
   Tensor& set_name(std::string name);
+
+  // ---- methods: the free op of the same name (PyTorch / NumPy spelling) ----
+  // x.sum(1) is tg::sum(x, 1), x.T() is tg::transpose(x), and so on; recorded
+  // and differentiated as those ops. Defined with the ops (ops/tensor_methods.cpp).
+  Tensor sum(const Axes& axes = {}, bool keepdims = false) const;
+  Tensor mean(const Axes& axes = {}, bool keepdims = false) const;
+  Tensor max(const Axes& axes = {}, bool keepdims = false) const;
+  Tensor min(const Axes& axes = {}, bool keepdims = false) const;
+  Tensor norm(double p = 2.0, const Axes& axes = {}, bool keepdims = false) const;
+  Tensor reshape(const std::vector<std::int64_t>& shape) const;
+  Tensor transpose() const;
+  Tensor transpose(const std::vector<int>& perm) const;
+  // NumPy's .T: the axes reversed (the matrix transpose for rank 2).
+  Tensor T() const;
+  Tensor squeeze(const Axes& axes = {}) const;
+  Tensor expand_dims(int axis) const;
+  Tensor abs() const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor square() const;
+  Tensor pow(double p) const;
+  Tensor pow(const Tensor& p) const;
+
+  // x[i]: position i of axis 0 (negative counts from the end), the axis dropped,
+  // as x[i] in PyTorch and NumPy. Differentiable (a slice and a reshape).
+  Tensor operator[](std::int64_t i) const;
+  // x.index({0, Slice(1, 3), NewAxis, Ellipsis}): NumPy's x[0, 1:3, None, ...]
+  // (PyTorch's C++ Tensor::index). Differentiable. Throws std::out_of_range for
+  // an integer outside its axis, std::invalid_argument for two Ellipses, more
+  // integers and slices than axes, or a step <= 0.
+  Tensor index(std::initializer_list<TensorIndex> indices) const;
+  Tensor index(const std::vector<TensorIndex>& indices) const;
 
   // Identity used by tapes; two handles to the same tensor have the same id.
   const void* id() const { return impl_.get(); }

@@ -17,8 +17,8 @@ namespace tg {
 
 // Keras / TensorFlow: x / sqrt(max(sum(x^2, axes, keepdims), eps)). Note the eps
 // is on the *squared* norm: vectors are scaled by at most 1/sqrt(eps) = 1e6.
-Tensor l2_normalize(const Tensor& x, int axis = -1, double eps = 1e-12);
-Tensor l2_normalize(const Tensor& x, const Axes& axes, double eps = 1e-12);
+// `axes` is one int or a list; `{}` is every axis (Keras's axis=None).
+Tensor l2_normalize(const Tensor& x, const Axes& axes = -1, double eps = 1e-12);
 
 // PyTorch F.normalize: x / max(||x||_p over axes (keepdims), eps), for p = 1, 2,
 // infinity or any p > 0, over one axis or several (e.g. {1, 2, 3} for NCHW).

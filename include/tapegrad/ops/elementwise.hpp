@@ -2,10 +2,21 @@
 //
 // Binary ops broadcast their operands (shapes aligned from the right; a
 // dimension of 1 stretches), and each input's gradient is summed back over the
-// broadcast dimensions to the input's shape. Both operands must have the same
-// dtype: mixing float32 and float64 is an error (convert with .to()), never a
-// silent promotion. A double scalar operand takes the tensor's dtype.
+// broadcast dimensions to the input's shape.
+//
+// Dtypes promote as in NumPy, PyTorch and Keras 3: int64 with float32 gives
+// float32, int64 with float64 gives float64 (the gradient flows to the floating
+// operand only; an int64 tensor has none); int64 with int64 stays int64, except
+// in div, which is true division in float32 (PyTorch's `/`); float32 with
+// float64 gives float64 (the float32 operand's gradient comes back narrowed to
+// float32, through a recorded "cast"). A double scalar takes the tensor's
+// dtype, float32 for an int64 tensor
+// (torch.tensor([1, 2]) * 0.5 is float32 [0.5, 1]); an integer scalar takes
+// the tensor's dtype, so an int64 x + 1 stays int64.
 #pragma once
+
+#include <concepts>
+#include <cstdint>
 
 #include "tapegrad/autodiff/tensor.hpp"
 
@@ -31,6 +42,26 @@ Tensor operator-(double a, const Tensor& b);
 Tensor operator*(double a, const Tensor& b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& x);
+
+namespace detail {
+// The scalar operand of `tensor op integer`: a 0-d tensor of `like`'s dtype.
+Tensor integer_operand(const char* op, const Tensor& like, std::int64_t value);
+}  // namespace detail
+
+// An integer C++ scalar (int, long, std::int64_t, ...; not bool): in the
+// tensor's dtype, so an int64 x + 1 stays int64 (a double would give float32).
+template <class I>
+concept IntegerScalar = std::integral<I> && !std::same_as<I, bool>;
+
+#define TG_INTEGER_SCALAR_OP(op, name)                                                          \
+  template <IntegerScalar I>                                                                    \
+  Tensor operator op(const Tensor& a, I b) {                                                    \
+    return name(a, detail::integer_operand(#name, a, static_cast<std::int64_t>(b)));           \
+  }                                                                                             \
+  template <IntegerScalar I>                                                                    \
+  Tensor operator op(I a, const Tensor& b) {                                                    \
+    return name(detail::integer_operand(#name, b, static_cast<std::int64_t>(a)), b);           \
+  }
 
 // A 0-d tensor of `like`'s dtype holding `value`.
 Tensor scalar_like(const Tensor& like, double value);
@@ -64,6 +95,19 @@ Tensor clamp(const Tensor& x, double lo, double hi);
 // cond ? a : b elementwise with broadcasting of all three; cond is any tensor,
 // nonzero meaning true. The gradient goes to a where cond holds, else to b.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// A scalar branch takes the other branch's dtype (float32 for an int64 one);
+// two scalars give float32, or cond's dtype when cond is floating.
+Tensor where(const Tensor& cond, const Tensor& a, double b);
+Tensor where(const Tensor& cond, double a, const Tensor& b);
+Tensor where(const Tensor& cond, double a, double b);
+template <IntegerScalar I>
+Tensor where(const Tensor& cond, const Tensor& a, I b) {
+  return where(cond, a, detail::integer_operand("where", a, static_cast<std::int64_t>(b)));
+}
+template <IntegerScalar I>
+Tensor where(const Tensor& cond, I a, const Tensor& b) {
+  return where(cond, detail::integer_operand("where", b, static_cast<std::int64_t>(a)), b);
+}
 
 // Comparisons: 1 where true, 0 where false, in the dtype of the operands.
 // Not differentiable, never recorded.
@@ -73,5 +117,39 @@ Tensor greater(const Tensor& a, const Tensor& b);
 Tensor greater_equal(const Tensor& a, const Tensor& b);
 Tensor less(const Tensor& a, const Tensor& b);
 Tensor less_equal(const Tensor& a, const Tensor& b);
+
+// x > 0.5, x >= y, x == y, ...: the comparisons above as operators, tensor with
+// tensor or with a scalar on either side (the scalar promoted as in arithmetic).
+// The result is a tensor of 1/0, as tg::greater, not a bool.
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator==(double a, const Tensor& b);
+Tensor operator!=(double a, const Tensor& b);
+Tensor operator>(double a, const Tensor& b);
+Tensor operator>=(double a, const Tensor& b);
+Tensor operator<(double a, const Tensor& b);
+Tensor operator<=(double a, const Tensor& b);
+
+TG_INTEGER_SCALAR_OP(+, add)
+TG_INTEGER_SCALAR_OP(-, sub)
+TG_INTEGER_SCALAR_OP(*, mul)
+TG_INTEGER_SCALAR_OP(/, div)
+TG_INTEGER_SCALAR_OP(==, equal)
+TG_INTEGER_SCALAR_OP(!=, not_equal)
+TG_INTEGER_SCALAR_OP(>, greater)
+TG_INTEGER_SCALAR_OP(>=, greater_equal)
+TG_INTEGER_SCALAR_OP(<, less)
+TG_INTEGER_SCALAR_OP(<=, less_equal)
+#undef TG_INTEGER_SCALAR_OP
 
 }  // namespace tg

@@ -23,7 +23,7 @@ namespace tg {
 struct Moments {
   Tensor mean, variance;
 };
-Moments moments(const Tensor& x, const std::vector<int>& axes, bool keepdims = false);
+Moments moments(const Tensor& x, const Axes& axes, bool keepdims = false);
 
 // tf.nn.batch_normalization:
 //   out = (x - mean) / sqrt(variance + epsilon) * scale + offset

@@ -1,6 +1,7 @@
 // Reductions over one axis, several axes, or all of them.
 //
-// `axes` may hold negative axes (counted from the end); an empty `axes` list
+// `axes` is one int or a list (tg::Axes): sum(x, -1), sum(x, {0, 2}); it
+// may hold negative axes (counted from the end); an empty `axes` list
 // means every axis. With keepdims the reduced axes stay as size 1. A 0-d tensor
 // accepts axis 0 or -1, as PyTorch (norm(scalar(-8.44), 2, {0}) = 8.44, 0-d).
 // float32 inputs are accumulated in double, so long sums lose no precision.
@@ -11,8 +12,6 @@
 #include "tapegrad/autodiff/tensor.hpp"
 
 namespace tg {
-
-using Axes = std::vector<int>;
 
 // d sum = g broadcast back over the reduced axes.
 Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);

@@ -18,8 +18,9 @@ Tensor transpose(const Tensor& x, const std::vector<int>& perm);
 Tensor permute(const Tensor& x, const std::vector<int>& perm);
 // Inserts a size-1 axis at `axis` (in the output's numbering; -1 appends).
 Tensor expand_dims(const Tensor& x, int axis);
-// Removes the given size-1 axes, or every size-1 axis when `axes` is empty.
-Tensor squeeze(const Tensor& x, const std::vector<int>& axes = {});
+// Removes the given size-1 axes (one int or a list), or every size-1 axis when
+// `axes` is empty.
+Tensor squeeze(const Tensor& x, const Axes& axes = {});
 // Joins tensors of equal shape except along `axis`.
 Tensor concat(const std::vector<Tensor>& xs, int axis = 0);
 // Stacks tensors of equal shape along a new axis.
