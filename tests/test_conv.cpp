@@ -264,6 +264,8 @@ TEST_CASE("conv2d: the fused kernel agrees with the definition and the composed 
       {{4, 8, 10, 10}, {3, 3, 2, 8}, opts({}, "valid", {}, 4, "channels_first")},
       {{1, 5, 5, 3}, {5, 5, 3, 2}, opts({}, "valid")},  // kernel as large as the input
       {{5, 16, 16, 8}, {1, 1, 8, 4}, opts({2}, "valid")},
+      {{2, 9, 8, 3}, {3, 3, 3, 5}, opts({2}, "same", {2, 1})},  // a row of taps is one run of kw*C
+      {{2, 9, 8, 3}, {3, 2, 3, 5}, opts({1, 2}, "valid", {1, 3})},  // ... and not with dilation along w
   };
   std::uint64_t seed = 80;
   for (const Case& c : cases)

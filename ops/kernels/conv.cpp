@@ -52,14 +52,33 @@ ConvGeometry channels_last_sample(ConvGeometry geo) {
   return geo;
 }
 
+// Without dilation along w, one group and channels_last, a row of kw taps
+// reads kw*C consecutive elements of x (pixels ix0 .. ix0 + kw - 1, all their
+// channels): one copy instead of kw, where the row lies inside the image.
+bool taps_contiguous(const ConvGeometry& geo) {
+  return geo.dw == 1 && geo.groups == 1 && geo.stride_c == 1 && geo.stride_w == geo.c;
+}
+
 // Output position p = oy*ow + ox of group g of one sample (x points at the
 // sample): its kh*kw taps, each a run of C_in/G channels (or zeros), into dst.
 template <class T>
 void im2col_row(const T* x, const ConvGeometry& geo, std::int64_t p, std::int64_t g, T* __restrict dst) {
   const std::int64_t cg = geo.group_channels(), oy = p / geo.ow, ox = p % geo.ow;
+  const std::int64_t ix0 = ox * geo.sw - geo.pad_left, run = geo.kw * cg;
   const T* base = x + g * cg * geo.stride_c;
   for (std::int64_t ky = 0; ky < geo.kh; ++ky) {
     const std::int64_t iy = oy * geo.sh - geo.pad_top + ky * geo.dh;
+    if (iy < 0 || iy >= geo.h) {  // a row of taps in the padding
+      std::fill(dst, dst + run, T(0));
+      dst += run;
+      continue;
+    }
+    if (taps_contiguous(geo) && ix0 >= 0 && ix0 + geo.kw <= geo.w) {  // the row's taps: one run of kw*C
+      const T* __restrict src = base + iy * geo.stride_h + ix0 * geo.stride_w;
+      std::copy(src, src + run, dst);
+      dst += run;
+      continue;
+    }
     for (std::int64_t kx = 0; kx < geo.kw; ++kx, dst += cg) {
       const std::int64_t ix = ox * geo.sw - geo.pad_left + kx * geo.dw;
       if (iy < 0 || iy >= geo.h || ix < 0 || ix >= geo.w) {
@@ -78,9 +97,20 @@ void im2col_row(const T* x, const ConvGeometry& geo, std::int64_t p, std::int64_
 template <class T>
 void col2im_row(const T* __restrict src, const ConvGeometry& geo, std::int64_t p, std::int64_t g, T* x) {
   const std::int64_t cg = geo.group_channels(), oy = p / geo.ow, ox = p % geo.ow;
+  const std::int64_t ix0 = ox * geo.sw - geo.pad_left, run = geo.kw * cg;
   T* base = x + g * cg * geo.stride_c;
   for (std::int64_t ky = 0; ky < geo.kh; ++ky) {
     const std::int64_t iy = oy * geo.sh - geo.pad_top + ky * geo.dh;
+    if (iy < 0 || iy >= geo.h) {
+      src += run;
+      continue;
+    }
+    if (taps_contiguous(geo) && ix0 >= 0 && ix0 + geo.kw <= geo.w) {
+      T* __restrict dst = base + iy * geo.stride_h + ix0 * geo.stride_w;
+      for (std::int64_t i = 0; i < run; ++i) dst[i] += src[i];
+      src += run;
+      continue;
+    }
     for (std::int64_t kx = 0; kx < geo.kw; ++kx, src += cg) {
       const std::int64_t ix = ox * geo.sw - geo.pad_left + kx * geo.dw;
       if (iy < 0 || iy >= geo.h || ix < 0 || ix >= geo.w) continue;
