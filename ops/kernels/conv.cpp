@@ -1,6 +1,7 @@
-// im2col / col2im loops. A patch's channels are contiguous in channels_last
-// input (stride_c == 1), so each kernel tap is one run of C_in/groups copies
-// (or adds); channels_first samples are rearranged to channels_last first.
+// im2col / col2im loops and the fused convolution on them. A patch's
+// channels are contiguous in channels_last input (stride_c == 1), so each
+// kernel tap is one run of C_in/groups copies (or adds); the whole-batch
+// im2col and col2im rearrange channels_first samples to channels_last first.
 #include "conv.hpp"
 
 #include <cblas.h>

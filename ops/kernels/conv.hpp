@@ -1,5 +1,6 @@
-// im2col and col2im, the two halves of a convolution computed as one matrix
-// product. Not installed; they know shapes and strides, not tensors or tapes.
+// A convolution as matrix products: im2col and col2im (the composed form's
+// two halves), and the fused kernels that run them block by block with the
+// products. Not installed; they know shapes and strides, not tensors or tapes.
 #pragma once
 
 #include <cstdint>
