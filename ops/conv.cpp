@@ -1,13 +1,19 @@
-// conv2d / conv1d: im2col, one matmul over the whole batch's patches (one per
-// group), a reshape. im2col and col2im are private ops, each the other's VJP
-// (both are linear and adjoint), so the backward of a convolution is matmul's
-// two products and a col2im, all differentiable: nested tapes work.
+// conv2d / conv1d: y = im2col(x) @ kernel (one product per group), computed by
+// a fused kernel (kernels/conv.hpp) that runs im2col and the product block by
+// block, so that the patches (kh*kw times the input) are never held for the
+// whole batch, on the tape or off it. Its VJP is the kernel's: dK = sum over
+// blocks of cols_b^T g_b (cols_b recomputed), dx = col2im(g_b K^T) per block.
+// The composed definition (conv_composed: im2col, matmul, col2im as recorded
+// ops, each the other's VJP) is the oracle, and the backward while an outer
+// tape records (record_fused), so nested tapes still give second derivatives.
 #include "tapegrad/ops/conv.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "fused.hpp"
 #include "kernels/conv.hpp"
 #include "support.hpp"
 #include "tapegrad/ops/linalg.hpp"
@@ -77,25 +83,18 @@ Tensor col2im_op(const Tensor& cols, const ConvGeometry& geo, const Shape& x_sha
   return x;
 }
 
-// conv2d with everything checked and the spatial options per axis; x is 4-D
-// in `layout`, the kernel (kh, kw, C_in/G, C_out). `op` and `spatial` (1 or 2)
-// are what the caller's messages speak of.
+// The options checked, per spatial axis.
 struct Conv2dArgs {
   std::vector<std::int64_t> strides, dilation;
   bool same = false, channels_first = false;
   std::int64_t groups = 1;
 };
 
-Tensor conv2d_checked(const Tensor& x, const Tensor& kernel, const Conv2dArgs& a) {
+// The geometry of x (N, H, W, C) channels_last, contiguous.
+ConvGeometry geometry(const Tensor& x, const Tensor& kernel, const Conv2dArgs& a) {
   ConvGeometry geo;
-  geo.n = x.dim(0);
-  if (a.channels_first) {
-    geo.c = x.dim(1), geo.h = x.dim(2), geo.w = x.dim(3);
-    geo.stride_c = geo.h * geo.w, geo.stride_h = geo.w, geo.stride_w = 1;
-  } else {
-    geo.h = x.dim(1), geo.w = x.dim(2), geo.c = x.dim(3);
-    geo.stride_h = geo.w * geo.c, geo.stride_w = geo.c, geo.stride_c = 1;
-  }
+  geo.n = x.dim(0), geo.h = x.dim(1), geo.w = x.dim(2), geo.c = x.dim(3);
+  geo.stride_h = geo.w * geo.c, geo.stride_w = geo.c, geo.stride_c = 1;
   geo.stride_n = geo.h * geo.w * geo.c;
   geo.kh = kernel.dim(0), geo.kw = kernel.dim(1);
   geo.sh = a.strides[0], geo.sw = a.strides[1];
@@ -112,8 +111,12 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& kernel, const Conv2dArgs& a
     geo.oh = (geo.h - eh) / geo.sh + 1;
     geo.ow = (geo.w - ew) / geo.sw + 1;
   }
-  const std::int64_t c_out = kernel.dim(3), group_out = c_out / geo.groups, rows = geo.rows();
+  return geo;
+}
 
+// The definition, composed of recorded ops: y (N, OH, OW, C_out) = im2col(x) @ K.
+Tensor conv_composed(const Tensor& x, const Tensor& kernel, const ConvGeometry& geo) {
+  const std::int64_t c_out = kernel.dim(3), group_out = c_out / geo.groups, rows = geo.rows();
   Tensor cols = im2col_op(x, geo);
   Tensor y;
   if (geo.groups == 1) {
@@ -123,7 +126,44 @@ Tensor conv2d_checked(const Tensor& x, const Tensor& kernel, const Conv2dArgs& a
     Tensor k3 = permute(reshape(kernel, {geo.patch(), geo.groups, group_out}), {1, 0, 2});
     y = reshape(permute(matmul(cols, k3), {1, 0, 2}), {rows, c_out});  // (G, R, C_out/G) -> (R, C_out)
   }
-  y = reshape(y, {geo.n, geo.oh, geo.ow, c_out});
+  return reshape(y, {geo.n, geo.oh, geo.ow, c_out});
+}
+
+// The same, fused: the tape holds x and the kernel, not cols.
+Tensor conv_fused(const Tensor& x, const Tensor& kernel, const ConvGeometry& geo) {
+  const std::int64_t c_out = kernel.dim(3);
+  Tensor y = Tensor::empty(Shape{geo.n, geo.oh, geo.ow, c_out}, x.dtype());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::conv_forward(x.data<T>(), kernel.data<T>(), geo, c_out, y.data<T>());
+  });
+  if (is_recording())
+    detail::record_fused(
+        "conv2d", {x, kernel}, y,
+        [x, kernel, geo, c_out](const Tensor& g, BackwardContext& ctx) {
+          const bool want_x = ctx.needs(0), want_k = ctx.needs(1);
+          Tensor dx = want_x ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+          Tensor dk = want_k ? Tensor::empty(kernel.shape(), kernel.dtype()) : Tensor();
+          dispatch_float(x.dtype(), [&](auto tag) {
+            using T = decltype(tag);
+            kernels::conv_backward(x.data<T>(), kernel.data<T>(), g.data<T>(), geo, c_out,
+                                   want_x ? dx.data<T>() : nullptr, want_k ? dk.data<T>() : nullptr);
+          });
+          if (want_x) ctx.add(0, dx);
+          if (want_k) ctx.add(1, dk);
+        },
+        detail::composed_backward([geo](const Tensor& v, const Tensor& k) { return conv_composed(v, k, geo); }, x,
+                                  kernel));
+  return y;
+}
+
+// conv2d with everything checked and the spatial options per axis; x is 4-D
+// in a's layout, the kernel (kh, kw, C_in/G, C_out). channels_first runs the
+// channels_last convolution between two permutes (one pass over x and over
+// y each, about what the per-sample rearrangement inside im2col cost).
+Tensor conv2d_checked(const Tensor& x, const Tensor& kernel, const Conv2dArgs& a) {
+  const Tensor xl = a.channels_first ? permute(x, {0, 2, 3, 1}) : x;
+  const Tensor y = conv_fused(xl, kernel, geometry(xl, kernel, a));
   return a.channels_first ? permute(y, {0, 3, 1, 2}) : y;
 }
 

@@ -196,3 +196,116 @@ TEST_CASE("conv2d, conv1d: bad input") {
   CHECK_CONTAINS(err1(x1, k1, opts({1, 1}, "valid")), "conv1d: strides must have 1 value, received {1, 1}");
   CHECK_CONTAINS(err1(randn64({2, 3, 6}, 1), randn64({3, 3, 2}, 1)), "x looks channels_first (N, C_in, L)");
 }
+
+namespace {
+
+// The definition, one multiply-add at a time, in float64 on x (N, H, W, C_in):
+// y[b, oy, ox, o] = sum over ky, kx, ci of k[ky, kx, ci, o] *
+// x[b, oy*sh - top + ky*dh, ox*sw - left + kx*dw, (o / (C_out/G)) * C_in/G + ci].
+Tensor direct_conv2d(const Tensor& x, const Tensor& k, const tg::ConvOptions& o) {
+  const std::vector<double> xv = tgtest::values_of(x), kv = tgtest::values_of(k);
+  const std::int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  const std::int64_t kh = k.dim(0), kw = k.dim(1), cg = k.dim(2), c_out = k.dim(3), gout = c_out / o.groups;
+  const std::int64_t sh = o.strides.empty() ? 1 : o.strides[0], sw = o.strides.empty() ? 1 : o.strides.back();
+  const std::int64_t dh = o.dilation.empty() ? 1 : o.dilation[0], dw = o.dilation.empty() ? 1 : o.dilation.back();
+  const std::int64_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+  std::int64_t oh = (h - eh) / sh + 1, ow = (w - ew) / sw + 1, top = 0, left = 0;
+  if (o.padding == "same") {
+    oh = (h + sh - 1) / sh, ow = (w + sw - 1) / sw;
+    top = std::max<std::int64_t>((oh - 1) * sh + eh - h, 0) / 2;
+    left = std::max<std::int64_t>((ow - 1) * sw + ew - w, 0) / 2;
+  }
+  std::vector<double> y(static_cast<std::size_t>(n * oh * ow * c_out), 0.0);
+  for (std::int64_t b = 0; b < n; ++b)
+    for (std::int64_t oy = 0; oy < oh; ++oy)
+      for (std::int64_t ox = 0; ox < ow; ++ox)
+        for (std::int64_t oc = 0; oc < c_out; ++oc) {
+          double s = 0;
+          for (std::int64_t ky = 0; ky < kh; ++ky)
+            for (std::int64_t kx = 0; kx < kw; ++kx) {
+              const std::int64_t iy = oy * sh - top + ky * dh, ix = ox * sw - left + kx * dw;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (std::int64_t ci = 0; ci < cg; ++ci)
+                s += xv[static_cast<std::size_t>(((b * h + iy) * w + ix) * c + (oc / gout) * cg + ci)] *
+                     kv[static_cast<std::size_t>(((ky * kw + kx) * cg + ci) * c_out + oc)];
+            }
+          y[static_cast<std::size_t>(((b * oh + oy) * ow + ox) * c_out + oc)] = s;
+        }
+  return tg::Tensor::from_vector(y, tg::Shape{n, oh, ow, c_out});
+}
+
+// While an outer tape records, a fused op's backward is its composed
+// definition's (ops/fused.hpp): the gradients of the composition, the oracle.
+V composed_grads_of(const tgtest::Fn& f, const V& inputs, const Tensor& u) {
+  tg::GradientTape outer;
+  return grads_of(f, inputs, u);
+}
+
+struct ThreadCount {
+  int saved = tg::get_num_threads();
+  explicit ThreadCount(int n) { tg::set_num_threads(n); }
+  ~ThreadCount() { tg::set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("conv2d: the fused kernel agrees with the definition and the composed backward") {
+  struct Case {
+    tg::Shape x, k;
+    tg::ConvOptions o;
+  };
+  // The first two are large enough to be split over threads (1e7 multiply-adds)
+  // and to take several blocks of rows (1 MB of cols each), blocks that start
+  // and end inside a sample.
+  const std::vector<Case> cases = {
+      {{8, 32, 32, 16}, {3, 3, 16, 32}, opts({}, "same")},
+      {{8, 32, 32, 16}, {3, 3, 8, 48}, opts({}, "same", {}, 2)},
+      {{3, 9, 7, 6}, {3, 2, 3, 4}, opts({2, 1}, "same", {1, 2}, 2)},
+      {{4, 8, 10, 10}, {3, 3, 2, 8}, opts({}, "valid", {}, 4, "channels_first")},
+      {{1, 5, 5, 3}, {5, 5, 3, 2}, opts({}, "valid")},  // kernel as large as the input
+      {{5, 16, 16, 8}, {1, 1, 8, 4}, opts({2}, "valid")},
+      {{2, 9, 8, 3}, {3, 3, 3, 5}, opts({2}, "same", {2, 1})},  // a row of taps is one run of kw*C
+      {{2, 9, 8, 3}, {3, 2, 3, 5}, opts({1, 2}, "valid", {1, 3})},  // ... and not with dilation along w
+  };
+  std::uint64_t seed = 80;
+  for (const Case& c : cases)
+    for (const int threads : {1, 2}) {
+      CAPTURE(c.x);
+      CAPTURE(c.k);
+      CAPTURE(threads);
+      ThreadCount count(threads);
+      const tg::ConvOptions o = c.o;
+      const bool cf = o.data_format == "channels_first";
+      const Tensor x = tg::randn(c.x, seed, tg::float32), k = tg::randn(c.k, seed + 1, tg::float32);
+      auto f = [o](const V& v) { return tg::conv2d(v[0], v[1], o); };
+      const Tensor y = f({x, k});
+      const Tensor want = cf ? tg::permute(direct_conv2d(tg::permute(x, {0, 2, 3, 1}), k, o), {0, 3, 1, 2})
+                             : direct_conv2d(x, k, o);
+      TG_CHECK_TENSOR(y, want, 1e-4, 1e-4);
+      const Tensor u = tg::randn(y.shape(), seed + 2, tg::float32);
+      const V fused = grads_of(f, {x, k}, u), composed = composed_grads_of(f, {x, k}, u);
+      TG_CHECK_TENSOR(fused[0], composed[0], 1e-4, 1e-4);
+      TG_CHECK_TENSOR(fused[1], composed[1], 1e-4, 1e-3);
+      // float64: the same blocks, to float64 rounding.
+      const Tensor x64 = x.to(tg::float64), k64 = k.to(tg::float64), u64 = u.to(tg::float64);
+      TG_CHECK_TENSOR(f({x64, k64}), want, 1e-10, 1e-10);
+      const V fused64 = grads_of(f, {x64, k64}, u64), composed64 = composed_grads_of(f, {x64, k64}, u64);
+      TG_CHECK_TENSOR(fused64[0], composed64[0], 1e-10, 1e-10);
+      TG_CHECK_TENSOR(fused64[1], composed64[1], 1e-10, 1e-10);
+      seed += 3;
+    }
+}
+
+TEST_CASE("conv2d: only the wanted gradient is computed, either alone is right") {
+  const Tensor x = randn64({2, 6, 5, 4}, 90), k = randn64({3, 3, 2, 6}, 91);
+  const tg::ConvOptions o = opts({}, "same", {}, 2);
+  const Tensor u = randn64({2, 6, 5, 6}, 92);
+  auto f = [o](const V& v) { return tg::conv2d(v[0], v[1], o); };
+  const V both = grads_of(f, {x, k}, u);
+  tg::GradientTape tx;
+  tx.watch(x);
+  TG_CHECK_TENSOR(tx.gradient(tg::conv2d(x, k, o), {x}, u)[0], both[0], 1e-14, 1e-14);
+  tg::GradientTape tk;
+  tk.watch(k);
+  TG_CHECK_TENSOR(tk.gradient(tg::conv2d(x, k, o), {k}, u)[0], both[1], 1e-14, 1e-14);
+}

@@ -1,5 +1,6 @@
-// im2col and col2im, the two halves of a convolution computed as one matrix
-// product. Not installed; they know shapes and strides, not tensors or tapes.
+// A convolution as matrix products: im2col and col2im (the composed form's
+// two halves), and the fused kernels that run them block by block with the
+// products. Not installed; they know shapes and strides, not tensors or tapes.
 #pragma once
 
 #include <cstdint>
@@ -40,5 +41,26 @@ void im2col(const double* x, const ConvGeometry& geo, double* cols);
 // the patches of one sample overlap, those of two samples never do.
 void col2im(const float* cols, const ConvGeometry& geo, float* x);
 void col2im(const double* cols, const ConvGeometry& geo, double* x);
+
+// The convolution fused: y (n*oh*ow, c_out) = im2col(x) @ k, computed one
+// block of rows at a time (cols of a block, about 1 MB, stay in L2 between
+// im2col writing them and the product reading them), so cols never exist for
+// the whole batch. k is the kernel (kh, kw, C_in/groups, C_out) read as
+// (patch, c_out); output channel o belongs to group o / (c_out/groups).
+// Threads over samples, each thread with its own scratch and single-threaded
+// BLAS products.
+void conv_forward(const float* x, const float* k, const ConvGeometry& geo, std::int64_t c_out, float* y);
+void conv_forward(const double* x, const double* k, const ConvGeometry& geo, std::int64_t c_out, double* y);
+
+// Its VJP for the upstream g (n*oh*ow, c_out), per block of rows b:
+//   dk += cols_b^T g_b       (cols_b recomputed from x)
+//   dx_b = col2im(g_b k^T)   (the samples of a block are its own: no race)
+// dx (laid out as x) and dk (patch, c_out) are overwritten; either may be
+// null when not wanted. With several threads each accumulates a dk of its
+// own, summed in thread order at the end.
+void conv_backward(const float* x, const float* k, const float* g, const ConvGeometry& geo, std::int64_t c_out,
+                   float* dx, float* dk);
+void conv_backward(const double* x, const double* k, const double* g, const ConvGeometry& geo, std::int64_t c_out,
+                   double* dx, double* dk);
 
 }  // namespace tg::kernels
