@@ -109,7 +109,8 @@ Tensor where(const Tensor& cond, I a, const Tensor& b) {
   return where(cond, detail::integer_operand("where", b, static_cast<std::int64_t>(a)), b);
 }
 
-// Comparisons: 1 where true, 0 where false, in the dtype of the operands.
+// Comparisons: 1 where true, 0 where false, in the promoted dtype of the operands
+// (float32 for int64 against float32; int64 for two int64 tensors).
 // Not differentiable, never recorded.
 Tensor equal(const Tensor& a, const Tensor& b);
 Tensor not_equal(const Tensor& a, const Tensor& b);
