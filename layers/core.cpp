@@ -190,25 +190,33 @@ std::string Reshape::config() const { return "target_shape=" + dims_str(target_)
 
 Embedding::Embedding(std::int64_t input_dim, std::int64_t output_dim, Initializer embeddings_initializer,
                      DType dtype, const std::string& name)
+    : Embedding(input_dim, output_dim,
+                EmbeddingOptions{.embeddings_initializer = std::move(embeddings_initializer), .dtype = dtype,
+                                 .name = name}) {}
+
+Embedding::Embedding(std::int64_t input_dim, std::int64_t output_dim, const EmbeddingOptions& options)
     : Layer("Embedding",
-            validated(name,
+            validated(options.name,
                       [&] {
-                        const std::string w = who("Embedding", name);
+                        const std::string w = who("Embedding", options.name);
                         if (input_dim <= 0 || output_dim <= 0)
                           throw std::invalid_argument(
                               w + ": input_dim and output_dim must be positive, received input_dim=" +
                               std::to_string(input_dim) + ", output_dim=" + std::to_string(output_dim));
-                        if (!is_floating(dtype))
+                        if (!is_floating(options.dtype))
                           throw std::invalid_argument(w + ": the table's dtype must be float32 or float64, received " +
-                                                      dtype_name(dtype));
-                        if (!embeddings_initializer)
+                                                      dtype_name(options.dtype));
+                        if (!options.embeddings_initializer)
                           throw std::invalid_argument(w + ": the embeddings initializer is empty");
-                        checked_byte_size(Shape{input_dim, output_dim}, dtype, w + ": the table (input_dim, output_dim)");
+                        checked_byte_size(Shape{input_dim, output_dim}, options.dtype, w + ": the table (input_dim, output_dim)");
                       })),
       input_dim_(input_dim),
       output_dim_(output_dim),
-      init_(std::move(embeddings_initializer)),
-      dtype_(dtype) {}
+      init_(options.embeddings_initializer),
+      regularizer_(options.embeddings_regularizer),
+      dtype_(options.dtype) {
+  set_activity_regularizer(options.activity_regularizer);
+}
 
 Tensor Embedding::embeddings() const {
   check_built(*this);
@@ -217,7 +225,7 @@ Tensor Embedding::embeddings() const {
 
 void Embedding::build(const std::vector<Shape>&) {
   check_dtype(input_dtype());
-  table_ = add_weight("embeddings", {input_dim_, output_dim_}, init_, true, dtype_);
+  table_ = add_weight("embeddings", {input_dim_, output_dim_}, init_, true, dtype_, regularizer_);
 }
 
 std::vector<Tensor> Embedding::call(const std::vector<Tensor>& inputs, bool) {

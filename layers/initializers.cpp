@@ -239,6 +239,11 @@ const std::vector<Named>& table() {
 }  // namespace
 
 Initializer get(const std::string& name) {
+  // Keras's aliases (keras/src/initializers/__init__.py).
+  if (name == "uniform") return random_uniform();
+  if (name == "normal") return random_normal();
+  if (name == "zero") return zeros();
+  if (name == "one") return ones();
   for (const Named& n : table())
     if (name == n.snake || name == n.keras_class) return n.make();
   std::string known;

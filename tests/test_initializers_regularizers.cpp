@@ -213,3 +213,22 @@ TEST_CASE("layers: activity_regularizer adds regularizer(output) / batch at each
   act(f64({-1, 2}, {1, 2}));
   CHECK(act->losses()[0].item() == doctest::Approx(0.01 * 4));
 }
+
+TEST_CASE("layers: Embedding takes embeddings_initializer and embeddings_regularizer by name") {
+  // Embedding(3, 2, embeddings_initializer="ones", embeddings_regularizer=L2(0.5))
+  auto emb = L::Embedding::make(3, 2, L::EmbeddingOptions{.embeddings_initializer = "ones",
+                                                         .embeddings_regularizer = reg::l2(0.5),
+                                                         .dtype = tg::float64});
+  tg::GradientTape tape;
+  Tensor y = emb(tgtest::i64({0, 0}, {2}));
+  REQUIRE(emb->losses().size() == 1);
+  CHECK(emb->losses()[0].item() == doctest::Approx(0.5 * 6));  // 0.5 * sum of six ones
+  // The penalty's gradient reaches every row (2 * 0.5 * 1), the lookup's only row 0.
+  const Tensor g = tape.gradient(tg::sum(y) + emb->losses()[0], {emb->embeddings()})[0];
+  CHECK(tgtest::values_of(g) == std::vector<double>{3, 3, 1, 1, 1, 1});
+  // Keras's aliases "uniform", "normal", "zero", "one".
+  CHECK(tg::Initializer("uniform").name() == "random_uniform");
+  CHECK(tg::Initializer("one").name() == "ones");
+  CHECK(contains(error_of([] { L::Embedding::make(3, 2, L::EmbeddingOptions{.embeddings_initializer = tg::Initializer()}); }),
+                 "the embeddings initializer is empty"));
+}

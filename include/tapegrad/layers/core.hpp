@@ -163,8 +163,23 @@ class Reshape : public Layer {
 // non-int64 input throws std::invalid_argument.
 // The table starts uniform in [-0.05, 0.05] (Keras's default) and has dtype
 // `dtype` (float64 for a float64 gradcheck of the table).
+// Keras's Embedding arguments after input_dim and output_dim, by name:
+//   Embedding::make(10000, 64, EmbeddingOptions{.embeddings_regularizer = tg::regularizers::l2(1e-5)});
+// (A regularized table gets a dense gradient: the penalty touches every row.)
+struct EmbeddingOptions {
+  Initializer embeddings_initializer = initializers::random_uniform(-0.05, 0.05);  // Keras's "uniform"
+  Regularizer embeddings_regularizer = {};
+  Regularizer activity_regularizer = {};
+  DType dtype = DType::float32;
+  std::string name = "";
+};
+
 class Embedding : public Layer {
  public:
+  Embedding(std::int64_t input_dim, std::int64_t output_dim, const EmbeddingOptions& options);
+  static Ref<Embedding> make(std::int64_t input_dim, std::int64_t output_dim, const EmbeddingOptions& options) {
+    return make_layer<Embedding>(input_dim, output_dim, options);
+  }
   Embedding(std::int64_t input_dim, std::int64_t output_dim,
             Initializer embeddings_initializer = initializers::random_uniform(-0.05, 0.05),
             DType dtype = DType::float32, const std::string& name = "");
@@ -187,6 +202,7 @@ class Embedding : public Layer {
 
   std::int64_t input_dim_, output_dim_;
   Initializer init_;
+  Regularizer regularizer_;
   DType dtype_;
   Tensor table_;
 };
