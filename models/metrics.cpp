@@ -19,7 +19,8 @@ namespace {
 
 const char* const known_metrics =
     "accuracy, acc, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, cosine_similarity, mse, "
-    "mean_squared_error, mae, mean_absolute_error";
+    "mean_squared_error, mae, mean_absolute_error, precision, recall, top_k_categorical_accuracy, "
+    "sparse_top_k_categorical_accuracy";
 
 using detail::describe;
 
@@ -65,6 +66,78 @@ Tensor per_sample_mean(const Aligned& a, F f) {
   return Tensor::from_vector(out, Shape{a.batch});
 }
 
+// The sample weights of a batch of n as doubles (all 1 when undefined).
+std::vector<double> weights_of(const std::string& metric, const Tensor& sample_weight, std::int64_t n) {
+  if (!sample_weight.defined()) return std::vector<double>(static_cast<std::size_t>(n), 1.0);
+  if (sample_weight.numel() != n)
+    throw std::invalid_argument(metric + ": sample_weight must have one value per sample (" + std::to_string(n) +
+                                "), received " + describe(sample_weight));
+  return sample_weight.to(float64).to_vector<double>();
+}
+
+// Keras's MeanMetricWrapper: sum(w * values) / sum(w).
+class WeightedMean : public MetricState {
+ public:
+  explicit WeightedMean(Metric metric) : metric_(std::move(metric)) {}
+  void update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) override {
+    const Tensor per_sample = metric_(y_true, y_pred);
+    if (per_sample.rank() != 1 || per_sample.dim(0) != y_true.dim(0))
+      throw std::invalid_argument("metric '" + metric_.name() + "': expected one value per sample, shape (" +
+                                  std::to_string(y_true.dim(0)) + ",), received " + describe(per_sample));
+    const std::vector<double> values = per_sample.to(float64).to_vector<double>();
+    const std::vector<double> w = weights_of(metric_.name(), sample_weight, y_true.dim(0));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      total_ += w[i] * values[i];
+      count_ += w[i];
+    }
+  }
+  double result() const override { return count_ != 0 ? total_ / count_ : 0.0; }
+  void reset_state() override { total_ = count_ = 0; }
+
+ private:
+  Metric metric_;
+  double total_ = 0, count_ = 0;
+};
+
+// Precision and recall: weighted true positives, false positives, false negatives.
+class ConfusionCounts : public MetricState {
+ public:
+  ConfusionCounts(std::string name, double threshold, bool recall)
+      : name_(std::move(name)), threshold_(threshold), recall_(recall) {}
+  void update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) override {
+    const Aligned a = align(name_, y_true, y_pred);
+    const std::vector<double> w = weights_of(name_, sample_weight, a.batch);
+    for (std::int64_t i = 0; i < a.batch; ++i)
+      for (std::int64_t j = 0; j < a.per_sample; ++j) {
+        const auto k = static_cast<std::size_t>(i * a.per_sample + j);
+        const bool predicted = a.y_pred[k] > threshold_, actual = a.y_true[k] != 0.0;
+        const double weight = w[static_cast<std::size_t>(i)];
+        if (predicted && actual) tp_ += weight;
+        else if (predicted) fp_ += weight;
+        else if (actual) fn_ += weight;
+      }
+  }
+  double result() const override {
+    const double denominator = tp_ + (recall_ ? fn_ : fp_);
+    return denominator != 0 ? tp_ / denominator : 0.0;
+  }
+  void reset_state() override { tp_ = fp_ = fn_ = 0; }
+
+ private:
+  std::string name_;
+  double threshold_;
+  bool recall_;
+  double tp_ = 0, fp_ = 0, fn_ = 0;
+};
+
+// 1 where the score of class c in row i is among the k largest (ties count as in).
+double in_top_k(const std::vector<double>& p, std::int64_t i, std::int64_t n, std::int64_t c, int k) {
+  const double score = p[static_cast<std::size_t>(i * n + c)];
+  std::int64_t above = 0;
+  for (std::int64_t j = 0; j < n; ++j) above += p[static_cast<std::size_t>(i * n + j)] > score;
+  return above < k ? 1.0 : 0.0;
+}
+
 Metric named(const std::string& name, const Metric& metric) {
   // The function of `metric`, under the name the user wrote ("mse", "acc"...).
   return Metric(name, [metric](const Tensor& y_true, const Tensor& y_pred) { return metric(y_true, y_pred); });
@@ -103,6 +176,10 @@ Metric from_name(const std::string& name) {
   if (name == "cosine_similarity") return metrics::cosine_similarity();
   if (name == "mse" || name == "mean_squared_error") return named(name, metrics::mean_squared_error());
   if (name == "mae" || name == "mean_absolute_error") return named(name, metrics::mean_absolute_error());
+  if (name == "precision") return metrics::precision();
+  if (name == "recall") return metrics::recall();
+  if (name == "top_k_categorical_accuracy") return metrics::top_k_categorical_accuracy();
+  if (name == "sparse_top_k_categorical_accuracy") return metrics::sparse_top_k_categorical_accuracy();
   throw std::invalid_argument("Metric: unknown metric '" + name + "' (known: " + known_metrics + ")");
 }
 
@@ -116,7 +193,23 @@ Metric::Metric(std::string name, Function per_sample) : name_(std::move(name)), 
   if (!per_sample_) throw std::invalid_argument("Metric '" + name_ + "': the function is empty");
 }
 
+Metric::Metric(std::string name, StateFactory make_state) : name_(std::move(name)), make_state_(std::move(make_state)) {
+  if (name_.empty()) throw std::invalid_argument("Metric: the name must not be empty");
+  if (name_ == "loss" || name_.rfind("val_", 0) == 0)
+    throw std::invalid_argument("Metric: the name '" + name_ +
+                                "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
+  if (!make_state_) throw std::invalid_argument("Metric '" + name_ + "': the state factory is empty");
+}
+
+std::unique_ptr<MetricState> Metric::make_state() const {
+  if (make_state_) return make_state_();
+  return std::make_unique<WeightedMean>(*this);
+}
+
 Tensor Metric::operator()(const Tensor& y_true, const Tensor& y_pred) const {
+  if (!per_sample_)
+    throw std::logic_error("Metric '" + name_ + "' keeps a state over batches (precision, recall, ...) and has no "
+                           "per-sample values: use make_state()");
   auto [t, p] = losses::squeeze_or_expand_to_same_rank(y_true, y_pred);
   Tensor values = per_sample_(t, p);
   if (!values.defined() || !values.is_floating() || values.rank() == 0)
@@ -187,6 +280,65 @@ Metric sparse_categorical_accuracy() {
     for (std::int64_t i = 0; i < batch; ++i)
       out[static_cast<std::size_t>(i)] =
           static_cast<double>(argmax_row(p, i, n)) == t[static_cast<std::size_t>(i)] ? 1.0 : 0.0;
+    return Tensor::from_vector(out, Shape{batch});
+  });
+}
+
+Metric precision(double threshold) {
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    throw std::invalid_argument("metrics::precision: threshold must be in [0, 1], received " +
+                                detail::format_number(threshold));
+  return Metric("precision", Metric::StateFactory([threshold] {
+                  return std::make_unique<ConfusionCounts>("precision", threshold, false);
+                }));
+}
+
+Metric recall(double threshold) {
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    throw std::invalid_argument("metrics::recall: threshold must be in [0, 1], received " +
+                                detail::format_number(threshold));
+  return Metric("recall", Metric::StateFactory([threshold] {
+                  return std::make_unique<ConfusionCounts>("recall", threshold, true);
+                }));
+}
+
+Metric sparse_top_k_categorical_accuracy(int k) {
+  if (k < 1) throw std::invalid_argument("metrics::sparse_top_k_categorical_accuracy: k must be >= 1, received " +
+                                         std::to_string(k));
+  return Metric("sparse_top_k_categorical_accuracy", [k](const Tensor& y_true, const Tensor& y_pred) {
+    const bool shapes_ok = y_true.defined() && y_pred.defined() && y_pred.rank() == 2 &&
+                           ((y_true.rank() == 1 && y_true.dim(0) == y_pred.dim(0)) ||
+                            (y_true.rank() == 2 && y_true.dim(1) == 1 && y_true.dim(0) == y_pred.dim(0)));
+    if (!shapes_ok)
+      throw std::invalid_argument("sparse_top_k_categorical_accuracy: expected class indices y_true (batch,) or "
+                                  "(batch, 1) and scores y_pred (batch, classes), received " + describe(y_true) +
+                                  " and " + describe(y_pred));
+    const std::vector<double> t = y_true.to(float64).to_vector<double>(), p = y_pred.to(float64).to_vector<double>();
+    const std::int64_t batch = y_pred.dim(0), n = y_pred.dim(1);
+    std::vector<double> out(static_cast<std::size_t>(batch));
+    for (std::int64_t i = 0; i < batch; ++i) {
+      const double c = t[static_cast<std::size_t>(i)];
+      if (!(c >= 0 && c < static_cast<double>(n)) || c != std::floor(c))
+        throw std::invalid_argument("sparse_top_k_categorical_accuracy: y_true[" + std::to_string(i) + "] = " +
+                                    detail::format_number(c) + " is not a class index in [0, " + std::to_string(n) +
+                                    ")");
+      out[static_cast<std::size_t>(i)] = in_top_k(p, i, n, static_cast<std::int64_t>(c), k);
+    }
+    return Tensor::from_vector(out, Shape{batch});
+  });
+}
+
+Metric top_k_categorical_accuracy(int k) {
+  if (k < 1)
+    throw std::invalid_argument("metrics::top_k_categorical_accuracy: k must be >= 1, received " + std::to_string(k));
+  return Metric("top_k_categorical_accuracy", [k](const Tensor& y_true, const Tensor& y_pred) {
+    if (!y_true.defined() || !y_pred.defined() || y_pred.rank() != 2 || y_true.shape() != y_pred.shape())
+      throw std::invalid_argument("top_k_categorical_accuracy: expected one-hot y_true and y_pred of one shape "
+                                  "(batch, classes), received " + describe(y_true) + " and " + describe(y_pred));
+    const std::vector<double> t = y_true.to(float64).to_vector<double>(), p = y_pred.to(float64).to_vector<double>();
+    const std::int64_t batch = y_pred.dim(0), n = y_pred.dim(1);
+    std::vector<double> out(static_cast<std::size_t>(batch));
+    for (std::int64_t i = 0; i < batch; ++i) out[static_cast<std::size_t>(i)] = in_top_k(p, i, n, argmax_row(t, i, n), k);
     return Tensor::from_vector(out, Shape{batch});
   });
 }

@@ -65,34 +65,28 @@ void check_per_sample(const char* who, const char* what, const Tensor& t, std::i
                                 std::to_string(n) + ",), received " + describe(t));
 }
 
-// Sums of the loss and metrics over the samples seen, for means weighted by batch size.
+// The loss's sum over the samples seen (for a mean weighted by batch size)
+// and each metric's state.
 struct Running {
   double loss_sum = 0;
-  std::vector<double> metric_sums;
+  std::vector<std::unique_ptr<MetricState>> states;
   std::int64_t samples = 0;
 
-  explicit Running(std::size_t metrics) : metric_sums(metrics, 0.0) {}
+  explicit Running(const std::vector<Metric>& metrics) {
+    for (const Metric& m : metrics) states.push_back(m.make_state());
+  }
   Logs logs(const std::vector<Metric>& metrics, const std::string& prefix = "") const {
     Logs out;
-    const double n = static_cast<double>(samples);
-    out[prefix + "loss"] = loss_sum / n;
-    for (std::size_t i = 0; i < metrics.size(); ++i) out[prefix + metrics[i].name()] = metric_sums[i] / n;
+    out[prefix + "loss"] = loss_sum / static_cast<double>(samples);
+    for (std::size_t i = 0; i < metrics.size(); ++i) out[prefix + metrics[i].name()] = states[i]->result();
     return out;
   }
 };
 
-// Adds each metric's per-sample values for this batch to `running`.
+// Adds this batch to each metric's state (with the batch's sample weights, as Keras).
 void add_metrics(Running& running, const std::vector<Metric>& metrics, const Tensor& y,
-                 const std::vector<Tensor>& outputs) {
-  for (std::size_t i = 0; i < metrics.size(); ++i) {
-    Tensor values = metrics[i](y, outputs.at(0));
-    if (!values.defined() || values.rank() != 1 || values.dim(0) != y.dim(0))
-      throw std::invalid_argument("metric '" + metrics[i].name() + "': expected one value per sample, shape (" +
-                                  std::to_string(y.dim(0)) + ",), received " + describe(values));
-    double s = 0;
-    for (double v : values.to(float64).to_vector<double>()) s += v;
-    running.metric_sums[i] += s;
-  }
+                 const std::vector<Tensor>& outputs, const Tensor& sample_weight) {
+  for (std::size_t i = 0; i < metrics.size(); ++i) running.states[i]->update_state(y, outputs.at(0), sample_weight);
 }
 
 // Keras's class_weight_to_sample_weights: one weight per sample from its class.
@@ -337,7 +331,7 @@ Logs evaluate_batches(Model& model, const TrainingLoss& training_loss, const std
                       const std::vector<Tensor>& x, const Tensor& y, const Tensor& w, std::int64_t n, int batch_size,
                       const std::string& prefix) {
   NoGradGuard no_grad;
-  Running running(metrics.size());
+  Running running(metrics);
   for (std::int64_t begin = 0; begin < n; begin += batch_size) {
     const std::int64_t end = std::min<std::int64_t>(n, begin + batch_size);
     std::vector<Tensor> xb;
@@ -348,7 +342,7 @@ Logs evaluate_batches(Model& model, const TrainingLoss& training_loss, const std
     Tensor loss = with_added_losses(model, objective(training_loss.fn(outputs, yb, wb), training_loss.name));
     running.loss_sum += loss.item() * static_cast<double>(end - begin);
     running.samples += end - begin;
-    add_metrics(running, metrics, yb, outputs);
+    add_metrics(running, metrics, yb, outputs, wb);
   }
   return running.logs(metrics, prefix);
 }
@@ -508,7 +502,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
       std::iota(order.begin(), order.end(), std::int64_t{0});
       if (options.shuffle)  // Fisher-Yates
         for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[generator.below(i)]);
-      Running running(metrics.size());
+      Running running(metrics);
       for (std::int64_t batch = 0; batch < steps; ++batch) {
         const std::int64_t begin = batch * options.batch_size;
         const std::int64_t end = std::min<std::int64_t>(train_n, begin + options.batch_size);
@@ -524,7 +518,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
         running.samples += end - begin;
         {
           NoGradGuard no_grad;
-          add_metrics(running, metrics, yb, step.outputs);
+          add_metrics(running, metrics, yb, step.outputs, wb);
         }
         const Logs batch_logs = running.logs(metrics);
         for (const auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(batch), batch_logs);

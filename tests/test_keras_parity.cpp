@@ -480,3 +480,54 @@ TEST_CASE("keras: fit(initial_epoch=1, epochs=3) runs epochs 1 and 2") {
   fit.initial_epoch = -1;
   CHECK(contains(error_of([&] { model->fit(x, y, fit); }), "fit: initial_epoch must be >= 0, received -1"));
 }
+
+// ---- metrics with a state: precision, recall; sample_weight; top-k ---------------------
+
+TEST_CASE("keras: metrics=[\"precision\", \"recall\"] count over the epoch, not per batch") {
+  // model.compile(..., metrics=["precision", "recall"]); model.evaluate(x, y, batch_size=2)
+  // y_pred = 0.9, 0.8, 0.2, 0.7 against y_true = 1, 0, 1, 1: predicted positive
+  // 0, 1, 3; tp = 2, fp = 1, fn = 1: precision = recall = 2/3. (The mean of the
+  // two batches' precisions would be (1/2 + 1) / 2 = 0.75.)
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.0), "mse", {"precision", "recall"});
+  const Tensor x = f64({0.9, 0, 0.8, 0, 0.2, 0, 0.7, 0}, {4, 2}), y = f64({1, 0, 1, 1}, {4, 1});
+  const auto logs = model->evaluate(x, y, 2);
+  CHECK(logs.at("precision") == doctest::Approx(2.0 / 3.0));
+  CHECK(logs.at("recall") == doctest::Approx(2.0 / 3.0));
+  // keras.metrics.Precision(thresholds=0.85): only 0.9 is positive, and right.
+  auto strict = tg::metrics::precision(0.85).make_state();
+  strict->update_state(y, model->predict(x), Tensor());
+  CHECK(strict->result() == 1.0);
+  strict->reset_state();
+  CHECK(strict->result() == 0.0);  // nothing counted: 0, as Keras's divide_no_nan
+  CHECK(contains(error_of([] { tg::metrics::recall(1.5); }), "metrics::recall: threshold must be in [0, 1], received 1.5"));
+  CHECK(contains(error_of([&] { tg::metrics::precision()(y, y); }), "has no per-sample values: use make_state()"));
+}
+
+TEST_CASE("keras: fit's sample_weight weighs the metrics too") {
+  // model.fit(x, y, sample_weight=[3, 1], metrics=["binary_accuracy"]): the
+  // per-sample accuracies 1 and 0 weigh 3 and 1: 0.75 (unweighted: 0.5).
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.0), "mse", {"binary_accuracy"});
+  tg::FitOptions fit;
+  fit.batch_size = 2;
+  fit.verbose = 0;
+  fit.sample_weight = f64({3, 1});
+  const Tensor x = f64({0.9, 0, 0.9, 0}, {2, 2}), y = f64({1, 0}, {2, 1});
+  CHECK(model->fit(x, y, fit)["binary_accuracy"][0] == doctest::Approx(0.75));
+  fit.sample_weight = Tensor();
+  CHECK(model->fit(x, y, fit)["binary_accuracy"][0] == doctest::Approx(0.5));
+}
+
+TEST_CASE("keras: top_k_categorical_accuracy and its sparse form") {
+  // keras.metrics.sparse_top_k_categorical_accuracy([2, 0], scores, k=2)
+  const Tensor scores = f64({0.1, 0.5, 0.4, 0.1, 0.5, 0.4}, {2, 3});
+  CHECK(tgtest::values_of(tg::metrics::sparse_top_k_categorical_accuracy(2)(f64({2, 0}), scores)) ==
+        std::vector<double>{1, 0});
+  CHECK(tgtest::values_of(tg::metrics::top_k_categorical_accuracy(1)(f64({0, 1, 0, 1, 0, 0}, {2, 3}), scores)) ==
+        std::vector<double>{1, 0});
+  CHECK(tg::Metric("sparse_top_k_categorical_accuracy").name() == "sparse_top_k_categorical_accuracy");
+  CHECK(contains(error_of([] { tg::metrics::top_k_categorical_accuracy(0); }), "k must be >= 1, received 0"));
+  CHECK(contains(error_of([&] { tg::metrics::sparse_top_k_categorical_accuracy(2)(f64({3, 0}), scores); }),
+                 "y_true[0] = 3 is not a class index in [0, 3)"));
+}
