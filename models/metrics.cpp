@@ -2,6 +2,7 @@
 // plain loops (a metric is never differentiated), averaged by fit()/evaluate().
 #include "tapegrad/models/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -19,7 +20,7 @@ namespace {
 
 const char* const known_metrics =
     "accuracy, acc, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, cosine_similarity, mse, "
-    "mean_squared_error, mae, mean_absolute_error, precision, recall, top_k_categorical_accuracy, "
+    "mean_squared_error, mae, mean_absolute_error, precision, recall, auc, top_k_categorical_accuracy, "
     "sparse_top_k_categorical_accuracy";
 
 using detail::describe;
@@ -130,6 +131,75 @@ class ConfusionCounts : public MetricState {
   double tp_ = 0, fp_ = 0, fn_ = 0;
 };
 
+// Keras's AUC state: weighted tp, fp, tn, fn at each threshold.
+class AreaUnderCurve : public MetricState {
+ public:
+  AreaUnderCurve(int num_thresholds, bool pr, int summation) : pr_(pr), summation_(summation) {
+    const int n = num_thresholds;
+    thresholds_.push_back(static_cast<float>(0.0 - 1e-7));
+    for (int i = 0; i < n - 2; ++i) thresholds_.push_back(static_cast<float>((i + 1) * 1.0 / (n - 1)));
+    thresholds_.push_back(static_cast<float>(1.0 + 1e-7));
+    reset_state();
+  }
+  void update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) override {
+    const Aligned a = align("auc", y_true, y_pred);
+    const std::vector<double> w = weights_of("auc", sample_weight, a.batch);
+    for (std::int64_t i = 0; i < a.batch; ++i)
+      for (std::int64_t j = 0; j < a.per_sample; ++j) {
+        const auto k = static_cast<std::size_t>(i * a.per_sample + j);
+        const double p = a.y_pred[k];
+        if (!(p >= 0.0 && p <= 1.0))
+          throw std::invalid_argument("auc: y_pred must be probabilities in [0, 1], received " +
+                                      detail::format_number(p) + " at sample " + std::to_string(i));
+        const bool actual = a.y_true[k] != 0.0;
+        const float p32 = static_cast<float>(p);
+        const double weight = w[static_cast<std::size_t>(i)];
+        for (std::size_t t = 0; t < thresholds_.size(); ++t) {
+          const bool predicted = p32 > thresholds_[t];
+          (predicted ? (actual ? tp_ : fp_) : (actual ? fn_ : tn_))[t] += weight;
+        }
+      }
+  }
+  double result() const override {
+    const std::size_t n = thresholds_.size();
+    auto ratio = [](double a, double b) { return b != 0 ? a / b : 0.0; };  // divide_no_nan
+    double area = 0;
+    if (pr_ && summation_ == 0) {  // interpolate_pr_auc
+      for (std::size_t t = 0; t + 1 < n; ++t) {
+        const double dtp = tp_[t] - tp_[t + 1];
+        const double pa = tp_[t] + fp_[t], pb = tp_[t + 1] + fp_[t + 1];
+        const double slope = ratio(dtp, std::max(pa - pb, 0.0));
+        const double intercept = tp_[t + 1] - slope * pb;
+        const double p_ratio = pa > 0 && pb > 0 ? ratio(pa, std::max(pb, 0.0)) : 1.0;
+        area += ratio(slope * (dtp + intercept * std::log(p_ratio)), std::max(tp_[t + 1] + fn_[t + 1], 0.0));
+      }
+      return area;
+    }
+    std::vector<double> x(n), y(n);
+    for (std::size_t t = 0; t < n; ++t) {
+      const double recall = ratio(tp_[t], tp_[t] + fn_[t]);
+      x[t] = pr_ ? recall : ratio(fp_[t], fp_[t] + tn_[t]);
+      y[t] = pr_ ? ratio(tp_[t], tp_[t] + fp_[t]) : recall;
+    }
+    for (std::size_t t = 0; t + 1 < n; ++t) {
+      const double height = summation_ == 0   ? (y[t] + y[t + 1]) / 2.0
+                             : summation_ == 1 ? std::min(y[t], y[t + 1])
+                                               : std::max(y[t], y[t + 1]);
+      area += (x[t] - x[t + 1]) * height;
+    }
+    return area;
+  }
+  void reset_state() override {
+    for (auto* v : {&tp_, &fp_, &tn_, &fn_}) v->assign(thresholds_.size(), 0.0);
+  }
+
+ private:
+  bool pr_;
+  int summation_;  // 0 interpolation, 1 minoring, 2 majoring
+  std::vector<float> thresholds_;
+  std::vector<double> tp_, fp_, tn_, fn_;
+};
+
 // 1 where the score of class c in row i is among the k largest (ties count as in).
 double in_top_k(const std::vector<double>& p, std::int64_t i, std::int64_t n, std::int64_t c, int k) {
   const double score = p[static_cast<std::size_t>(i * n + c)];
@@ -178,6 +248,7 @@ Metric from_name(const std::string& name) {
   if (name == "mae" || name == "mean_absolute_error") return named(name, metrics::mean_absolute_error());
   if (name == "precision") return metrics::precision();
   if (name == "recall") return metrics::recall();
+  if (name == "auc" || name == "AUC") return metrics::auc();
   if (name == "top_k_categorical_accuracy") return metrics::top_k_categorical_accuracy();
   if (name == "sparse_top_k_categorical_accuracy") return metrics::sparse_top_k_categorical_accuracy();
   throw std::invalid_argument("Metric: unknown metric '" + name + "' (known: " + known_metrics + ")");
@@ -299,6 +370,24 @@ Metric recall(double threshold) {
                                 detail::format_number(threshold));
   return Metric("recall", Metric::StateFactory([threshold] {
                   return std::make_unique<ConfusionCounts>("recall", threshold, true);
+                }));
+}
+
+Metric auc(int num_thresholds, const std::string& curve, const std::string& summation_method) {
+  if (num_thresholds <= 1)
+    throw std::invalid_argument("metrics::auc: num_thresholds must be > 1, received " + std::to_string(num_thresholds));
+  if (curve != "ROC" && curve != "PR")
+    throw std::invalid_argument("metrics::auc: curve must be \"ROC\" or \"PR\", received \"" + curve + "\"");
+  const int summation = summation_method == "interpolation" ? 0
+                        : summation_method == "minoring"    ? 1
+                        : summation_method == "majoring"    ? 2
+                                                            : -1;
+  if (summation < 0)
+    throw std::invalid_argument("metrics::auc: summation_method must be \"interpolation\", \"minoring\" or "
+                                "\"majoring\", received \"" + summation_method + "\"");
+  const bool pr = curve == "PR";
+  return Metric("auc", Metric::StateFactory([num_thresholds, pr, summation] {
+                  return std::make_unique<AreaUnderCurve>(num_thresholds, pr, summation);
                 }));
 }
 

@@ -531,3 +531,38 @@ TEST_CASE("keras: top_k_categorical_accuracy and its sparse form") {
   CHECK(contains(error_of([&] { tg::metrics::sparse_top_k_categorical_accuracy(2)(f64({3, 0}), scores); }),
                  "y_true[0] = 3 is not a class index in [0, 3)"));
 }
+
+TEST_CASE("keras: metrics.AUC, the cases of Keras's own AUCTest") {
+  // y_true = [0, 0, 1, 1], y_pred = [0, 0.5, 0.3, 0.9], sample_weight = [1, 2, 3, 4],
+  // AUC(num_thresholds=3): thresholds [-1e-7, 0.5, 1 + 1e-7];
+  // weighted tp = [7, 4, 0], fp = [3, 0, 0], fn = [0, 3, 7], tn = [0, 3, 3].
+  const Tensor y = f64({0, 0, 1, 1}), p = f64({0, 0.5, 0.3, 0.9}), w = f64({1, 2, 3, 4});
+  auto result = [&](const tg::Metric& m, const Tensor& weights) {
+    auto state = m.make_state();
+    state->update_state(y, p, weights);
+    return state->result();
+  };
+  CHECK(result(tg::metrics::auc(3), Tensor()) == doctest::Approx(0.75));       // test_unweighted
+  CHECK(result(tg::metrics::auc(3), f64({1, 0, 0, 1})) == doctest::Approx(1.0));  // the docstring's second case
+  // recall = [1, 4/7, 0], fp_rate = [1, 0, 0]
+  CHECK(result(tg::metrics::auc(3), w) == doctest::Approx((1 + 4.0 / 7) / 2));
+  CHECK(result(tg::metrics::auc(3, "ROC", "majoring"), w) == doctest::Approx(1.0));
+  CHECK(result(tg::metrics::auc(3, "ROC", "minoring"), w) == doctest::Approx(4.0 / 7));
+  // precision = [0.7, 1, 0]; widths along recall [3/7, 4/7]
+  CHECK(result(tg::metrics::auc(3, "PR", "majoring"), w) == doctest::Approx(1.0));
+  CHECK(result(tg::metrics::auc(3, "PR", "minoring"), w) == doctest::Approx(0.7 * 3 / 7));
+  // interpolate_pr_auc: slope [0.5, 1], intercept [2, 0], P ratio [2.5, 1]:
+  // (0.5 * (3 + 2 log 2.5) + 1 * 4) / 7
+  CHECK(result(tg::metrics::auc(3, "PR"), w) == doctest::Approx((0.5 * (3 + 2 * std::log(2.5)) + 4) / 7));
+  // test_unweighted_all_correct, with the default 200 thresholds.
+  auto all = tg::metrics::auc().make_state();
+  all->update_state(y, y, Tensor());
+  CHECK(all->result() == doctest::Approx(1.0));
+  // In compile, by name; bad arguments and inputs.
+  CHECK(tg::Metric("auc").name() == "auc");
+  CHECK(contains(error_of([&] { tg::metrics::auc(3).make_state()->update_state(y, f64({0, 1.5, 0, 0}), Tensor()); }),
+                 "auc: y_pred must be probabilities in [0, 1], received 1.5 at sample 1"));
+  CHECK(contains(error_of([] { tg::metrics::auc(1); }), "metrics::auc: num_thresholds must be > 1, received 1"));
+  CHECK(contains(error_of([] { tg::metrics::auc(200, "PRGAIN"); }), "curve must be \"ROC\" or \"PR\""));
+  CHECK(contains(error_of([] { tg::metrics::auc(200, "ROC", "careful"); }), "summation_method must be"));
+}

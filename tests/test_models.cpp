@@ -478,7 +478,7 @@ TEST_CASE("models: bad input: fit/evaluate before compile, unknown names") {
   CHECK_THROWS_WITH_AS(model->compile("adam", "mse", {"accuracyy"}),
                        "Metric: unknown metric 'accuracyy' (known: accuracy, acc, binary_accuracy, "
                        "categorical_accuracy, sparse_categorical_accuracy, cosine_similarity, mse, "
-                       "mean_squared_error, mae, mean_absolute_error, precision, recall, top_k_categorical_accuracy, "
+                       "mean_squared_error, mae, mean_absolute_error, precision, recall, auc, top_k_categorical_accuracy, "
                        "sparse_top_k_categorical_accuracy)",
                        std::invalid_argument);
   CHECK_FALSE(model->compiled());  // a failed compile leaves the model uncompiled

@@ -39,7 +39,7 @@ class Metric {
   // column against several), "binary_accuracy", "categorical_accuracy",
   // "sparse_categorical_accuracy", "cosine_similarity", "mse" /
   // "mean_squared_error", "mae" / "mean_absolute_error", "precision",
-  // "recall", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"
+  // "recall", "auc", "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"
   // (k = 5). Unknown names throw.
   Metric(const char* name);  // NOLINT: compile(..., {"accuracy"}) reads as in Keras
   Metric(const std::string& name);  // NOLINT
@@ -86,6 +86,15 @@ Metric top_k_categorical_accuracy(int k = 5);
 // each sample counted with its weight; 0 when the denominator is 0.
 Metric precision(double threshold = 0.5);
 Metric recall(double threshold = 0.5);
+// Keras's AUC: confusion counts at num_thresholds thresholds (-1e-7, 1/(n-1),
+// ..., (n-2)/(n-1), 1 + 1e-7, in float32 as Keras's variables), then the area
+// under curve "ROC" (x = false-positive rate, y = recall) or "PR" (x = recall,
+// y = precision) by summation_method "interpolation" (trapezoids; for PR the
+// Davis-Goadrich interpolation of Keras's interpolate_pr_auc), "minoring" or
+// "majoring". y_pred must be probabilities in [0, 1]; one curve over every
+// element (multi_label = False).
+Metric auc(int num_thresholds = 200, const std::string& curve = "ROC",
+           const std::string& summation_method = "interpolation");
 }  // namespace metrics
 
 }  // namespace tg
