@@ -108,7 +108,7 @@ ContrastiveLoss::ContrastiveLoss(double margin, Distance distance, Reduction red
 // ---- TripletMarginLoss -----------------------------------------------------------------
 
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative, double margin,
-                           double p, double eps) {
+                           double p, double eps, bool swap) {
   const char* loss = "TripletMarginLoss";
   check_finite_positive(loss, "margin", margin);
   check_positive(loss, "p", p);
@@ -116,11 +116,17 @@ Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const T
   check_triplet(loss, anchor, positive, negative);
   Tensor to_positive = pairwise_distance(anchor, positive, p, eps);
   Tensor to_negative = pairwise_distance(anchor, negative, p, eps);
+  // PyTorch's swap: d(p, n) with p first, as F.triplet_margin_loss computes it
+  // (eps makes the order matter). minimum passes the gradient to the smaller.
+  if (swap) to_negative = minimum(to_negative, pairwise_distance(positive, negative, p, eps));
   return relu(sub(to_positive, to_negative) + margin);
 }
 
 TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, Reduction reduction)
-    : FormulaLoss("TripletMarginLoss", reduction, {"margin", "p", "eps"}, margin, p, eps) {
+    : TripletMarginLoss(margin, p, eps, false, reduction) {}
+
+TripletMarginLoss::TripletMarginLoss(double margin, double p, double eps, bool swap, Reduction reduction)
+    : FormulaLoss("TripletMarginLoss", reduction, {"margin", "p", "eps", "swap"}, margin, p, eps, swap) {
   check_finite_positive("TripletMarginLoss", "margin", margin);
   check_positive("TripletMarginLoss", "p", p);
   check_finite("TripletMarginLoss", "eps", eps);

@@ -146,21 +146,36 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
 
 Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
   Plan p = plan("norm", x, axes, keepdims);
-  if (!(ord > 0))
-    throw std::invalid_argument("norm: p must be > 0 (1, 2, infinity or any positive p), received " +
-                                detail::format_number(ord));
+  if (std::isnan(ord))
+    throw std::invalid_argument("norm: p must be a number (0, 1, 2, +-infinity or any other real p), received nan");
+  // min |x| and p < 0 have no identity over zero elements (PyTorch refuses
+  // them); p >= 0 sums, so an empty axis gives 0. p = +infinity keeps its
+  // identity 0 (max |x| >= 0) here, where PyTorch 1.13 refuses it.
+  if (p.count == 0 && ord < 0)
+    throw std::invalid_argument("norm: cannot compute the " + detail::format_number(ord) +
+                                "-norm over zero elements (shape " + x.shape().str() +
+                                "; p < 0 and p = -infinity (min |x|) have no identity)");
   const bool is_inf = std::isinf(ord);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   Tensor out;
-  if (is_inf)
-    out = fold(x, p, 0.0, [](double& a, double v) { a = std::isnan(v) || std::isnan(a) ? NAN : std::max(a, std::abs(v)); },
+  if (is_inf && ord > 0)
+    out = fold(x, p, 0.0, [nan](double& a, double v) { a = std::isnan(v) || std::isnan(a) ? nan : std::max(a, std::abs(v)); },
                [](double a) { return a; });
+  else if (is_inf)
+    out = fold(x, p, std::numeric_limits<double>::infinity(),
+               [nan](double& a, double v) { a = std::isnan(v) || std::isnan(a) ? nan : std::min(a, std::abs(v)); },
+               [](double a) { return a; });
+  else if (ord == 0.0)  // the number of nonzero elements (NaN counts: it is not 0)
+    out = fold(x, p, 0.0, [](double& a, double v) { a += v != 0.0 ? 1.0 : 0.0; }, [](double a) { return a; });
   else if (ord == 1.0)
     out = fold(x, p, 0.0, [](double& a, double v) { a += std::abs(v); }, [](double a) { return a; });
   else if (ord == 2.0)
     out = fold(x, p, 0.0, [](double& a, double v) { a += v * v; }, [](double a) { return std::sqrt(a); });
   else
+    // p < 0: a zero element makes |0|^p = inf and the norm inf^(1/p) = 0, as PyTorch.
     out = fold(x, p, 0.0, [ord](double& a, double v) { a += std::pow(std::abs(v), ord); },
                [ord](double a) { return std::pow(a, 1.0 / ord); });
+  // p = 0 is piecewise constant: its gradient is 0 everywhere (PyTorch's too).
   if (is_recording())
     record_op("norm", {x}, out, [p, x, out, ord, is_inf](const Tensor& g, BackwardContext& ctx) {
       Tensor gb = expand_grad(g, p, x.shape());
@@ -169,7 +184,11 @@ Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
       Tensor at_zero = equal(n, zero);
       Tensor safe_n = where(at_zero, scalar_like(x, 1.0), n);  // the gradient at a zero vector is 0
       Tensor grad;
-      if (is_inf) {
+      if (ord == 0.0) {
+        grad = mul(gb, zero);  // g * 0 rather than a constant: it stays a function of g
+      } else if (is_inf) {
+        // +-infinity: the gradient goes to the elements with |x| = max (min)
+        // |x|, tied ones sharing it equally.
         Tensor mask = equal(abs(x), n);
         Tensor share = div(mask, broadcast_to(sum(mask, p.axes, true), x.shape()));
         grad = mul(gb, mul(sign(x), share));
@@ -181,12 +200,15 @@ Tensor norm(const Tensor& x, double ord, const Axes& axes, bool keepdims) {
         // d||x||_p/dx = sign(x) |x|^(p-1) / ||x||^(p-1)
         grad = mul(gb, mul(sign(x), pow(div(abs(x), safe_n), ord - 1.0)));
       } else {
-        // 0 < p < 1: |x|^(p-1) is infinite at a zero element, where the
+        // p < 1, p != 0: |x|^(p-1) is infinite at a zero element, where the
         // gradient is taken as 0 (as PyTorch). The zeros are replaced before
         // the pow, so neither this gradient nor its own derivative meets inf.
+        // For p < 0 one zero element already makes the norm 0; the whole
+        // vector's gradient is then 0 (PyTorch's too), hence the at_zero mask.
         Tensor x_zero = equal(x, zero);
+        Tensor dead = ord < 0 ? where(at_zero, 1.0, x_zero) : x_zero;
         Tensor ratio = div(where(x_zero, scalar_like(x, 1.0), abs(x)), safe_n);
-        grad = where(x_zero, zero, mul(gb, mul(sign(x), pow(ratio, ord - 1.0))));
+        grad = where(dead, zero, mul(gb, mul(sign(x), pow(ratio, ord - 1.0))));
       }
       ctx.add(0, grad);
     });

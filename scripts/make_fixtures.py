@@ -286,6 +286,20 @@ def build_cases():
     # p < 1: |x|^(p-1) is infinite at a zero element; PyTorch (and we) give 0 there.
     norm_case("norm_half_zero_elements", t([[0.0, 1.5, -2.0, 0.5], [0.0, 0.0, 0.0, 0.0], [1.0, -1.0, 0.25, 3.0]]),
               0.5, axes=[1])
+    # p = 0 (count of nonzeros, gradient 0), p = -inf (min |x|, tied minima share),
+    # p < 0 (one zero element makes the norm 0, and the row's gradient 0).
+    # Literal inputs: no G(), so the seeds of the cases below do not move.
+    mixed = t([[1.5, 0.0, -2.0, 0.5], [0.0, 0.0, 0.0, 0.0], [-1.0, 1.0, 0.3, -1.0], [0.7, -0.2, 1.1, -3.0]])
+    norm_case("norm0_count_nonzero", mixed, 0.0, axes=[1])
+    norm_case("norm0_all_keepdims", mixed, 0.0, axes=[0, 1], keepdims=True)
+    norm_case("normneginf_ties_zero", mixed, -math.inf, axes=[-1])
+    norm_case("normneginf_ties_cols", t([[2.0, -0.5, 1.0], [-0.5, 3.0, -1.0], [0.5, 0.25, 4.0]]), -math.inf,
+              axes=[0])
+    norm_case("normneg1_zero_rows", mixed, -1.0, axes=[1])
+    norm_case("normneg2_5_cols", t([[0.7, -1.2, 2.0], [-0.4, 0.9, 1.3], [1.6, -0.3, -2.2]]), -2.5, axes=[0],
+              keepdims=True)
+    norm_case("normneg0_5_all", t([[0.7, -1.2], [2.0, -0.4]]), -0.5)
+    norm_case("norm0_empty_axis", torch.zeros(2, 0, dtype=DT), 0.0, axes=[1])
 
     # ---- shape ops -----------------------------------------------------------------
     g = G()

@@ -234,3 +234,16 @@ emit("sparse_categorical_crossentropy_probabilities", "SparseCategoricalCrossent
      {"y_true": labels, "y_pred": torch.rand(6, 4, dtype=torch.float64) + 0.05}, ["y_pred"],
      lambda y_true, y_pred: F.nll_loss(keras_log_clipped(y_pred / y_pred.sum(dim=1, keepdim=True)), y_true,
                                        reduction="none"))
+
+# TripletMarginLoss(swap=True) (Balntas et al. 2016, PyTorch's swap): the
+# negative distance is min(d(a, n), d(p, n)). Appended last so the cases above
+# keep their random draws. The positives sit near the negatives in half the
+# rows, so the swap picks d(p, n) there and d(a, n) elsewhere.
+for margin, p in ((1.0, 2.0), (0.5, 1.0)):
+    anchor, negative = randn(8, 5), randn(8, 5)
+    positive = torch.cat([negative[:4] + 0.3 * randn(4, 5), randn(4, 5)])
+    emit(f"triplet_margin_loss_swap_p{p}", "TripletMarginLoss", {"margin": margin, "p": p, "eps": 1e-6, "swap": 1},
+         {"anchor": anchor, "positive": positive, "negative": negative},
+         ["anchor", "positive", "negative"],
+         lambda anchor, positive, negative, m=margin, p=p:
+             nn.TripletMarginLoss(margin=m, p=p, swap=True, reduction="none")(anchor, positive, negative))

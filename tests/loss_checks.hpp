@@ -108,7 +108,8 @@ inline const std::map<std::string, Factory>& registry() {
        }},
       {"TripletMarginLoss",
        [](const Case& c, Reduction red) {
-         return bind(TripletMarginLoss(c.param("margin"), c.param("p"), c.param("eps"), red));
+         const bool swap = c.params.count("swap") != 0 && c.param("swap") != 0;
+         return bind(TripletMarginLoss(c.param("margin"), c.param("p"), c.param("eps"), swap, red));
        }},
       {"CosineTripletMarginLoss",
        [](const Case& c, Reduction red) { return bind(CosineTripletMarginLoss(c.param("margin"), red)); }},

@@ -207,7 +207,7 @@ TEST_CASE("losses: name, reduction and repr") {
   CHECK(cosine.repr() == "CosineSimilarityLoss(axis=1, reduction=sum_over_batch_size)");
   CHECK(tg::losses::ContrastiveLoss(0.25, tg::losses::Distance::euclidean, Reduction::sum).repr() ==
         "ContrastiveLoss(margin=0.25, distance=euclidean, reduction=sum)");
-  CHECK(tg::losses::TripletMarginLoss().repr() == "TripletMarginLoss(margin=1, p=2, eps=1e-06, reduction=sum_over_batch_size)");
+  CHECK(tg::losses::TripletMarginLoss().repr() == "TripletMarginLoss(margin=1, p=2, eps=1e-06, swap=false, reduction=sum_over_batch_size)");
   CHECK(tg::losses::MeanSquaredError(Reduction::none).repr() == "MeanSquaredError(reduction=none)");
   CHECK(tg::losses::BinaryCrossentropy(true).repr() == "BinaryCrossentropy(from_logits=true, reduction=sum_over_batch_size)");
   CHECK(tg::losses::MultipleNegativesRankingLoss().repr() == "MultipleNegativesRankingLoss(scale=20, reduction=sum_over_batch_size)");

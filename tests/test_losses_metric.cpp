@@ -24,10 +24,11 @@ TEST_CASE("losses: pairwise_distance: ||x1 - x2 + eps||_p over the last axis") {
   check_close(L::pairwise_distance(x1, x2), f64({5 - 1.4e-6, std::sqrt(2.0) * 1e-6}), 1e-12, 0, "eps 1e-6");
   check_close(L::pairwise_distance(x1, x2, 1.0, 0.0), f64({7, 0}), 0, 0, "p = 1");
   CHECK_THROWS_WITH_AS(L::pairwise_distance(x1, f64({1, 2, 3}, {1, 3})),
-                       "pairwise_distance: x1 and x2 must have the same shape, received (2, 2) and (1, 3)",
+                       "pairwise_distance: x1 and x2 must broadcast to one shape (..., features), received (2, 2) "
+                       "and (1, 3) (axis 1: 2 vs 3)",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(L::pairwise_distance(x1, x2, 0.0), "pairwise_distance: p must be > 0, received 0",
-                       std::invalid_argument);
+  // p = 0 counts the nonzero differences: [-3, -4] and [0, 0].
+  check_close(L::pairwise_distance(x1, x2, 0.0, 0.0), f64({2, 0}), 0, 0, "p = 0");
 }
 
 // ---- ContrastiveLoss ------------------------------------------------------------------
@@ -101,6 +102,39 @@ TEST_CASE("losses: TripletMarginLoss: max(d(a, p) - d(a, n) + margin, 0) by hand
   CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0)(a, p, n, f64({1, 0.5, 2})).item() == doctest::Approx(5.0 / 3).epsilon(1e-14));
 }
 
+TEST_CASE("losses: TripletMarginLoss: swap uses min(d(a, n), d(p, n)) by hand") {
+  // Row 0: d(a, p) = 5, d(a, n) = 10, d(p, n) = 5: without swap max(5 - 10 + 1, 0) = 0,
+  // with swap max(5 - 5 + 1, 0) = 1. Row 1: d(a, p) = 10, d(a, n) = 5, d(p, n) = 5: 6 either
+  // way. Row 2: p = [3, 4], n = [-3, -4]: d(a, n) = 5 < d(p, n) = 10, so swap keeps 1.
+  const Tensor a = f64({0, 0, 0, 0, 0, 0}, {3, 2});
+  const Tensor p = f64({3, 4, 6, 8, 3, 4}, {3, 2}), n = f64({6, 8, 3, 4, -3, -4}, {3, 2});
+  check_close(L::triplet_margin_loss(a, p, n, 1.0, 2.0, 0.0), f64({0, 6, 1}), 0, 1e-15, "no swap");
+  check_close(L::triplet_margin_loss(a, p, n, 1.0, 2.0, 0.0, true), f64({1, 6, 1}), 0, 1e-15, "swap");
+  // p = 1: row 0: d(a, p) = 7, d(p, n) = 7: 1; row 1: 14 - 7 + 1 = 8; row 2: 7 - 7 + 1 = 1.
+  check_close(L::triplet_margin_loss(a, p, n, 1.0, 1.0, 0.0, true), f64({1, 8, 1}), 0, 1e-15, "swap, p = 1");
+  // The gradient of row 0 flows through d(p, n), not d(a, n): a only gets d(a, p)'s.
+  const Tensor a0 = f64({0, 0}, {1, 2}), p0 = f64({3, 4}, {1, 2}), n0 = f64({6, 8}, {1, 2});
+  tg::GradientTape tape;
+  tape.watch(a0);
+  tape.watch(p0);
+  tape.watch(n0);
+  Tensor loss = tg::sum(L::triplet_margin_loss(a0, p0, n0, 1.0, 2.0, 0.0, true));
+  auto g = tape.gradient(loss, {a0, p0, n0});
+  // loss = d(a, p) - d(p, n) + 1: d/da = (a - p) / 5 = [-0.6, -0.8];
+  // d/dp = (p - a) / 5 - (p - n) / 5 = [1.2, 1.6]; d/dn = -(n - p) / 5 = [-0.6, -0.8].
+  check_close(g[0], f64({-0.6, -0.8}, {1, 2}), 0, 1e-15, "d/da");
+  check_close(g[1], f64({1.2, 1.6}, {1, 2}), 0, 1e-15, "d/dp");
+  check_close(g[2], f64({-0.6, -0.8}, {1, 2}), 0, 1e-15, "d/dn");
+  // The class: PyTorch's order (margin, p, eps, swap, reduction) and the older (margin, p, eps, reduction).
+  CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0, true)(a, p, n).item() == doctest::Approx(8.0 / 3).epsilon(1e-14));
+  CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0, true, Reduction::sum)(a, p, n).item() == doctest::Approx(8.0).epsilon(1e-14));
+  CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0, Reduction::sum)(a, p, n).item() == doctest::Approx(7.0).epsilon(1e-14));
+  CHECK(L::TripletMarginLoss(1.0, 2.0, 0.0, true).swap());
+  CHECK_FALSE(L::TripletMarginLoss(1.0, 2.0, 0.0, Reduction::sum).swap());
+  CHECK(L::TripletMarginLoss(1.0, 2.0, 1e-6, true).repr() ==
+        "TripletMarginLoss(margin=1, p=2, eps=1e-06, swap=true, reduction=sum_over_batch_size)");
+}
+
 TEST_CASE("losses: TripletMarginLoss: bad input is an error naming the loss") {
   const Tensor x = f64({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK_THROWS_WITH_AS(L::TripletMarginLoss()(x, x, f64({1, 2, 3, 4, 5, 6, 7, 8}, {2, 4})),
@@ -114,6 +148,12 @@ TEST_CASE("losses: TripletMarginLoss: bad input is an error naming the loss") {
   CHECK_THROWS_WITH_AS(L::TripletMarginLoss()(x, x, x.to(tg::float32)),
                        doctest::Contains("TripletMarginLoss: anchor and negative must have one dtype"),
                        std::invalid_argument);
+  // swap checks the same way before computing d(p, n).
+  CHECK_THROWS_WITH_AS(L::TripletMarginLoss(1.0, 2.0, 1e-6, true)(x, f64({1, 2, 3}, {1, 3}), x),
+                       "TripletMarginLoss: anchor and positive must have the same shape, received (2, 3) and (1, 3)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(L::triplet_margin_loss(x, x, x, 1.0, -1.0, 1e-6, true),
+                       "TripletMarginLoss: p must be > 0, received -1", std::invalid_argument);
 }
 
 // ---- CosineTripletMarginLoss -------------------------------------------------------------

@@ -65,10 +65,11 @@ TEST_CASE("reduce: gradcheck max and min on distinct values") {
   }
 }
 
-TEST_CASE("reduce: gradcheck norm for p = 1, 2, inf, 3, 1.5, 0.5") {
-  // Away from zero elements (the kink of |x|) and, for inf, distinct magnitudes.
+TEST_CASE("reduce: gradcheck norm for p = 1, 2, +-inf, 3, 1.5, 0.5, 0, -1, -2.5") {
+  // Away from zero elements (the kink of |x|) and, for +-inf, distinct magnitudes.
+  // p = 0 is piecewise constant: gradcheck confirms its gradient 0.
   Tensor x = away_from_zero({2, 3, 4}, 1, 0.2, 2.0);
-  for (double p : {1.0, 2.0, inf, 3.0, 1.5, 0.5}) {
+  for (double p : {1.0, 2.0, inf, 3.0, 1.5, 0.5, -inf, 0.0, -1.0, -2.5}) {
     for (const auto& r : reductions) {
       CAPTURE(p);
       CAPTURE(r.axes);
@@ -95,6 +96,8 @@ TEST_CASE("reduce: gradgradcheck sum, mean, max, logsumexp, norm") {
   TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::norm(v[0], 1.5, {-1}); }, {y});
   TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::norm(v[0], 0.5, {-1}); }, {y});
   TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::norm(v[0], inf, {-1}); }, {y});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::norm(v[0], -inf, {-1}); }, {y});
+  TG_CHECK_GRADGRADCHECK([](const V& v) { return tg::norm(v[0], -1.5, {0}); }, {y});
 }
 
 // ---- reference values -------------------------------------------------------------
@@ -204,9 +207,32 @@ TEST_CASE("reduce: norm by hand for p = 1, 2, inf, 3") {
   TG_CHECK_VALUES(tg::norm(m, 2.0, {-2}), {std::sqrt(45.0), std::sqrt(80.0), 0});
 }
 
+TEST_CASE("reduce: norm by hand for p = 0, -inf and p < 0") {
+  Tensor x = f64({3, 0, -4, 0.5, 0, 0, 0, 0}, {2, 4});
+  TG_CHECK_VALUES(tg::norm(x, 0.0, {1}), {3, 0}, 0, 0);  // nonzeros per row
+  TG_CHECK_VALUES(tg::norm(x, 0.0), {3}, 0, 0);
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::norm(v[0], 0.0, {1}); }, {x})[0], {0, 0, 0, 0, 0, 0, 0, 0}, 0, 0);
+  Tensor y = f64({3, -4, 0.5, -0.5});
+  TG_CHECK_VALUES(tg::norm(y, -inf), {0.5}, 0, 0);
+  // The two tied minima share the gradient: sign * 1/2.
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::norm(v[0], -inf); }, {y})[0], {0, 0, 0.5, -0.5}, 0, 0);
+  // p = -1: 1 / (1/3 + 1/4) = 12/7; d/dx_i = sign(x_i) (|x_i| / n)^(-2).
+  Tensor z = f64({3, -4});
+  const double n = 12.0 / 7;
+  TG_CHECK_VALUES(tg::norm(z, -1.0), {n}, 1e-15);
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::norm(v[0], -1.0); }, {z})[0], {n * n / 9, -n * n / 16}, 1e-15);
+  // p < 0 with a zero element: norm 0 and the whole vector's gradient 0 (PyTorch's too).
+  Tensor w = f64({0, 2, -3});
+  TG_CHECK_VALUES(tg::norm(w, -2.0), {0}, 0, 0);
+  TG_CHECK_VALUES(grads_of([](const V& v) { return tg::norm(v[0], -2.0); }, {w})[0], {0, 0, 0}, 0, 0);
+  // The empty sum: p = 0 and p > 0 give 0 (as PyTorch).
+  Tensor e = tg::zeros({2, 0}, tg::float64);
+  TG_CHECK_VALUES(tg::norm(e, 0.0, {1}), {0, 0}, 0, 0);
+}
+
 TEST_CASE("reduce: norm of a zero vector is 0 with gradient 0 for every p") {
   Tensor m = f64({0, 0, 0, 1, -2, 2}, {2, 3});
-  for (double p : {1.0, 2.0, inf, 3.0, 1.5, 0.5}) {
+  for (double p : {1.0, 2.0, inf, 3.0, 1.5, 0.5, 0.0, -inf, -1.0, -2.5}) {
     CAPTURE(p);
     Tensor n = tg::norm(m, p, {1});
     CHECK(n.at({0}) == 0.0);
@@ -372,10 +398,15 @@ TEST_CASE("reduce: wrong dtypes, empty extrema and bad p") {
   CHECK_THROWS_WITH_AS(tg::min(e), doctest::Contains("min: cannot reduce over an axis of size 0"),
                        std::invalid_argument);
   Tensor x = f64({1, 2});
-  CHECK_THROWS_WITH_AS(tg::norm(x, 0.0), "norm: p must be > 0 (1, 2, infinity or any positive p), received 0",
+  CHECK_THROWS_WITH_AS(tg::norm(x, std::nan("")),
+                       "norm: p must be a number (0, 1, 2, +-infinity or any other real p), received nan",
                        std::invalid_argument);
-  CHECK_THROWS_WITH_AS(tg::norm(x, -1.0), doctest::Contains("norm: p must be > 0"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(tg::norm(x, -1.0), doctest::Contains("received -1"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(tg::norm(x, -inf), doctest::Contains("received -inf"), std::invalid_argument);
-  CHECK_THROWS_WITH_AS(tg::norm(x, std::nan("")), doctest::Contains("norm: p must be > 0"), std::invalid_argument);
+  // min |x| and p < 0 over zero elements: no identity (PyTorch refuses them too).
+  CHECK_THROWS_WITH_AS(tg::norm(e, -inf, {0}),
+                       "norm: cannot compute the -inf-norm over zero elements (shape (0, 3); p < 0 and p = "
+                       "-infinity (min |x|) have no identity)",
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tg::norm(e, -1.0), doctest::Contains("norm: cannot compute the -1-norm over zero elements"),
+                       std::invalid_argument);
+  CHECK_NOTHROW(tg::norm(e, -1.0, {1}));  // (0, 3) over axis 1: zero vectors of 3 elements
 }

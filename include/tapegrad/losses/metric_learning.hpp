@@ -53,20 +53,28 @@ class ContrastiveLoss : public FormulaLoss<PairLoss, contrastive_loss, std::tupl
 
 // ---- TripletMarginLoss (PyTorch) ---------------------------------------------------
 //   loss_i = max(d(a_i, p_i) - d(a_i, n_i) + margin, 0),   d = pairwise_distance(., ., p, eps)
-// i.e. d(x, y) = ||x - y + eps||_p with eps added elementwise, as PyTorch
-// (`swap` is not offered). anchor, positive, negative: (batch, features), one shape.
+// i.e. d(x, y) = ||x - y + eps||_p with eps added elementwise, as PyTorch.
+// swap (Balntas et al. 2016, "distance swap", PyTorch's swap=True) replaces
+// d(a_i, n_i) by min(d(a_i, n_i), d(p_i, n_i)): the harder of the two negatives.
+// anchor, positive, negative: (batch, features), one shape.
 //   a = [[0, 0]], p = [[3, 4]], n = [[6, 8]], eps = 0: max(5 - 10 + 1, 0) -> [0]
 //   a = [[0, 0]], p = [[6, 8]], n = [[3, 4]], eps = 0: max(10 - 5 + 1, 0) -> [6]
+//   swap, a = [[0, 0]], p = [[3, 4]], n = [[6, 8]], eps = 0: max(5 - min(10, 5) + 1, 0) -> [1]
 Tensor triplet_margin_loss(const Tensor& anchor, const Tensor& positive, const Tensor& negative,
-                           double margin = 1.0, double p = 2.0, double eps = 1e-6);
+                           double margin = 1.0, double p = 2.0, double eps = 1e-6, bool swap = false);
 
-class TripletMarginLoss : public FormulaLoss<TripletLoss, triplet_margin_loss, std::tuple<double, double, double>> {
+class TripletMarginLoss
+    : public FormulaLoss<TripletLoss, triplet_margin_loss, std::tuple<double, double, double, bool>> {
  public:
-  explicit TripletMarginLoss(double margin = 1.0, double p = 2.0, double eps = 1e-6,
+  // PyTorch's argument order: (margin, p, eps, swap, reduction).
+  explicit TripletMarginLoss(double margin = 1.0, double p = 2.0, double eps = 1e-6, bool swap = false,
                              Reduction reduction = Reduction::sum_over_batch_size);
+  // The order before swap existed, (margin, p, eps, reduction): swap = false.
+  TripletMarginLoss(double margin, double p, double eps, Reduction reduction);
   double margin() const { return hyperparameter<0>(); }
   double p() const { return hyperparameter<1>(); }
   double eps() const { return hyperparameter<2>(); }
+  bool swap() const { return hyperparameter<3>(); }
 };
 
 // ---- CosineTripletMarginLoss: the triplet loss with the cosine distance ------------

@@ -24,9 +24,12 @@ Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 // log(sum(exp(x))), computed as m + log(sum(exp(x - m))) with m = max(x).
 Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
 // Vector p-norm over `axes` (torch.linalg.vector_norm): p = 2 (default), 1,
-// infinity (max |x|) or any p > 0: (sum |x|^p)^(1/p). At a zero vector the
-// gradient is 0 for every p (the naive sqrt(sum(x^2)) would give NaN); for
-// p = infinity tied maxima share the gradient equally.
+// infinity (max |x|), -infinity (min |x|), 0 (the number of nonzero elements,
+// gradient 0) or any other real p: (sum |x|^p)^(1/p); for p < 0 one zero
+// element makes the norm 0. At a norm of 0 the gradient is 0 for every p (the
+// naive sqrt(sum(x^2)) would give NaN); for p = +-infinity tied extrema share
+// the gradient equally. Over zero elements p >= 0 gives 0; p < 0 and -infinity
+// throw (no identity), as PyTorch. NaN p throws.
 Tensor norm(const Tensor& x, double p = 2.0, const Axes& axes = {}, bool keepdims = false);
 
 }  // namespace tg
