@@ -4,6 +4,7 @@
 #include "tapegrad/ops/elementwise.hpp"
 
 #include <cmath>
+#include <cstdint>
 
 #include "fused.hpp"
 #include "support.hpp"
@@ -235,10 +236,14 @@ Tensor pow(const Tensor& x_in, const Tensor& y_in) {
   Tensor out = binary("pow", x, y, [](auto a, auto b) {
     using T = decltype(a);
     if constexpr (std::is_integral_v<T>) {
-      T r = 1;
-      for (T base = a, n = b; n > 0; n >>= 1, base *= base)
+      // Square-and-multiply in unsigned arithmetic: a result beyond int64
+      // wraps modulo 2^64, as PyTorch's, instead of a signed overflow (UB).
+      std::uint64_t r = 1, base = static_cast<std::uint64_t>(a);
+      for (T n = b; n > 0; n >>= 1) {
         if (n & 1) r *= base;
-      return r;
+        if (n > 1) base *= base;
+      }
+      return static_cast<T>(r);
     } else {
       return std::pow(a, b);
     }

@@ -318,6 +318,8 @@ TEST_CASE("ergonomics: scalars with an int64 tensor, PyTorch's rules") {
   Tensor p = tg::pow(i64({2, 3, 5}), i64({10, 39, 0}));
   CHECK(p.dtype() == tg::int64);
   CHECK(p.to_vector<std::int64_t>() == std::vector<std::int64_t>{1024, 4052555153018976267LL, 1});
+  // Beyond int64 it wraps modulo 2^64, as PyTorch: torch.tensor([3]) ** 41 -> -420491770248316829.
+  CHECK(tg::pow(i64({3}), i64({41})).to_vector<std::int64_t>() == std::vector<std::int64_t>{-420491770248316829LL});
   // Comparisons with an int scalar stay int64; with a double they compare in float32.
   CHECK((n > 1).dtype() == tg::int64);
   CHECK((n > 1).to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1});
