@@ -406,6 +406,9 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
     throw std::logic_error(name() + ": fit: the model must be compiled first: call model.compile(optimizer, loss)");
   if (options.epochs < 0)
     throw std::invalid_argument("fit: epochs must be >= 0, received " + std::to_string(options.epochs));
+  if (options.steps_per_epoch < 0)
+    throw std::invalid_argument("fit: steps_per_epoch must be >= 0 (0: one pass over the data), received " +
+                                std::to_string(options.steps_per_epoch));
   if (options.initial_epoch < 0)
     throw std::invalid_argument("fit: initial_epoch must be >= 0, received " + std::to_string(options.initial_epoch));
   if (!options.class_weight.empty() && options.sample_weight.defined())
@@ -475,7 +478,13 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
 
   auto training = training_;  // the state this fit uses, even if a callback recompiles
   const std::vector<Metric>& metrics = training->metrics;
-  const std::int64_t steps = (train_n + options.batch_size - 1) / options.batch_size;
+  // One pass over the training data is num_batches batches. With
+  // steps_per_epoch an epoch is that many steps and the pass carries on into
+  // the next epoch (Keras 3's EpochIterator keeps its iterator); a new,
+  // reshuffled pass starts once one is used up, and an epoch that runs out of
+  // batches first ends there, with Keras's warning.
+  const std::int64_t num_batches = (train_n + options.batch_size - 1) / options.batch_size;
+  const std::int64_t steps = options.steps_per_epoch > 0 ? options.steps_per_epoch : num_batches;
 
   std::vector<std::shared_ptr<callbacks::Callback>> cbs;
   if (options.verbose > 0)
@@ -497,13 +506,24 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
   Logs last_logs;
   try {
     for (const auto& cb : cbs) cb->on_train_begin({});
+    std::int64_t next_batch = num_batches;  // in the current pass: none yet
     for (int epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
       for (const auto& cb : cbs) cb->on_epoch_begin(epoch, {});
-      std::iota(order.begin(), order.end(), std::int64_t{0});
-      if (options.shuffle)  // Fisher-Yates
-        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[generator.below(i)]);
+      if (options.steps_per_epoch == 0 || next_batch >= num_batches) {
+        std::iota(order.begin(), order.end(), std::int64_t{0});
+        if (options.shuffle)  // Fisher-Yates
+          for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[generator.below(i)]);
+        next_batch = 0;
+      }
       Running running(metrics);
-      for (std::int64_t batch = 0; batch < steps; ++batch) {
+      for (std::int64_t step_in_epoch = 0; step_in_epoch < steps; ++step_in_epoch) {
+        if (next_batch >= num_batches) {
+          std::cerr << "fit: your input ran out of data at step " << step_in_epoch << " of epoch " << epoch + 1
+                    << " (steps_per_epoch " << steps << ", " << num_batches
+                    << " batches a pass); the epoch ends here and the next one starts a new pass\n";
+          break;
+        }
+        const std::int64_t batch = next_batch++;
         const std::int64_t begin = batch * options.batch_size;
         const std::int64_t end = std::min<std::int64_t>(train_n, begin + options.batch_size);
         Tensor index = Tensor::from_vector(
@@ -512,7 +532,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
         for (const Tensor& t : train_x) xb.push_back(rows(t, index));
         Tensor yb = rows(train_y, index);
         Tensor wb = train_w.defined() ? rows(train_w, index) : Tensor();
-        for (const auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(batch), {});
+        for (const auto& cb : cbs) cb->on_train_batch_begin(static_cast<int>(step_in_epoch), {});
         StepResult step = train_step(*this, *training->optimizer, training->loss, xb, yb, wb);
         running.loss_sum += step.loss * static_cast<double>(end - begin);
         running.samples += end - begin;
@@ -521,7 +541,7 @@ History Model::fit(const std::vector<Tensor>& x, const Tensor& y, const FitOptio
           add_metrics(running, metrics, yb, step.outputs, wb);
         }
         const Logs batch_logs = running.logs(metrics);
-        for (const auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(batch), batch_logs);
+        for (const auto& cb : cbs) cb->on_train_batch_end(static_cast<int>(step_in_epoch), batch_logs);
         if (stop_training) break;
       }
       Logs logs = running.samples > 0 ? running.logs(metrics) : Logs{};

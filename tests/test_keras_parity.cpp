@@ -566,3 +566,28 @@ TEST_CASE("keras: metrics.AUC, the cases of Keras's own AUCTest") {
   CHECK(contains(error_of([] { tg::metrics::auc(200, "PRGAIN"); }), "curve must be \"ROC\" or \"PR\""));
   CHECK(contains(error_of([] { tg::metrics::auc(200, "ROC", "careful"); }), "summation_method must be"));
 }
+
+TEST_CASE("keras: fit(steps_per_epoch=3) carries the pass over the data across epochs") {
+  // 4 samples in batches of 1: a pass is 4 batches. Epoch 0 takes batches 1-3
+  // of the pass, epoch 1 the 4th and then runs out (Keras warns and ends the
+  // epoch), epoch 2 starts a new pass and takes 3 again.
+  auto model = column_model();
+  model->compile(tg::optimizers::SGD(0.0), "mse");
+  struct Steps : tg::callbacks::Callback {
+    std::vector<int> per_epoch;
+    void on_epoch_begin(int, const tg::Logs&) override { per_epoch.push_back(0); }
+    void on_train_batch_end(int, const tg::Logs&) override { ++per_epoch.back(); }
+  };
+  auto steps = std::make_shared<Steps>();
+  tg::FitOptions fit;
+  fit.epochs = 3;
+  fit.batch_size = 1;
+  fit.verbose = 0;
+  fit.steps_per_epoch = 3;
+  fit.callbacks = {steps};
+  const Tensor x = f64({1, 0, 2, 0, 3, 0, 4, 0}, {4, 2}), y = f64({0, 1, 1, 0}, {4, 1});
+  model->fit(x, y, fit);
+  CHECK(steps->per_epoch == std::vector<int>{3, 1, 3});
+  fit.steps_per_epoch = -1;
+  CHECK(contains(error_of([&] { model->fit(x, y, fit); }), "fit: steps_per_epoch must be >= 0"));
+}

@@ -57,6 +57,11 @@ struct FitOptions {
   // Keras's initial_epoch: the epoch to start at (0-based), so a resumed fit
   // runs epochs initial_epoch .. epochs - 1, numbered as if never interrupted.
   int initial_epoch = 0;
+  // Keras's steps_per_epoch: batches per epoch (0: one pass over the data).
+  // The pass over the (shuffled) data carries on across epochs and restarts,
+  // reshuffled, once used up; an epoch that runs out of batches ends early,
+  // with a warning on std::cerr (Keras 3's EpochIterator).
+  std::int64_t steps_per_epoch = 0;
 };
 
 // What compile() stores of a loss: the per-batch training objective computed
