@@ -31,37 +31,33 @@ namespace tg::kernels {
 
 namespace {
 
-constexpr std::int64_t kSingleThreadedGemm = 10'000'000;
-constexpr std::int64_t kRowsPerPart = 64;  // a piece of a split product has at least this many rows
-
-// OpenBLAS on one thread while alive.
-class OneBlasThread {
- public:
-  OneBlasThread() : saved_(openblas_get_num_threads()) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~OneBlasThread() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  OneBlasThread(const OneBlasThread&) = delete;
-  OneBlasThread& operator=(const OneBlasThread&) = delete;
-
- private:
-  int saved_;
-};
-
 CBLAS_TRANSPOSE flag(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
-void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
-               std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+}  // namespace
+
+OneBlasThread::OneBlasThread() : saved_(openblas_get_num_threads()) {
+  if (saved_ > 1) openblas_set_num_threads(1);
+}
+OneBlasThread::~OneBlasThread() {
+  if (saved_ > 1) openblas_set_num_threads(saved_);
+}
+
+void gemm_this_thread(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                      std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
   cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
               a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
-void call_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
-               std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
+void gemm_this_thread(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+                      std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
   cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
               a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
 }
+
+namespace {
+
+constexpr std::int64_t kSingleThreadedGemm = 10'000'000;
+constexpr std::int64_t kRowsPerPart = 64;  // a piece of a split product has at least this many rows
+
 // The triangle is zeroed here and accumulated into (beta = 1): with beta = 0,
 // OpenBLAS 0.3.21 first scales it by zero one column at a time (sscal, which
 // reads what it overwrites), which costs several times more than zeroing the
@@ -95,7 +91,7 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
   OneBlasThread one;
   const int parts = get_num_threads();
   if (parts == 1 || m * n * k < kSingleThreadedGemm || (m < parts * kRowsPerPart && n < parts * kRowsPerPart)) {
-    call_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_this_thread(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   if (m < parts * kRowsPerPart) {
@@ -104,7 +100,7 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
     detail::parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t p = lo; p < hi; ++p) {
         const std::int64_t c0 = n * p / parts, c1 = n * (p + 1) / parts;
-        call_gemm(ta, tb, m, c1 - c0, k, alpha, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
+        gemm_this_thread(ta, tb, m, c1 - c0, k, alpha, a, lda, tb ? b + c0 * ldb : b + c0, ldb, beta, c + c0, ldc);
       }
     });
     return;
@@ -113,7 +109,7 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
   detail::parallel_for(parts, 1, [&](std::int64_t lo, std::int64_t hi) {
     for (std::int64_t p = lo; p < hi; ++p) {
       const std::int64_t r0 = m * p / parts, r1 = m * (p + 1) / parts;
-      call_gemm(ta, tb, r1 - r0, n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
+      gemm_this_thread(ta, tb, r1 - r0, n, k, alpha, ta ? a + r0 : a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
     }
   });
 }
@@ -140,7 +136,7 @@ void syrk_impl(std::int64_t n, std::int64_t d, const T* x, T* c, std::int64_t ld
       if (r1 <= r0) continue;
       call_syrk(r1 - r0, d, x + r0 * d, c + r0 * ldc + r0, ldc);
       if (r1 < n)
-        call_gemm(false, true, r1 - r0, n - r1, d, T(1), x + r0 * d, d, x + r1 * d, d, T(0), c + r0 * ldc + r1, ldc);
+        gemm_this_thread(false, true, r1 - r0, n - r1, d, T(1), x + r0 * d, d, x + r1 * d, d, T(0), c + r0 * ldc + r1, ldc);
     }
   });
 }

@@ -22,6 +22,26 @@ void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, doub
 void syrk_upper(std::int64_t n, std::int64_t d, const float* x, float* c, std::int64_t ldc);
 void syrk_upper(std::int64_t n, std::int64_t d, const double* x, double* c, std::int64_t ldc);
 
+// The same product as one OpenBLAS call on the calling thread, for kernels
+// that split their work over tapegrad's threads themselves (inside a
+// OneBlasThread scope, so that each call stays on its thread).
+void gemm_this_thread(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float* a,
+                      std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+void gemm_this_thread(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a,
+                      std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc);
+
+// OpenBLAS on one thread while alive (its own threads would compete with tapegrad's).
+class OneBlasThread {
+ public:
+  OneBlasThread();
+  ~OneBlasThread();
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+ private:
+  int saved_;
+};
+
 // Warns once on stderr when OpenBLAS runs SSE-only kernels on a CPU with AVX2 or
 // AVX-512 (kernels/blas.cpp says why); gemm and syrk_upper call it.
 void check_blas_kernels();

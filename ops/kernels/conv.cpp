@@ -4,8 +4,6 @@
 // im2col and col2im rearrange channels_first samples to channels_last first.
 #include "conv.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <memory>
@@ -193,37 +191,6 @@ constexpr std::size_t kBlockBytes = std::size_t{1} << 20;
 // (the rule of kernels/blas.cpp for products: waking a thread costs more).
 constexpr std::int64_t kParallelWork = 10'000'000;
 
-// OpenBLAS on one thread while alive (as in kernels/blas.cpp): each of
-// tapegrad's threads runs its own blocks' products.
-class OneBlasThread {
- public:
-  OneBlasThread() : saved_(openblas_get_num_threads()) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~OneBlasThread() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  OneBlasThread(const OneBlasThread&) = delete;
-  OneBlasThread& operator=(const OneBlasThread&) = delete;
-
- private:
-  int saved_;
-};
-
-CBLAS_TRANSPOSE flag(bool t) { return t ? CblasTrans : CblasNoTrans; }
-
-// One product on the calling thread, row-major: c = op(a) op(b) + beta c.
-void gemm1(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-           const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f,
-              a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
-void gemm1(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda,
-           const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, flag(ta), flag(tb), static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0,
-              a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
-}
-
 // Rows [r0, r1) of im2col's cols into a block (groups, r1 - r0, patch), and
 // the adjoint: a block's rows added back into x.
 template <class T>
@@ -283,8 +250,8 @@ void conv_forward_impl(const T* x, const T* k, const ConvGeometry& geo, std::int
     const std::int64_t m = r1 - r0;
     im2col_rows(x, geo, r0, r1, cols);
     for (std::int64_t g = 0; g < geo.groups; ++g)
-      gemm1(false, false, m, group_out, patch, cols + g * m * patch, patch, k + g * group_out, c_out, T(0),
-            y + r0 * c_out + g * group_out, c_out);
+      gemm_this_thread(false, false, m, group_out, patch, T(1), cols + g * m * patch, patch, k + g * group_out, c_out,
+                       T(0), y + r0 * c_out + g * group_out, c_out);
   });
 }
 
@@ -312,13 +279,13 @@ void conv_backward_impl(const T* x, const T* k, const T* g, const ConvGeometry& 
       T* acc = p == 0 ? dk : partial + (p - 1) * dk_size;
       im2col_rows(x, geo, r0, r1, cols);
       for (std::int64_t j = 0; j < geo.groups; ++j)  // dk[:, group j] += cols_j^T g[:, group j]
-        gemm1(true, false, patch, group_out, m, cols + j * m * patch, patch, g + r0 * c_out + j * group_out, c_out,
-              T(1), acc + j * group_out, c_out);
+        gemm_this_thread(true, false, patch, group_out, m, T(1), cols + j * m * patch, patch,
+                         g + r0 * c_out + j * group_out, c_out, T(1), acc + j * group_out, c_out);
     }
     if (dx) {
       for (std::int64_t j = 0; j < geo.groups; ++j)  // dcols_j = g[:, group j] k[:, group j]^T
-        gemm1(false, true, m, patch, group_out, g + r0 * c_out + j * group_out, c_out, k + j * group_out, c_out,
-              T(0), cols + j * m * patch, patch);
+        gemm_this_thread(false, true, m, patch, group_out, T(1), g + r0 * c_out + j * group_out, c_out,
+                         k + j * group_out, c_out, T(0), cols + j * m * patch, patch);
       col2im_rows(cols, geo, r0, r1, dx);
     }
   });
