@@ -13,15 +13,13 @@ Labels: x1, x2 (inputs), u (upstream gradient), y (output), g1, g2 (gradients of
 sum(u * y) with respect to x1 and x2).
 """
 import math
-import sys
 
 import torch
 import torch.nn.functional as F
 
-from fixture_format import tensor
+from fixture_format import write_case
 
 torch.manual_seed(20261123)
-out = sys.stdout
 
 
 def emit(function, name, params, inputs, fn):
@@ -29,14 +27,7 @@ def emit(function, name, params, inputs, fn):
     y = fn(*xs)
     u = torch.randn(y.shape, dtype=torch.float64)
     grads = torch.autograd.grad((y * u).sum(), xs)
-    out.write(f"case {function} {name} " + " ".join(f"{k}={v}" for k, v in params.items()) + "\n")
-    for i, x in enumerate(inputs):
-        tensor(f"x{i + 1}", x)
-    tensor("u", u)
-    tensor("y", y)
-    for i, g in enumerate(grads):
-        tensor(f"g{i + 1}", g)
-    out.write("end\n")
+    write_case(f"{function} {name} " + " ".join(f"{k}={v}" for k, v in params.items()), inputs, u, y, grads)
 
 
 def rand(*shape):

@@ -12,15 +12,13 @@ cosine.txt's (scripts/make_cosine_fixtures.py, read by tests/cosine_fixtures.hpp
     end
 """
 import math
-import sys
 
 import torch
 import torch.nn.functional as F
 
-from fixture_format import tensor
+from fixture_format import write_case
 
 torch.manual_seed(20261207)
-out = sys.stdout
 
 
 def rand(*shape):
@@ -35,14 +33,7 @@ def emit(name, s1, s2, p=2.0, eps=1e-6, keepdim=False, x1=None, x2=None):
     # p = 0 is piecewise constant: PyTorch's graph does not reach x1, x2 (gradient 0).
     grads = torch.autograd.grad((y * u).sum(), xs, allow_unused=True)
     grads = [torch.zeros_like(x) if g is None else g for x, g in zip(xs, grads)]
-    out.write(f"case pairwise_distance {name} p={p!r} eps={eps!r} keepdim={int(keepdim)}\n")
-    for i, x in enumerate(inputs):
-        tensor(f"x{i + 1}", x)
-    tensor("u", u)
-    tensor("y", y)
-    for i, g in enumerate(grads):
-        tensor(f"g{i + 1}", g)
-    out.write("end\n")
+    write_case(f"pairwise_distance {name} p={p!r} eps={eps!r} keepdim={int(keepdim)}", inputs, u, y, grads)
 
 
 emit("same_shape", (3, 4), (3, 4))
