@@ -254,21 +254,30 @@ Metric from_name(const std::string& name) {
   throw std::invalid_argument("Metric: unknown metric '" + name + "' (known: " + known_metrics + ")");
 }
 
+// A metric's name becomes a key of fit's logs, beside "loss" and "val_...".
+void check_name(const std::string& name) {
+  if (name.empty()) throw std::invalid_argument("Metric: the name must not be empty");
+  if (name == "loss" || name.rfind("val_", 0) == 0)
+    throw std::invalid_argument("Metric: the name '" + name +
+                                "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
+}
+
+// Precision's and recall's threshold, a probability.
+void check_threshold(const char* who, double threshold) {
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    throw std::invalid_argument(std::string(who) + ": threshold must be in [0, 1], received " +
+                                detail::format_number(threshold));
+}
+
 }  // namespace
 
 Metric::Metric(std::string name, Function per_sample) : name_(std::move(name)), per_sample_(std::move(per_sample)) {
-  if (name_.empty()) throw std::invalid_argument("Metric: the name must not be empty");
-  if (name_ == "loss" || name_.rfind("val_", 0) == 0)
-    throw std::invalid_argument("Metric: the name '" + name_ +
-                                "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
+  check_name(name_);
   if (!per_sample_) throw std::invalid_argument("Metric '" + name_ + "': the function is empty");
 }
 
 Metric::Metric(std::string name, StateFactory make_state) : name_(std::move(name)), make_state_(std::move(make_state)) {
-  if (name_.empty()) throw std::invalid_argument("Metric: the name must not be empty");
-  if (name_ == "loss" || name_.rfind("val_", 0) == 0)
-    throw std::invalid_argument("Metric: the name '" + name_ +
-                                "' is reserved (fit reports the loss as 'loss' and validation values as 'val_...')");
+  check_name(name_);
   if (!make_state_) throw std::invalid_argument("Metric '" + name_ + "': the state factory is empty");
 }
 
@@ -356,18 +365,14 @@ Metric sparse_categorical_accuracy() {
 }
 
 Metric precision(double threshold) {
-  if (!(threshold >= 0.0 && threshold <= 1.0))
-    throw std::invalid_argument("metrics::precision: threshold must be in [0, 1], received " +
-                                detail::format_number(threshold));
+  check_threshold("metrics::precision", threshold);
   return Metric("precision", Metric::StateFactory([threshold] {
                   return std::make_unique<ConfusionCounts>("precision", threshold, false);
                 }));
 }
 
 Metric recall(double threshold) {
-  if (!(threshold >= 0.0 && threshold <= 1.0))
-    throw std::invalid_argument("metrics::recall: threshold must be in [0, 1], received " +
-                                detail::format_number(threshold));
+  check_threshold("metrics::recall", threshold);
   return Metric("recall", Metric::StateFactory([threshold] {
                   return std::make_unique<ConfusionCounts>("recall", threshold, true);
                 }));
